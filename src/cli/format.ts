@@ -1,0 +1,57 @@
+/** Turning flags into tickets, and documents into the plain text the CLI prints without --json. */
+import type { MeasurementView } from '../domain/measurement';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A flag value as JSON when it parses (numbers, booleans, null, quoted strings), else the text itself. */
+export function parseFieldValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function ticketFromFlags(f: { id: string; priority?: string; state?: string; fields: string[] }): Record<string, unknown> {
+  const ticket: Record<string, unknown> = {};
+  for (const pair of f.fields) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--field expects key=value, got "${pair}"`);
+    ticket[pair.slice(0, eq)] = parseFieldValue(pair.slice(eq + 1));
+  }
+  ticket.id = f.id;
+  if (f.priority !== undefined) ticket.priority = parseFieldValue(f.priority);
+  if (f.state !== undefined) ticket.state = f.state;
+  return ticket;
+}
+
+interface TicketDoc {
+  ticket: unknown;
+  measurements: MeasurementView[];
+  serviceProblem: { id: string; incidentNumber: string | null; link: string | null; status: string | null; lastSyncAt: string | null; lastError: string | null } | null;
+}
+
+export function renderTicket(doc: TicketDoc): string {
+  const lines = [`ticket      ${JSON.stringify(doc.ticket)}`];
+  const p = doc.serviceProblem;
+  lines.push(p ? `problem     ${p.id}  ${p.incidentNumber ?? '-'}  ${p.status ?? '-'}  ${p.link ?? ''}${p.lastError ? `  error: ${p.lastError}` : ''}` : 'problem     (none)');
+  if (doc.measurements.length === 0) lines.push('measurements (none attached)');
+  for (const m of doc.measurements) {
+    lines.push(
+      `measurement ${m.serviceTargetId.padEnd(20)} ${m.status.padEnd(10)} due ${m.dueAt ?? '-'}  elapsed ${m.elapsedSeconds}s of ${m.goalSeconds}s` +
+        (m.reason ? `  (${m.reason})` : ''),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function renderTicketList(doc: { total: number; page: number; tickets: { ticketId: string; state: string | null; incidentNumber: string | null; problemId: string | null; lastError: string | null }[] }): string {
+  const pages = Math.max(1, Math.ceil(doc.total / 25));
+  const lines = [`${doc.total} managed tickets (page ${doc.page} of ${pages})`];
+  for (const t of doc.tickets) {
+    lines.push(`${t.ticketId.padEnd(16)} ${(t.state ?? '-').padEnd(12)} ${(t.incidentNumber ?? '-').padEnd(12)} ${t.problemId ?? '-'}${t.lastError ? `  error: ${t.lastError}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}

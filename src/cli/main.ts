@@ -1,0 +1,263 @@
+/**
+ * `slm` — the operator CLI (DESIGN §4.6). Read commands take `--json` and then print exactly one JSON
+ * document. Bad input exits 2 with a one-line reason on stderr; other failures exit 1.
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type Config } from '../config';
+import { queryTicket, upsertTicket } from '../client/tickets';
+import { openDb, type DbHandle } from '../db/client';
+import { applyDefinitions, getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
+import { startEmulator } from '../emulator/server';
+import { readDefinitionsFile } from '../infra/definitionsFile';
+import { readRuntimeInfo } from '../infra/runtimeInfo';
+import type { MeasurementView } from '../domain/measurement';
+import { parseTicket } from '../domain/ticket';
+import { UsageError, renderTicket, renderTicketList, ticketFromFlags } from './format';
+
+const HELP = `slm — temporal-slm operator CLI
+
+  slm ticket upsert --id ID [--priority N] [--state S] [--field key=value …]
+  slm ticket upsert --file FILE.json            (or --file - for stdin)
+  slm ticket show ID [--json]
+  slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
+  slm definitions apply FILE                    (YAML or JSON)
+  slm emulator [--port P] [--username U] [--password P] [--latency MS]
+
+Connects to TEMPORAL_ADDRESS and DATABASE_URL, or to the stack \`npm start\` is running.`;
+
+interface Endpoints {
+  temporalAddress: string;
+  namespace: string;
+  databaseUrl: string | null;
+}
+
+function endpoints(config: Config): Endpoints {
+  const live = readRuntimeInfo(config.SLM_DATA_DIR);
+  return {
+    temporalAddress: config.TEMPORAL_ADDRESS ?? live?.temporalAddress ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`,
+    namespace: config.TEMPORAL_ADDRESS ? config.TEMPORAL_NAMESPACE : (live?.namespace ?? config.TEMPORAL_NAMESPACE),
+    databaseUrl: config.DATABASE_URL ?? live?.databaseUrl ?? null,
+  };
+}
+
+async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  const ep = endpoints(config);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: ep.temporalAddress, connectTimeout: 5000 });
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${ep.temporalAddress}: ${(err as Error).message.split('\n')[0]} (is \`npm start\` running, or TEMPORAL_ADDRESS set?)`);
+  }
+  try {
+    return await fn(new Client({ connection, namespace: ep.namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+async function withDb<T>(config: Config, fn: (h: DbHandle) => Promise<T>): Promise<T> {
+  const url = endpoints(config).databaseUrl;
+  if (!url) throw new Error('no database: set DATABASE_URL, or run `npm start`');
+  const handle = openDb(url, { max: 2 });
+  try {
+    return await fn(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+function readStdin(): string {
+  return fs.readFileSync(0, 'utf8');
+}
+
+async function ticketUpsert(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      id: { type: 'string' },
+      priority: { type: 'string' },
+      state: { type: 'string' },
+      field: { type: 'string', multiple: true },
+      file: { type: 'string' },
+    },
+    strict: true,
+  });
+  let raw: unknown;
+  if (values.file !== undefined) {
+    if (values.id || values.priority || values.state || values.field) throw new UsageError('give either --file or --id/--priority/--state/--field, not both');
+    const where = values.file === '-' ? 'stdin' : values.file;
+    let text: string;
+    try {
+      text = values.file === '-' ? readStdin() : fs.readFileSync(values.file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`${where} is not JSON: ${(err as Error).message}`);
+    }
+  } else {
+    if (values.id === undefined) throw new UsageError('ticket upsert needs --id (or --file)');
+    raw = ticketFromFlags({ id: values.id, priority: values.priority, state: values.state, fields: values.field ?? [] });
+  }
+  parseTicket(raw); // reject bad input before touching the network
+  await withClient(config, async (client) => {
+    const { workflowId, ticket } = await upsertTicket(client, config, raw);
+    process.stdout.write(`ticket ${ticket.id} sent to workflow ${workflowId}\n`);
+  });
+}
+
+async function ticketShow(argv: string[], config: Config): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const id = positionals[0];
+  if (!id || positionals.length > 1) throw new UsageError('usage: slm ticket show ID [--json]');
+  const live = await withClient(config, (client) => queryTicket(client, id)).catch(() => null);
+  let doc;
+  if (live?.ticket) {
+    doc = { ticket: live.ticket, measurements: live.measurements, serviceProblem: live.serviceProblem };
+  } else {
+    const row = await withDb(config, (h) => getTicketRow(h.db, id));
+    if (!row) throw new Error(`no ticket ${id}`);
+    doc = {
+      ticket: row.ticket.ticket,
+      measurements: row.measurements.map((m) => ({
+        ticketId: m.ticketId,
+        serviceTargetId: m.serviceTargetId,
+        status: m.status as MeasurementView['status'],
+        startedAt: m.startedAt?.toISOString() ?? null,
+        stoppedAt: m.stoppedAt?.toISOString() ?? null,
+        dueAt: m.dueAt?.toISOString() ?? null,
+        goalSeconds: m.goalSeconds,
+        elapsedSeconds: m.elapsedSeconds,
+        pausedSeconds: m.pausedSeconds,
+        metMissedSeconds: m.metMissedSeconds,
+        missedGoalAt: m.missedGoalAt?.toISOString() ?? null,
+        impactCost: m.impactCost,
+        reason: m.reason,
+        milestones: [],
+      })),
+      serviceProblem: row.ticket.problemId
+        ? {
+            id: row.ticket.problemId,
+            incidentNumber: row.ticket.incidentNumber,
+            link: row.ticket.link,
+            status: row.ticket.problemStatus,
+            lastSyncAt: row.ticket.lastSyncAt?.toISOString() ?? null,
+            lastError: row.ticket.lastError,
+          }
+        : null,
+    };
+  }
+  process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : renderTicket(doc));
+}
+
+async function ticketsList(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean' },
+      filter: { type: 'string' },
+      sort: { type: 'string', default: 'id' },
+      desc: { type: 'boolean' },
+      page: { type: 'string', default: '1' },
+    },
+    strict: true,
+  });
+  const page = Number(values.page);
+  if (!Number.isInteger(page) || page < 1) throw new UsageError(`--page must be a whole number ≥ 1, got "${values.page}"`);
+  if (!(values.sort in TICKET_SORTS)) throw new UsageError(`--sort must be one of ${Object.keys(TICKET_SORTS).join(', ')}`);
+  const result = await withDb(config, (h) =>
+    listTickets(h.db, { page, pageSize: 25, filter: values.filter, sort: values.sort as keyof typeof TICKET_SORTS, descending: !!values.desc }),
+  );
+  const doc = {
+    total: result.total,
+    page,
+    tickets: result.rows.map((r) => ({
+      ticketId: r.ticketId,
+      state: r.state,
+      problemId: r.problemId,
+      incidentNumber: r.incidentNumber,
+      link: r.link,
+      lastSyncAt: r.lastSyncAt?.toISOString() ?? null,
+      lastError: r.lastError,
+    })),
+  };
+  process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : renderTicketList(doc));
+}
+
+async function definitionsApply(argv: string[], config: Config): Promise<void> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError('usage: slm definitions apply FILE');
+  let defs;
+  try {
+    defs = readDefinitionsFile(file);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const res = await withDb(config, (h) => applyDefinitions(h.db, defs, file));
+  process.stdout.write(`definitions v${res.version}${res.changed ? '' : ' (unchanged)'}: ${defs.serviceTargets.length} service targets\n`);
+}
+
+async function emulator(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } },
+    strict: true,
+  });
+  const port = values.port === undefined ? config.EMULATOR_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
+  const latency = values.latency === undefined ? 0 : Number(values.latency);
+  if (!Number.isFinite(latency) || latency < 0) throw new UsageError(`--latency must be milliseconds ≥ 0, got "${values.latency}"`);
+  const emu = await startEmulator({
+    host: values.host ?? config.EMULATOR_HOST,
+    port,
+    username: values.username ?? config.SNOW_USERNAME,
+    password: values.password ?? config.SNOW_PASSWORD,
+    problemPath: config.SNOW_PROBLEM_PATH,
+    alarmPath: config.SNOW_ALARM_PATH,
+    latencyMs: latency,
+  });
+  process.stdout.write(`SNOW emulator on ${emu.url} (TMF656 under /${config.SNOW_PROBLEM_PATH.replace(/^\//, '')}, inspect /_emulator/problems)\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await emu.close();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [a, b, ...rest] = argv;
+  if (!a || a === 'help' || a === '--help' || a === '-h') {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  try {
+    const config = loadConfig();
+    if (a === 'ticket' && b === 'upsert') await ticketUpsert(rest, config);
+    else if (a === 'ticket' && b === 'show') await ticketShow(rest, config);
+    else if (a === 'tickets' && b === 'list') await ticketsList(rest, config);
+    else if (a === 'definitions' && b === 'apply') await definitionsApply(rest, config);
+    else if (a === 'emulator') await emulator(b === undefined ? rest : [b, ...rest], config);
+    else throw new UsageError(`unknown command "${[a, b].filter(Boolean).join(' ')}" (see slm --help)`);
+    return 0;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const usage = e instanceof UsageError || e.name === 'TicketValidationError' || e.name === 'ConfigError' || e.code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`slm: ${e.message.split('\n')[0]}\n`);
+    return usage ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`slm: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,51 @@
+/**
+ * The caller's side of ticket workflows: signal-with-start on `ticket:<id>`, status queries and the
+ * database-backed views. Used by the CLI, tests and benchmarks alike.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Config } from '../config';
+import { parseTicket, ticketWorkflowId, type Ticket } from '../domain/ticket';
+import { getTicketStatusQuery, upsertTicketSignal, type TicketStatusView } from '../workflows/messages';
+import { SA } from '../workflows/searchAttributes';
+import type { TicketWorkflowInput } from '../workflows/ticket';
+
+export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 'SNOW_ACTIVE_STATES' | 'SLM_REOPEN_WINDOW'> & {
+  /** False on servers that do not have the search attributes registered (the time-skipping server). */
+  searchAttributes?: boolean;
+};
+
+export function workflowInput(ticketId: string, s: EngineSettings): TicketWorkflowInput {
+  return {
+    ticketId,
+    slmTaskQueue: s.SLM_TASK_QUEUE,
+    tmfTaskQueue: s.TMF_TASK_QUEUE,
+    activeStates: s.SNOW_ACTIVE_STATES,
+    reopenWindowSeconds: s.SLM_REOPEN_WINDOW,
+    searchAttributes: s.searchAttributes ?? true,
+  };
+}
+
+/** Validates the ticket, then signals its workflow, starting it if needed. Returns the workflow id. */
+export async function upsertTicket(client: Client, s: EngineSettings, raw: unknown): Promise<{ workflowId: string; ticket: Ticket }> {
+  const ticket = parseTicket(raw);
+  const workflowId = ticketWorkflowId(ticket.id);
+  await client.workflow.signalWithStart('ticketWorkflow', {
+    workflowId,
+    taskQueue: s.SLM_TASK_QUEUE,
+    args: [workflowInput(ticket.id, s)],
+    signal: upsertTicketSignal,
+    signalArgs: [ticket],
+    ...(s.searchAttributes === false ? {} : { typedSearchAttributes: [{ key: SA.ticketId, value: ticket.id }] }),
+  });
+  return { workflowId, ticket };
+}
+
+/** The live view of a ticket from its workflow, or null when no run exists. */
+export async function queryTicket(client: Client, ticketId: string): Promise<TicketStatusView | null> {
+  try {
+    return await client.workflow.getHandle(ticketWorkflowId(ticketId)).query(getTicketStatusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The one place that reads process.env. Every key is documented in `.env.example`; an invalid value
+ * stops start-up with the variable's name and what was expected.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './domain/duration';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const duration = z.string().transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const urlString = z.url({ protocol: /^(https?|postgres(ql)?)$/ });
+
+export const configSchema = z.object({
+  // Temporal
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'host:port').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_CLI: z.string().optional(),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  // Database
+  DATABASE_URL: urlString.optional(),
+  DATABASE_EMBEDDED_PORT: port.default(5433),
+  // SNOW (the TMF656/TMF642 peer)
+  SNOW_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SNOW_USERNAME: z.string().min(1).default('slm'),
+  SNOW_PASSWORD: z.string().min(1).default('slm-dev-password'),
+  SNOW_PROBLEM_PATH: z.string().min(1).default('gstm/dataminer/tmf/api/v1/tmf656/'),
+  SNOW_ALARM_PATH: z.string().min(1).default('gstm/dataminer/tmf/api/v1/tmf642/alarm'),
+  SNOW_ACTIVE_STATES: z
+    .string()
+    .default('New,Assigned,In Progress,On Hold')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  SNOW_HTTP_TIMEOUT: duration.default(30),
+  // Workers
+  SLM_TASK_QUEUE: z.string().min(1).default('slm'),
+  TMF_TASK_QUEUE: z.string().min(1).default('tmf'),
+  TMF_MAX_CONCURRENT: z.coerce.number().int().min(1).max(1000).default(5),
+  // Engine
+  SLM_DEFINITIONS: z.string().min(1).default(path.join(PROJECT_ROOT, 'examples', 'definitions.yaml')),
+  SLM_REOPEN_WINDOW: duration.default(30 * 24 * 3600),
+  // Emulator
+  EMULATOR_HOST: z.string().min(1).default('127.0.0.1'),
+  EMULATOR_PORT: port.default(8480),
+  EMULATOR_START: bool.default(true),
+  // Local state and tool caches
+  SLM_DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, '.data')),
+  SLM_CACHE_DIR: z
+    .string()
+    .min(1)
+    .default(path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'temporal-slm')),
+  LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `env` (process.env by default); throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  const parsed = configSchema.safeParse(known);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export { PROJECT_ROOT };

@@ -1,0 +1,61 @@
+/**
+ * The one drizzle schema. Migrations under src/db/migrations are generated from it with
+ * `npm run db:generate` and applied at start-up.
+ */
+import { doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+
+/** Managed tickets: the seed's Tickets Table (ticket id, ticket JSON, problem id, incident number, link). */
+export const tickets = pgTable(
+  'tickets',
+  {
+    ticketId: text('ticket_id').primaryKey(),
+    ticket: jsonb('ticket').notNull(),
+    state: text('state'),
+    priority: integer('priority'),
+    problemId: text('problem_id'),
+    incidentNumber: text('incident_number'),
+    link: text('link'),
+    problemStatus: text('problem_status'),
+    lastSyncAt: timestamp('last_sync_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('tickets_state_idx').on(t.state)],
+);
+
+/** One service target measured on one ticket (SLM:Measurement). */
+export const measurements = pgTable(
+  'measurements',
+  {
+    ticketId: text('ticket_id').notNull(),
+    serviceTargetId: text('service_target_id').notNull(),
+    status: text('status').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    stoppedAt: timestamp('stopped_at', { withTimezone: true }),
+    dueAt: timestamp('due_at', { withTimezone: true }),
+    missedGoalAt: timestamp('missed_goal_at', { withTimezone: true }),
+    goalSeconds: integer('goal_seconds').notNull(),
+    elapsedSeconds: integer('elapsed_seconds').notNull(),
+    pausedSeconds: integer('paused_seconds').notNull(),
+    metMissedSeconds: integer('met_missed_seconds').notNull(),
+    impactCost: doublePrecision('impact_cost'),
+    reason: text('reason'),
+    /** The engine's own state of the measurement, so a later run can pick it up. */
+    engineState: jsonb('engine_state').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId] }), index('measurements_status_idx').on(t.status)],
+);
+
+/** Versioned definition documents; the newest row of a kind is in force. */
+export const definitions = pgTable('definitions', {
+  version: integer('version').primaryKey().generatedAlwaysAsIdentity(),
+  body: jsonb('body').notNull(),
+  digest: text('digest').notNull(),
+  source: text('source'),
+  appliedAt: timestamp('applied_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type TicketRow = typeof tickets.$inferSelect;
+export type MeasurementRow = typeof measurements.$inferSelect;
+export type DefinitionsRow = typeof definitions.$inferSelect;

@@ -1,0 +1,52 @@
+/**
+ * Conditions are CEL expressions over `ticket`. Each is compiled once per definition version and
+ * evaluated many times. Evaluation follows DESIGN §4.3: reading a field the ticket does not have makes
+ * the condition false; any other evaluation error (a type mismatch) is reported so the measurement
+ * can become Invalid with the reason.
+ */
+import { Environment } from '@marcbachmann/cel-js';
+import type { Ticket } from './ticket';
+
+export type ConditionResult = { ok: true; value: boolean } | { ok: false; reason: string };
+export type Condition = { source: string; evaluate(ticket: Ticket): ConditionResult };
+
+const env = new Environment({ unlistedVariablesAreDyn: true });
+
+export class ConditionSyntaxError extends Error {
+  override name = 'ConditionSyntaxError';
+}
+
+/** Compiles `source`; throws ConditionSyntaxError with the parser's first line on bad syntax. */
+export function compileCondition(source: string): Condition {
+  let program: (ctx: Record<string, unknown>) => unknown;
+  try {
+    program = env.parse(source);
+  } catch (err) {
+    throw new ConditionSyntaxError(`invalid CEL "${source}": ${firstLine(err)}`);
+  }
+  return {
+    source,
+    evaluate(ticket) {
+      try {
+        const value = program({ ticket });
+        if (typeof value !== 'boolean') return { ok: false, reason: `"${source}" is not a boolean (got ${typeof value})` };
+        return { ok: true, value };
+      } catch (err) {
+        if ((err as { code?: string }).code === 'no_such_key') return { ok: true, value: false };
+        return { ok: false, reason: `"${source}": ${firstLine(err)}` };
+      }
+    },
+  };
+}
+
+const ALWAYS: Condition = { source: 'true', evaluate: () => ({ ok: true, value: true }) };
+const NEVER: Condition = { source: 'false', evaluate: () => ({ ok: true, value: false }) };
+
+export function compileOptional(source: string | undefined, fallback: 'always' | 'never'): Condition {
+  if (source === undefined) return fallback === 'always' ? ALWAYS : NEVER;
+  return compileCondition(source);
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0] ?? 'error';
+}

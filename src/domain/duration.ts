@@ -1,0 +1,27 @@
+/**
+ * Durations as users write them: `90s`, `15m`, `4h`, `1h30m`, `2d` (a day is 24 hours) or ISO 8601
+ * (`PT4H`, `P1DT2H`). A bare number is seconds. Returns whole seconds.
+ */
+const UNIT_SECONDS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
+
+export function parseDuration(text: string | number): number {
+  if (typeof text === 'number') {
+    if (!Number.isFinite(text) || text < 0) throw new Error(`invalid duration ${text}: expected a non-negative number of seconds`);
+    return Math.round(text);
+  }
+  const s = text.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s));
+  const short = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/i.exec(s);
+  if (short && s !== '') {
+    const [, d, h, m, sec] = short;
+    return [d, h, m, sec].reduce((acc, part, i) => acc + Number(part ?? 0) * [86400, 3600, 60, 1][i]!, 0);
+  }
+  const iso = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(s);
+  if (iso && s.length > 1 && !/T$/i.test(s)) {
+    const [, d, h, m, sec] = iso;
+    return Math.round(
+      Number(d ?? 0) * UNIT_SECONDS.d! + Number(h ?? 0) * UNIT_SECONDS.h! + Number(m ?? 0) * 60 + Number(sec ?? 0),
+    );
+  }
+  throw new Error(`invalid duration "${text}": expected e.g. 90s, 15m, 4h, 1h30m, 2d or ISO 8601 like PT4H`);
+}

@@ -1,0 +1,169 @@
+/**
+ * Embedded mode (`npm start`): everything on one machine in one process tree — the Temporal dev server
+ * and Web UI (unless TEMPORAL_ADDRESS is set), PostgreSQL under .data/ (unless DATABASE_URL is set),
+ * the SNOW emulator (unless SNOW_BASE_URL is set), both workers, and the example definitions.
+ * Ctrl-C stops everything it started; state under .data/ is reused by the next start.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig, type Config } from '../config';
+import { migrateDb, openDb, type DbHandle } from '../db/client';
+import { applyDefinitions } from '../db/queries';
+import { startEmulator, type Emulator } from '../emulator/server';
+import { readDefinitionsFile } from '../infra/definitionsFile';
+import { startDevServer, type DevServer } from '../infra/devServer';
+import { startPostgres, type PostgresCluster } from '../infra/postgres';
+import { writeRuntimeInfo, removeRuntimeInfo } from '../infra/runtimeInfo';
+import { registerSearchAttributes } from '../infra/searchAttributes';
+import { ensureTemporalCli } from '../infra/temporalCli';
+import { createSlmWorker, createTmfWorker, installRuntime, onShutdownSignal, tmfClientFromConfig } from './workers';
+
+const say = (msg: string) => process.stdout.write(`[slm] ${msg}\n`);
+
+export interface EmbeddedStack {
+  temporalAddress: string;
+  uiUrl: string | null;
+  databaseUrl: string;
+  snowBaseUrl: string;
+  emulator: Emulator | null;
+  /** Resolves when both workers have stopped. */
+  running: Promise<void>;
+  /** Shuts the workers down gracefully, then stops what was started, in reverse order. */
+  stop(): Promise<void>;
+}
+
+/** Starts the whole stack; used by `npm start` and by the benchmarks. */
+export async function startEmbedded(config: Config, log: (msg: string) => void = say): Promise<EmbeddedStack> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: Error) => log(`shutdown step failed: ${err.message}`));
+    cleanups.length = 0;
+  };
+  try {
+    fs.mkdirSync(config.SLM_DATA_DIR, { recursive: true });
+
+    let temporalAddress = config.TEMPORAL_ADDRESS;
+    let uiUrl: string | null = null;
+    if (temporalAddress) {
+      const conn = await Connection.connect({ address: temporalAddress });
+      try {
+        const added = await registerSearchAttributes(conn, config.TEMPORAL_NAMESPACE);
+        if (added.length) log(`registered search attributes: ${added.join(', ')}`);
+      } finally {
+        await conn.close();
+      }
+    } else {
+      const cli = await ensureTemporalCli({ explicit: config.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log });
+      const dev: DevServer = await startDevServer({
+        cli,
+        dbFile: path.join(config.SLM_DATA_DIR, 'temporal.sqlite'),
+        port: config.TEMPORAL_DEV_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+        logFile: path.join(config.SLM_DATA_DIR, 'temporal.log'),
+      });
+      cleanups.push(() => dev.stop());
+      temporalAddress = dev.address;
+      uiUrl = dev.uiUrl;
+    }
+
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      const pg: PostgresCluster = await startPostgres({
+        dataDir: path.join(config.SLM_DATA_DIR, 'postgres'),
+        port: config.DATABASE_EMBEDDED_PORT,
+        log,
+      });
+      cleanups.push(() => pg.stop());
+      databaseUrl = pg.url;
+    }
+    const handle: DbHandle = openDb(databaseUrl);
+    cleanups.push(() => handle.close());
+    await migrateDb(handle.db);
+    const defs = readDefinitionsFile(config.SLM_DEFINITIONS);
+    const applied = await applyDefinitions(handle.db, defs, config.SLM_DEFINITIONS);
+    log(`definitions v${applied.version} (${defs.serviceTargets.length} service targets${applied.changed ? ', new' : ''}) from ${path.relative(process.cwd(), config.SLM_DEFINITIONS)}`);
+
+    let emulator: Emulator | null = null;
+    let snowBaseUrl = config.SNOW_BASE_URL;
+    if (!snowBaseUrl) {
+      if (!config.EMULATOR_START) throw new Error('SNOW_BASE_URL is unset and EMULATOR_START=false: nowhere to send service problems');
+      emulator = await startEmulator({
+        host: config.EMULATOR_HOST,
+        port: config.EMULATOR_PORT,
+        username: config.SNOW_USERNAME,
+        password: config.SNOW_PASSWORD,
+        problemPath: config.SNOW_PROBLEM_PATH,
+        alarmPath: config.SNOW_ALARM_PATH,
+        stateFile: path.join(config.SLM_DATA_DIR, 'emulator.json'),
+      });
+      const emu = emulator;
+      cleanups.push(() => emu.close());
+      snowBaseUrl = emulator.url;
+    }
+
+    const connection = await NativeConnection.connect({ address: temporalAddress });
+    cleanups.push(() => connection.close());
+    const http = tmfClientFromConfig(config, snowBaseUrl);
+    cleanups.push(() => http.close());
+    const slm = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db });
+    const tmf = await createTmfWorker({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TMF_TASK_QUEUE,
+      http,
+      maxConcurrent: config.TMF_MAX_CONCURRENT,
+    });
+    const running = Promise.all([slm.run(), tmf.run()]).then(() => undefined);
+
+    writeRuntimeInfo(config.SLM_DATA_DIR, { temporalAddress, namespace: config.TEMPORAL_NAMESPACE, databaseUrl, uiUrl, snowBaseUrl });
+    cleanups.unshift(async () => removeRuntimeInfo(config.SLM_DATA_DIR));
+
+    return {
+      temporalAddress,
+      uiUrl,
+      databaseUrl,
+      snowBaseUrl,
+      emulator,
+      running,
+      stop: async () => {
+        if (slm.getState() === 'RUNNING') slm.shutdown();
+        if (tmf.getState() === 'RUNNING') tmf.shutdown();
+        await running.catch((err: Error) => log(`worker stopped with an error: ${err.message}`));
+        await unwind();
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  installRuntime(config.LOG_LEVEL);
+  const started = Date.now();
+  const stack = await startEmbedded(config);
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (stack.uiUrl) say(`Temporal Web UI   ${stack.uiUrl}`);
+  say(`Temporal          ${stack.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
+  say(`database          ${stack.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
+  say(`SNOW ${stack.emulator ? 'emulator ' : 'endpoint '}    ${stack.snowBaseUrl}${stack.emulator ? '  (inspect: /_emulator/problems, /_emulator/requests)' : ''}`);
+  say('send a ticket:    npx slm ticket upsert --id T1 --priority 1 --state New');
+  say('look at it:       npx slm ticket show T1');
+  say('stop:             Ctrl-C');
+
+  const signal = await Promise.race([onShutdownSignal(), stack.running.then(() => null)]);
+  say(signal ? `${signal}: stopping workers, then the servers…` : 'workers stopped; shutting down…');
+  await stack.stop();
+  say('stopped');
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    process.stderr.write(`slm: ${err.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * Fleet entry point of the `slm` worker: workflows and database activities. Needs TEMPORAL_ADDRESS
+ * and DATABASE_URL; applies migrations at start (idempotent) and runs until SIGINT/SIGTERM.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { migrateDb, openDb } from '../db/client';
+import { createSlmWorker, installRuntime, onShutdownSignal } from './workers';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for the slm worker (host:port)');
+  if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the slm worker');
+  installRuntime(config.LOG_LEVEL);
+  const handle = openDb(config.DATABASE_URL);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    await migrateDb(handle.db);
+    const worker = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db });
+    void onShutdownSignal().then(() => worker.shutdown());
+    await worker.run();
+  } finally {
+    await connection.close();
+    await handle.close();
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`slm worker: ${err.message}\n`);
+  process.exit(1);
+});

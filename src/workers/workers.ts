@@ -1,0 +1,82 @@
+/**
+ * Builds the two workers from injected clients: the `slm` worker (workflows + database activities)
+ * and the `tmf` worker (HTTP activities to SNOW, five concurrent executions by default — the seed's
+ * five connections). Entry points and the embedded runner wire real undici and drizzle through here.
+ */
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createDbActivities } from '../activities/db';
+import { createTmfActivities } from '../activities/tmf';
+import { TmfClient } from '../activities/tmfClient';
+import type { Config } from '../config';
+import type { Db } from '../db/client';
+
+// index.ts under tsx, index.js once compiled to dist/.
+export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', `index${path.extname(__filename)}`);
+
+let runtimeInstalled = false;
+
+/** Routes SDK and workflow logs once per process; signals are handled by our entry points. */
+export function installRuntime(level: Config['LOG_LEVEL']): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
+  runtimeInstalled = true;
+}
+
+export async function createSlmWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  db: Db;
+  workflowBundle?: WorkflowBundleOption;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createDbActivities({ db: opts.db }),
+  });
+}
+
+export function tmfClientFromConfig(config: Config, baseUrl: string): TmfClient {
+  return new TmfClient({
+    baseUrl,
+    problemPath: config.SNOW_PROBLEM_PATH,
+    alarmPath: config.SNOW_ALARM_PATH,
+    username: config.SNOW_USERNAME,
+    password: config.SNOW_PASSWORD,
+    timeoutMs: config.SNOW_HTTP_TIMEOUT * 1000,
+    connections: config.TMF_MAX_CONCURRENT,
+  });
+}
+
+export async function createTmfWorker(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  http: TmfClient;
+  maxConcurrent: number;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: createTmfActivities({ http: opts.http }),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrent,
+  });
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
+export function onShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const handler = (sig: NodeJS.Signals) => {
+      if (seen) process.exit(130);
+      seen = true;
+      resolve(sig);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}

@@ -1,0 +1,3 @@
+/** The workflows the `slm` worker registers. */
+export { ticketWorkflow } from './ticket';
+export { echoWorkflow } from './echo';

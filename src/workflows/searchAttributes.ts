@@ -1,0 +1,26 @@
+/**
+ * Search attributes that make tickets findable in the Temporal UI. Registered by the dev-server
+ * launcher (`--search-attribute`) and by `registerSearchAttributes` against a real cluster.
+ */
+import { defineSearchAttributeKey } from '@temporalio/common';
+
+export const SA = {
+  ticketId: defineSearchAttributeKey('SlmTicketId', 'KEYWORD'),
+  ticketState: defineSearchAttributeKey('SlmTicketState', 'KEYWORD'),
+  priority: defineSearchAttributeKey('SlmPriority', 'INT'),
+  breached: defineSearchAttributeKey('SlmBreached', 'BOOL'),
+  nextDue: defineSearchAttributeKey('SlmNextDue', 'DATETIME'),
+  problemId: defineSearchAttributeKey('SlmProblemId', 'KEYWORD'),
+  incidentNumber: defineSearchAttributeKey('SlmIncidentNumber', 'KEYWORD'),
+} as const;
+
+/** Name → CLI type, as `temporal server start-dev --search-attribute Name=Type` wants them. */
+export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int' | 'Bool' | 'Datetime'> = {
+  SlmTicketId: 'Keyword',
+  SlmTicketState: 'Keyword',
+  SlmPriority: 'Int',
+  SlmBreached: 'Bool',
+  SlmNextDue: 'Datetime',
+  SlmProblemId: 'Keyword',
+  SlmIncidentNumber: 'Keyword',
+};

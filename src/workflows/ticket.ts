@@ -1,0 +1,290 @@
+/**
+ * ticketWorkflow — one long-lived entity workflow per ticket, id `ticket:<ticketId>`.
+ *
+ * It holds the ticket's latest snapshot and one measurement per attached service target, moves each
+ * through the measurement statuses, and sleeps until the earliest due date or the next message. Every
+ * change is written to PostgreSQL (slm queue) and mirrored to SNOW as a TMF656 service problem (tmf
+ * queue). Due dates are computed here, from pure domain code: 24×7 arithmetic has no time-zone input,
+ * so replay cannot drift.
+ */
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createDbActivities } from '../activities/db';
+import type { createTmfActivities } from '../activities/tmf';
+import { compileTarget, type CompiledServiceTarget, type ServiceTargetDefinition } from '../domain/definitions';
+import {
+  applyTicket,
+  fireTimers,
+  isOpen,
+  nextTimer,
+  retarget,
+  toView,
+  type Measurement,
+} from '../domain/measurement';
+import {
+  diffForPatch,
+  isActive,
+  isClosing,
+  toServiceProblem,
+  type ServiceProblemBody,
+  type ServiceProblemRef,
+} from '../domain/serviceProblem';
+import { parseTicket, type Ticket } from '../domain/ticket';
+import { getTicketStatusQuery, upsertTicketSignal, type TicketStatusView } from './messages';
+import { SA } from './searchAttributes';
+
+type DbActivities = ReturnType<typeof createDbActivities>;
+type TmfActivities = ReturnType<typeof createTmfActivities>;
+
+export interface TicketWorkflowInput {
+  ticketId: string;
+  /** Task queue of the HTTP activities. */
+  tmfTaskQueue?: string;
+  /** Task queue of the database activities. */
+  slmTaskQueue?: string;
+  /** Statuses of the ticket for which a service problem is created. */
+  activeStates?: string[];
+  /** Seconds to wait after everything is final before the run completes. */
+  reopenWindowSeconds?: number;
+  /** Search attributes are upserted only where the server has them registered. */
+  searchAttributes?: boolean;
+  /** State carried across continue-as-new. */
+  carried?: CarriedState;
+}
+
+interface ProblemState extends ServiceProblemRef {
+  status: string | null;
+  lastSyncAt: number | null;
+}
+
+interface CarriedState {
+  ticket: Ticket | null;
+  measurements: Measurement[];
+  problem: ProblemState | null;
+  lastSent: ServiceProblemBody | null;
+  lastError: string | null;
+  pending: Ticket[];
+}
+
+const DEFAULT_ACTIVE_STATES = ['New', 'Assigned', 'In Progress', 'On Hold'];
+
+export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> {
+  const dbActs = proxyActivities<DbActivities>({
+    taskQueue: input.slmTaskQueue ?? 'slm',
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 },
+  });
+  const tmf = proxyActivities<TmfActivities>({
+    taskQueue: input.tmfTaskQueue ?? 'tmf',
+    // Covers the HTTP timeout plus queueing behind the worker's five slots.
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2 },
+  });
+  const activeStates = input.activeStates ?? DEFAULT_ACTIVE_STATES;
+  const reopenWindowMs = (input.reopenWindowSeconds ?? 30 * 86400) * 1000;
+
+  const state: CarriedState = input.carried ?? (await restore(dbActs, input.ticketId));
+  const inbox: Ticket[] = [...state.pending];
+  const rejected: string[] = [];
+  let targets: { version: string; compiled: Map<string, CompiledServiceTarget> } | null = null;
+
+  setHandler(upsertTicketSignal, (raw) => {
+    try {
+      const ticket = parseTicket(raw);
+      if (ticket.id !== input.ticketId) throw new Error(`ticket id "${ticket.id}" does not belong to workflow ticket:${input.ticketId}`);
+      inbox.push(ticket);
+    } catch (err) {
+      // A malformed snapshot is recorded and dropped; it never reaches the measurements.
+      const reason = (err as Error).message;
+      rejected.push(reason);
+      if (rejected.length > 20) rejected.shift();
+      log.warn('ticket update rejected', { ticketId: input.ticketId, reason });
+    }
+  });
+
+  setHandler(getTicketStatusQuery, (): TicketStatusView => {
+    const now = Date.now();
+    return {
+      ticket: state.ticket,
+      measurements: state.measurements.map((m) => toView(m, now)),
+      serviceProblem: state.problem && {
+        id: state.problem.id,
+        incidentNumber: state.problem.incidentNumber,
+        link: state.problem.link,
+        status: state.problem.status,
+        lastSyncAt: state.problem.lastSyncAt === null ? null : new Date(state.problem.lastSyncAt).toISOString(),
+        lastError: state.lastError,
+      },
+      rejectedUpdates: [...rejected],
+    };
+  });
+
+  async function loadTargets(): Promise<Map<string, CompiledServiceTarget>> {
+    const defs = await dbActs.loadServiceTargets();
+    if (!targets || targets.version !== defs.version) {
+      const compiled = new Map<string, CompiledServiceTarget>();
+      for (const t of defs.serviceTargets as ServiceTargetDefinition[]) {
+        // Definitions are validated before they are stored; a target that still fails to compile is
+        // skipped here rather than failing the workflow task.
+        try {
+          compiled.set(t.id, compileTarget(t));
+        } catch (err) {
+          log.error('service target skipped', { serviceTargetId: t.id, reason: (err as Error).message });
+        }
+      }
+      targets = { version: defs.version, compiled };
+    }
+    return targets.compiled;
+  }
+
+  /** Fires every due timer at its own instant, up to `now`. Returns true when something changed. */
+  function fireDue(now: number): boolean {
+    let changed = false;
+    state.measurements = state.measurements.map((m) => {
+      const next = fireTimers(m, now);
+      if (next !== m) changed = true;
+      return next;
+    });
+    return changed;
+  }
+
+  async function applyTicketChange(ticket: Ticket, now: number): Promise<void> {
+    const compiled = await loadTargets();
+    const byTarget = new Map(state.measurements.map((m) => [m.serviceTargetId, m]));
+    for (const [id, target] of compiled) {
+      const current = byTarget.get(id) ?? null;
+      const next = applyTicket(current ? retarget(current, target) : null, target, ticket, now);
+      if (next) byTarget.set(id, next);
+    }
+    state.measurements = [...byTarget.values()];
+    state.ticket = ticket;
+  }
+
+  async function syncProblem(): Promise<void> {
+    const ticket = state.ticket;
+    if (!ticket) return;
+    const body = toServiceProblem(ticket);
+    try {
+      if (!state.problem) {
+        if (!isActive(ticket, { activeStates }) || isClosing(ticket)) return;
+        const ref = await tmf.createServiceProblem(ticket.id, body);
+        state.problem = { ...ref, status: body.status, lastSyncAt: Date.now() };
+        state.lastSent = body;
+      } else {
+        const patch = diffForPatch(state.lastSent, body);
+        if (!patch) return;
+        await tmf.patchServiceProblem(state.problem.id, patch);
+        state.problem = { ...state.problem, status: body.status, lastSyncAt: Date.now() };
+        state.lastSent = body;
+      }
+      state.lastError = null;
+    } catch (err) {
+      // Non-retryable failures (a 4xx from SNOW) are kept on the ticket; the next change tries again.
+      if (!(err instanceof ActivityFailure)) throw err;
+      const cause = err.cause instanceof ApplicationFailure ? err.cause.message : String(err.cause?.message ?? err.message);
+      state.lastError = cause;
+      log.warn('service problem sync failed', { ticketId: input.ticketId, reason: cause });
+    }
+  }
+
+  function publishSearchAttributes(): void {
+    if (input.searchAttributes === false || !state.ticket) return;
+    const due = state.measurements.map(nextTimer).filter((d): d is number => d !== null).sort((a, b) => a - b)[0];
+    const breached = state.measurements.some((m) => m.status === 'MissedGoal' || m.status === 'Missed');
+    const pairs = [
+      { key: SA.ticketId, value: state.ticket.id },
+      { key: SA.breached, value: breached },
+      { key: SA.nextDue, value: due === undefined ? null : new Date(due) },
+      { key: SA.ticketState, value: state.ticket.state ?? null },
+      { key: SA.priority, value: state.ticket.priority ?? null },
+      { key: SA.problemId, value: state.problem?.id ?? null },
+      { key: SA.incidentNumber, value: state.problem?.incidentNumber ?? null },
+    ];
+    upsertSearchAttributes(pairs as Parameters<typeof upsertSearchAttributes>[0]);
+  }
+
+  async function persist(): Promise<void> {
+    if (!state.ticket) return;
+    const now = Date.now();
+    await dbActs.saveTicketState({
+      ticketId: input.ticketId,
+      ticket: state.ticket,
+      measurements: state.measurements.map((m) => ({ state: m, view: toView(m, now) })),
+      problem: state.problem && {
+        id: state.problem.id,
+        incidentNumber: state.problem.incidentNumber,
+        link: state.problem.link,
+        status: state.problem.status,
+        lastSyncAt: state.problem.lastSyncAt,
+      },
+      lastError: state.lastError,
+    });
+  }
+
+  let quietSince: number | null = null;
+  for (;;) {
+    const now = Date.now();
+    const timer = state.measurements.map(nextTimer).filter((d): d is number => d !== null).sort((a, b) => a - b)[0];
+    const settled =
+      state.ticket !== null &&
+      isClosing(state.ticket) &&
+      !state.measurements.some(isOpen) &&
+      (state.problem === null || state.problem.status === 'resolved' || state.problem.status === 'closed');
+
+    if (settled) quietSince ??= now;
+    else quietSince = null;
+
+    let waitMs: number | undefined;
+    if (timer !== undefined) waitMs = Math.max(0, timer - now);
+    else if (quietSince !== null) waitMs = Math.max(0, quietSince + reopenWindowMs - now);
+
+    if (inbox.length === 0) {
+      if (waitMs === undefined) await condition(() => inbox.length > 0);
+      else if (waitMs > 0) {
+        const woke = await condition(() => inbox.length > 0, waitMs);
+        if (!woke && timer === undefined && quietSince !== null) break; // reopen window passed
+      } else if (timer === undefined) break;
+    }
+
+    const at = Date.now();
+    let changed = fireDue(at);
+    while (inbox.length > 0) {
+      const ticket = inbox.shift()!;
+      await applyTicketChange(ticket, Date.now());
+      changed = true;
+    }
+    if (changed) {
+      await syncProblem();
+      await persist();
+      publishSearchAttributes();
+    }
+
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof ticketWorkflow>({ ...input, carried: { ...state, pending: [...inbox] } });
+    }
+  }
+  await condition(allHandlersFinished);
+}
+
+async function restore(acts: DbActivities, ticketId: string): Promise<CarriedState> {
+  const saved = await acts.loadTicketState(ticketId);
+  return {
+    ticket: saved?.ticket ?? null,
+    measurements: saved?.measurements ?? [],
+    problem: saved?.problem ?? null,
+    lastSent: saved?.ticket && saved.problem ? toServiceProblem(saved.ticket) : null,
+    lastError: saved?.lastError ?? null,
+    pending: [],
+  };
+}
