@@ -124,7 +124,7 @@ function refOf(rec: ServiceProblemRecord | null): ServiceProblemRef {
 
 /** Maps an HTTP failure to a typed ApplicationFailure: 4xx other than 408/409/429 is not retried. */
 export function failureFor(what: string, status: number, text: string, retryAfter?: string | string[]): ApplicationFailure {
-  let reason = '';
+  let reason: string;
   try {
     const err = JSON.parse(text) as { reason?: string; message?: string };
     reason = [err.reason, err.message].filter(Boolean).join(': ');

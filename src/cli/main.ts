@@ -48,7 +48,7 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
   try {
     connection = await Connection.connect({ address: ep.temporalAddress, connectTimeout: 5000 });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${ep.temporalAddress}: ${(err as Error).message.split('\n')[0]} (is \`npm start\` running, or TEMPORAL_ADDRESS set?)`);
+    throw new Error(`cannot reach Temporal at ${ep.temporalAddress}: ${(err as Error).message.split('\n')[0]} (is \`npm start\` running, or TEMPORAL_ADDRESS set?)`, { cause: err });
   }
   try {
     return await fn(new Client({ connection, namespace: ep.namespace }));

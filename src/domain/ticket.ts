@@ -30,7 +30,7 @@ export function parseTicket(input: unknown): Ticket {
     const where = issue.path.length ? issue.path.join('.') : 'ticket';
     throw new TicketValidationError(`invalid ticket: ${where}: ${issue.message}`);
   }
-  return parsed.data as Ticket;
+  return parsed.data;
 }
 
 export function ticketWorkflowId(ticketId: string): string {

@@ -25,7 +25,7 @@ function lookup(record: Record<string, unknown>, field: string): unknown {
 function matchTerm(record: Record<string, unknown>, t: Term): boolean {
   const raw = lookup(record, t.field);
   if (raw === undefined || raw === null) return t.op === '!=';
-  const v = String(raw);
+  const v = typeof raw === 'string' ? raw : JSON.stringify(raw);
   switch (t.op) {
     case '=': return v === t.value;
     case '!=': return v !== t.value;

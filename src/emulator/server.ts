@@ -262,7 +262,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
     const control = url.pathname.startsWith('/_emulator/');
-    let status = 500;
+    let status: number;
     let payload: unknown;
     let headers: Record<string, string> = {};
     let parsed: unknown;

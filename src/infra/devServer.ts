@@ -35,13 +35,13 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   const child: ChildProcess = spawn(opts.cli, args, { stdio: ['ignore', out, out], detached: false });
-  let exited: number | null = null;
-  child.once('exit', (code) => (exited = code ?? -1));
+  const proc = { exited: null as number | null };
+  child.once('exit', (code) => (proc.exited = code ?? -1));
 
   const address = `127.0.0.1:${opts.port}`;
   const deadline = Date.now() + 60000;
   for (;;) {
-    if (exited !== null) throw new InfraError(`temporal dev server exited with ${exited} at start${opts.logFile ? ` (see ${opts.logFile})` : ''}`);
+    if (proc.exited !== null) throw new InfraError(`temporal dev server exited with ${proc.exited} at start${opts.logFile ? ` (see ${opts.logFile})` : ''}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new InfraError('temporal dev server did not become ready within 60 s');
@@ -67,7 +67,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : null,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (exited !== null) return resolve();
+        if (proc.exited !== null) return resolve();
         const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
         child.once('exit', () => {
           clearTimeout(timer);

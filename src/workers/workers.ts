@@ -4,7 +4,7 @@
  * five connections). Entry points and the embedded runner wire real undici and drizzle through here.
  */
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db';
 import { createTmfActivities } from '../activities/tmf';
 import { TmfClient } from '../activities/tmfClient';

@@ -21,7 +21,7 @@ import {
 } from '@temporalio/workflow';
 import type { createDbActivities } from '../activities/db';
 import type { createTmfActivities } from '../activities/tmf';
-import { compileTarget, type CompiledServiceTarget, type ServiceTargetDefinition } from '../domain/definitions';
+import { compileTarget, type CompiledServiceTarget } from '../domain/definitions';
 import {
   applyTicket,
   fireTimers,
@@ -133,7 +133,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     const defs = await dbActs.loadServiceTargets();
     if (!targets || targets.version !== defs.version) {
       const compiled = new Map<string, CompiledServiceTarget>();
-      for (const t of defs.serviceTargets as ServiceTargetDefinition[]) {
+      for (const t of defs.serviceTargets) {
         // Definitions are validated before they are stored; a target that still fails to compile is
         // skipped here rather than failing the workflow task.
         try {
@@ -210,7 +210,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       { key: SA.problemId, value: state.problem?.id ?? null },
       { key: SA.incidentNumber, value: state.problem?.incidentNumber ?? null },
     ];
-    upsertSearchAttributes(pairs as Parameters<typeof upsertSearchAttributes>[0]);
+    upsertSearchAttributes(pairs);
   }
 
   async function persist(): Promise<void> {

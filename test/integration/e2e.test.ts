@@ -1,0 +1,151 @@
+/**
+ * One ticket end to end through real servers: the Temporal dev server, PostgreSQL, the SNOW emulator
+ * over HTTP, both workers, and the `slm` CLI as a separate process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { eq } from 'drizzle-orm';
+import { measurements, tickets } from '../../src/db/schema';
+import type { Emulator } from '../../src/emulator/server';
+import { startDevServer, type DevServer } from '../../src/infra/devServer';
+import { freePort } from '../../src/infra/process';
+import {
+  applyTestDefinitions,
+  env,
+  eventually,
+  freshDatabase,
+  NativeConnection,
+  runCli,
+  SNOW,
+  startTestEmulator,
+  startWorkers,
+  testConfig,
+  type RunningWorkers,
+} from '../support/harness';
+
+const SPEC_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'specs', 'tmf');
+
+let dev: DevServer;
+let emulator: Emulator;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let workers: RunningWorkers;
+let nativeConnection: NativeConnection;
+let connection: Connection;
+let client: Client;
+const config = testConfig();
+let cliEnv: Record<string, string>;
+
+beforeAll(async () => {
+  dev = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(env('SLM_TEST_DIR'), `e2e-${process.pid}.sqlite`), port: await freePort() });
+  emulator = await startTestEmulator();
+  db = await freshDatabase('e2e');
+  await applyTestDefinitions(db, {
+    serviceTargets: [
+      {
+        id: 'P1-resolution',
+        appliesTo: 'ticket.priority == 1',
+        stop: 'ticket.state in ["Resolved", "Closed"]',
+        exclude: 'ticket.state == "On Hold"',
+        goal: { duration: '4h' },
+      },
+    ],
+  });
+  nativeConnection = await NativeConnection.connect({ address: dev.address });
+  workers = await startWorkers({ connection: nativeConnection, db, snowUrl: emulator.url, config });
+  connection = await Connection.connect({ address: dev.address });
+  client = new Client({ connection });
+  cliEnv = { TEMPORAL_ADDRESS: dev.address, DATABASE_URL: db.url, SNOW_USERNAME: SNOW.username, SNOW_PASSWORD: SNOW.password };
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await nativeConnection?.close();
+  await connection?.close();
+  await dev?.stop();
+  await emulator?.close();
+  await db?.close();
+});
+
+const posts = () => emulator.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/serviceProblem'));
+
+it('creates exactly one service problem, PATCHes it to resolved, and records the measurement as Met', async () => {
+  const up = await runCli(['ticket', 'upsert', '--id', 'E2E-1', '--priority', '1', '--state', 'New', '--field', 'category=network', '--field', 'deviceIp=10.0.0.7'], { env: cliEnv });
+  expect(up).toMatchObject({ code: 0 });
+  expect(up.stdout).toContain('ticket:E2E-1');
+
+  const problem = await eventually(async () => [...emulator.problems.values()].find((p) => p.correlationId === 'ticket:E2E-1'), 20000, 'service problem');
+  // The POST carries every field TMF656 v4 makes mandatory on create.
+  const spec = JSON.parse(fs.readFileSync(path.join(SPEC_DIR, 'TMF656_v4.0.0.swagger.json'), 'utf8')) as {
+    definitions: Record<string, { required?: string[] }>;
+  };
+  const required = spec.definitions.ServiceProblem_Create?.required ?? [];
+  expect(required).toEqual(expect.arrayContaining(['category', 'priority', 'description', 'reason', 'originatorParty']));
+  const sent = posts().filter((r) => (r.body as { correlationId?: string }).correlationId === 'ticket:E2E-1');
+  expect(sent).toHaveLength(1);
+  for (const field of required) expect(sent[0]!.body).toHaveProperty(field);
+  expect(sent[0]!.body).toMatchObject({ category: 'network', priority: 1, originatorParty: { id: expect.any(String), '@referredType': expect.any(String) } });
+
+  // Problem id, incident number and link come back onto the ticket (query, database, search attributes).
+  const shown = await eventually(async () => {
+    const r = await runCli(['ticket', 'show', 'E2E-1', '--json'], { env: cliEnv });
+    const doc = JSON.parse(r.stdout) as { serviceProblem: { id: string; incidentNumber: string; link: string } | null };
+    return doc.serviceProblem ? doc : undefined;
+  }, 20000, 'ticket show with problem');
+  expect(shown.serviceProblem).toMatchObject({ id: problem.id, incidentNumber: problem.number, link: problem.link });
+  const [row] = await db.db.select().from(tickets).where(eq(tickets.ticketId, 'E2E-1'));
+  expect(row).toMatchObject({ problemId: problem.id, incidentNumber: problem.number, link: problem.link });
+  const found = await eventually(async () => {
+    const list = [];
+    for await (const w of client.workflow.list({ query: `SlmTicketId = 'E2E-1' AND SlmProblemId = '${String(problem.id)}'` })) list.push(w);
+    return list.length === 1 ? list : undefined;
+  }, 20000, 'search attributes');
+  expect(found[0]!.workflowId).toBe('ticket:E2E-1');
+
+  const resolved = await runCli(['ticket', 'upsert', '--id', 'E2E-1', '--priority', '1', '--state', 'Resolved', '--field', 'category=network', '--field', 'deviceIp=10.0.0.7'], { env: cliEnv });
+  expect(resolved.code).toBe(0);
+  await eventually(async () => (emulator.problems.get(String(problem.id))?.status === 'resolved' ? true : undefined), 20000, 'problem resolved');
+  const patches = emulator.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/serviceProblem/${String(problem.id)}`));
+  expect(patches).toHaveLength(1);
+  expect(patches[0]!.body).toMatchObject({ status: 'resolved' });
+
+  const m = await eventually(async () => {
+    const [r] = await db.db.select().from(measurements).where(eq(measurements.ticketId, 'E2E-1'));
+    return r?.status === 'Met' ? r : undefined;
+  }, 20000, 'Met row');
+  expect(m.serviceTargetId).toBe('P1-resolution');
+  expect(posts().filter((r) => (r.body as { correlationId?: string }).correlationId === 'ticket:E2E-1')).toHaveLength(1);
+
+  const list = await runCli(['tickets', 'list', '--json'], { env: cliEnv });
+  const doc = JSON.parse(list.stdout) as { total: number; page: number; tickets: Record<string, unknown>[] };
+  expect(doc.total).toBe(1);
+  expect(doc.tickets[0]).toMatchObject({ ticketId: 'E2E-1', state: 'Resolved', problemId: problem.id, incidentNumber: problem.number, lastError: null });
+});
+
+it('keeps SNOW credentials out of workflow history and search attributes', async () => {
+  const history = await client.workflow.getHandle('ticket:E2E-1').fetchHistory();
+  const text = JSON.stringify(history);
+  expect(text).not.toContain(SNOW.password);
+  expect(text).not.toContain(Buffer.from(`${SNOW.username}:${SNOW.password}`).toString('base64'));
+});
+
+describe('bad input to slm ticket upsert', () => {
+  async function workflowCount(): Promise<number> {
+    return (await client.workflow.count()).count;
+  }
+
+  it.each([
+    ['no id', ['ticket', 'upsert', '--priority', '1', '--state', 'New'], /needs --id/],
+    ['a non-JSON file', ['ticket', 'upsert', '--file', __filename], /is not JSON/],
+    ['a priority of the wrong type', ['ticket', 'upsert', '--id', 'BAD-1', '--priority', 'high', '--state', 'New'], /priority/],
+    ['a JSON ticket without id on stdin', ['ticket', 'upsert', '--file', '-'], /invalid ticket: id/],
+  ])('rejects %s with a one-line error and starts no workflow', async (_label, args, message) => {
+    const before = await workflowCount();
+    const r = await runCli(args, { env: cliEnv, stdin: '{"state": "New", "priority": 1}' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+    expect(await workflowCount()).toBe(before);
+  });
+});

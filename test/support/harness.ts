@@ -1,0 +1,136 @@
+/**
+ * Shared pieces of the workflow and integration suites: a fresh database per suite on the run's
+ * PostgreSQL cluster, the emulator, real workers on the shared workflow bundle, and the CLI as a
+ * child process.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Client as PgClient } from 'pg';
+import { TmfClient } from '../../src/activities/tmfClient';
+import { loadConfig, type Config } from '../../src/config';
+import { migrateDb, openDb, type DbHandle } from '../../src/db/client';
+import { applyDefinitions } from '../../src/db/queries';
+import { parseDefinitions } from '../../src/domain/definitions';
+import { startEmulator, type Emulator } from '../../src/emulator/server';
+import { createSlmWorker, createTmfWorker } from '../../src/workers/workers';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the suites through \`npm test\``);
+  return v;
+}
+
+let dbCounter = 0;
+
+/** A new, migrated database on the run's cluster, so suites never see each other's rows. */
+export async function freshDatabase(label: string): Promise<DbHandle & { url: string }> {
+  const base = new URL(env('SLM_TEST_DATABASE_URL'));
+  const name = `t_${label.replace(/\W/g, '_')}_${process.pid}_${++dbCounter}`.toLowerCase();
+  const admin = new PgClient({ connectionString: base.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  base.pathname = '/' + name;
+  const handle = openDb(base.toString(), { max: 5 });
+  await migrateDb(handle.db);
+  return { ...handle, url: base.toString() };
+}
+
+export const SNOW = { username: 'test-user', password: 'test-secret-pw' };
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ SNOW_USERNAME: SNOW.username, SNOW_PASSWORD: SNOW.password, ...overrides });
+}
+
+export async function startTestEmulator(): Promise<Emulator> {
+  return startEmulator({ port: 0, username: SNOW.username, password: SNOW.password });
+}
+
+export async function applyTestDefinitions(handle: DbHandle, raw: unknown): Promise<void> {
+  await applyDefinitions(handle.db, parseDefinitions(raw), 'test');
+}
+
+export function loadBundle(): { code: string } {
+  return { code: fs.readFileSync(env('SLM_TEST_BUNDLE'), 'utf8') };
+}
+
+export interface RunningWorkers {
+  slm: Worker;
+  tmf: Worker;
+  stop(): Promise<void>;
+}
+
+/** Both workers, real activities, on the given server; `stop` shuts them down gracefully. */
+export async function startWorkers(opts: {
+  connection: NativeConnection;
+  namespace?: string;
+  db: DbHandle;
+  snowUrl: string;
+  config: Config;
+}): Promise<RunningWorkers> {
+  const namespace = opts.namespace ?? 'default';
+  const http = new TmfClient({
+    baseUrl: opts.snowUrl,
+    problemPath: opts.config.SNOW_PROBLEM_PATH,
+    alarmPath: opts.config.SNOW_ALARM_PATH,
+    username: opts.config.SNOW_USERNAME,
+    password: opts.config.SNOW_PASSWORD,
+    timeoutMs: 10000,
+    connections: opts.config.TMF_MAX_CONCURRENT,
+  });
+  const slm = await createSlmWorker({ connection: opts.connection, namespace, taskQueue: opts.config.SLM_TASK_QUEUE, db: opts.db.db, workflowBundle: loadBundle() });
+  const tmf = await createTmfWorker({ connection: opts.connection, namespace, taskQueue: opts.config.TMF_TASK_QUEUE, http, maxConcurrent: opts.config.TMF_MAX_CONCURRENT });
+  const running = Promise.all([slm.run(), tmf.run()]);
+  return {
+    slm,
+    tmf,
+    stop: async () => {
+      if (slm.getState() === 'RUNNING') slm.shutdown();
+      if (tmf.getState() === 'RUNNING') tmf.shutdown();
+      await running;
+      await http.close();
+    },
+  };
+}
+
+export { NativeConnection };
+
+/** Runs `slm` as a user would; resolves with its exit code and output. */
+export function runCli(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slm.cjs'), ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SLM_DATA_DIR: path.join(env('SLM_TEST_DIR'), 'cli-data'), ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

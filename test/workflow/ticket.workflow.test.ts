@@ -1,0 +1,159 @@
+/**
+ * ticketWorkflow on Temporal's time-skipping test server, with the real activities: PostgreSQL and
+ * the SNOW emulator over HTTP. Hours of ticket time pass in seconds of wall time.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { eq } from 'drizzle-orm';
+import { upsertTicket, queryTicket, type EngineSettings } from '../../src/client/tickets';
+import { measurements } from '../../src/db/schema';
+import type { Emulator } from '../../src/emulator/server';
+import { ticketWorkflowId } from '../../src/domain/ticket';
+import { upsertTicketSignal } from '../../src/workflows/messages';
+import { applyTestDefinitions, env, freshDatabase, startTestEmulator, startWorkers, testConfig, type RunningWorkers } from '../support/harness';
+
+const HOUR = 3600_000;
+
+const DEFINITIONS = {
+  serviceTargets: [
+    {
+      id: 'P1-resolution',
+      appliesTo: 'ticket.priority == 1',
+      start: 'ticket.state in ["New", "Assigned", "In Progress", "On Hold"]',
+      stop: 'ticket.state in ["Resolved", "Closed"]',
+      exclude: 'ticket.state == "On Hold"',
+      goal: { duration: '4h' },
+      costPerMinute: 2,
+    },
+  ],
+};
+
+let testEnv: TestWorkflowEnvironment;
+let emulator: Emulator;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let workers: RunningWorkers;
+const config = testConfig();
+const settings: EngineSettings = { ...config, searchAttributes: false };
+
+beforeAll(async () => {
+  testEnv = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: env('SLM_TEST_TEST_SERVER') } },
+  });
+  emulator = await startTestEmulator();
+  db = await freshDatabase('workflow');
+  await applyTestDefinitions(db, DEFINITIONS);
+  workers = await startWorkers({ connection: testEnv.nativeConnection, db, snowUrl: emulator.url, config });
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await testEnv?.teardown();
+  await emulator?.close();
+  await db?.close();
+});
+
+async function measurement(ticketId: string) {
+  const view = await queryTicket(testEnv.client, ticketId);
+  const m = view?.measurements.find((x) => x.serviceTargetId === 'P1-resolution');
+  if (!m) throw new Error(`no P1-resolution measurement on ${ticketId}`);
+  return m;
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+it('moves a P1 ticket with a 4 h goal and no stop to MissedGoal exactly at the due instant', async () => {
+  const wallStart = Date.now();
+  await upsertTicket(testEnv.client, settings, { id: 'WF-MISS', priority: 1, state: 'New' });
+  const started = await waitFor(async () => {
+    const m = await measurement('WF-MISS');
+    return m.status === 'InProcess' ? m : undefined;
+  }, 'InProcess');
+  const due = Date.parse(started.startedAt!) + 4 * HOUR;
+  expect(started.dueAt).toBe(new Date(due).toISOString());
+
+  await testEnv.sleep(4 * HOUR - 1000);
+  expect((await measurement('WF-MISS')).status).toBe('InProcess');
+
+  await testEnv.sleep(2000);
+  const missed = await waitFor(async () => {
+    const m = await measurement('WF-MISS');
+    return m.status === 'MissedGoal' ? m : undefined;
+  }, 'MissedGoal');
+  expect(missed.missedGoalAt).toBe(new Date(due).toISOString());
+  expect(missed.dueAt).toBe(new Date(due).toISOString());
+
+  // The row in PostgreSQL says the same.
+  const row = await waitFor(async () => {
+    const [r] = await db.db.select().from(measurements).where(eq(measurements.ticketId, 'WF-MISS'));
+    return r?.status === 'MissedGoal' ? r : undefined;
+  }, 'MissedGoal row');
+  expect(row.missedGoalAt?.getTime()).toBe(due);
+  expect(Date.now() - wallStart).toBeLessThan(30000);
+});
+
+it('marks a ticket resolved before the due instant as Met, with elapsed and remaining time', async () => {
+  const wallStart = Date.now();
+  await upsertTicket(testEnv.client, settings, { id: 'WF-MET', priority: 1, state: 'New' });
+  await waitFor(async () => ((await measurement('WF-MET')).status === 'InProcess' ? true : undefined), 'InProcess');
+  await testEnv.sleep(HOUR);
+  await upsertTicket(testEnv.client, settings, { id: 'WF-MET', priority: 1, state: 'Resolved' });
+  const met = await waitFor(async () => {
+    const m = await measurement('WF-MET');
+    return m.status === 'Met' ? m : undefined;
+  }, 'Met');
+  expect(met.elapsedSeconds).toBeGreaterThanOrEqual(3600);
+  expect(met.elapsedSeconds).toBeLessThan(3600 + 60);
+  expect(met.metMissedSeconds).toBe(14400 - met.elapsedSeconds);
+  expect(met.missedGoalAt).toBeNull();
+
+  // Hours later nothing moves: a final measurement keeps its result.
+  await testEnv.sleep(5 * HOUR);
+  expect((await measurement('WF-MET')).status).toBe('Met');
+  expect(Date.now() - wallStart).toBeLessThan(30000);
+});
+
+it('pauses the clock while the ticket is On Hold and moves the due instant by the pause', async () => {
+  await upsertTicket(testEnv.client, settings, { id: 'WF-HOLD', priority: 1, state: 'New' });
+  const first = await waitFor(async () => {
+    const m = await measurement('WF-HOLD');
+    return m.status === 'InProcess' ? m : undefined;
+  }, 'InProcess');
+  await testEnv.sleep(HOUR);
+  await upsertTicket(testEnv.client, settings, { id: 'WF-HOLD', priority: 1, state: 'On Hold' });
+  const paused = await waitFor(async () => {
+    const m = await measurement('WF-HOLD');
+    return m.status === 'Pending' ? m : undefined;
+  }, 'Pending');
+  expect(paused.dueAt).toBeNull();
+  await testEnv.sleep(2 * HOUR);
+  await upsertTicket(testEnv.client, settings, { id: 'WF-HOLD', priority: 1, state: 'In Progress' });
+  const resumed = await waitFor(async () => {
+    const m = await measurement('WF-HOLD');
+    return m.status === 'InProcess' ? m : undefined;
+  }, 'InProcess again');
+  const shift = Date.parse(resumed.dueAt!) - Date.parse(first.dueAt!);
+  expect(Math.abs(shift - 2 * HOUR)).toBeLessThan(60_000);
+  expect(resumed.pausedSeconds).toBeGreaterThanOrEqual(2 * 3600 - 60);
+});
+
+it('drops a malformed ticket update without poisoning the workflow', async () => {
+  await upsertTicket(testEnv.client, settings, { id: 'WF-BAD', priority: 1, state: 'New' });
+  await waitFor(async () => ((await measurement('WF-BAD')).status === 'InProcess' ? true : undefined), 'InProcess');
+  const handle = testEnv.client.workflow.getHandle(ticketWorkflowId('WF-BAD'));
+  await handle.signal(upsertTicketSignal, { id: 'WF-BAD', priority: 'urgent' } as never);
+  const view = await waitFor(async () => {
+    const v = await queryTicket(testEnv.client, 'WF-BAD');
+    return v && v.rejectedUpdates.length > 0 ? v : undefined;
+  }, 'rejection');
+  expect(view.rejectedUpdates[0]).toMatch(/priority/);
+  expect(view.ticket?.priority).toBe(1);
+  // The workflow still takes good updates.
+  await upsertTicket(testEnv.client, settings, { id: 'WF-BAD', priority: 1, state: 'Closed' });
+  await waitFor(async () => ((await measurement('WF-BAD')).status === 'Met' ? true : undefined), 'Met');
+});
