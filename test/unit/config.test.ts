@@ -1,0 +1,33 @@
+import { loadConfig } from '../../src/config';
+
+describe('configuration', () => {
+  it('has working defaults for embedded mode', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ TMF_MAX_CONCURRENT: 5, EMULATOR_PORT: 8480, SLM_REOPEN_WINDOW: 30 * 86400, SNOW_PROBLEM_PATH: 'gstm/dataminer/tmf/api/v1/tmf656/' });
+    expect(c.TEMPORAL_ADDRESS).toBeUndefined();
+    expect(c.SNOW_ACTIVE_STATES).toEqual(['New', 'Assigned', 'In Progress', 'On Hold']);
+  });
+
+  it.each([
+    ['TMF_MAX_CONCURRENT', 'five'],
+    ['EMULATOR_PORT', '70000'],
+    ['SLM_REOPEN_WINDOW', 'a month'],
+    ['TEMPORAL_ADDRESS', 'localhost'],
+    ['EMULATOR_START', 'maybe'],
+  ])('stops on a bad %s naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}: `));
+  });
+
+  it('parses booleans strictly (no Boolean("false") === true)', () => {
+    expect(loadConfig({ EMULATOR_START: 'false' }).EMULATOR_START).toBe(false);
+  });
+
+  it('never echoes a secret value in its errors', () => {
+    expect(() => loadConfig({ SNOW_PASSWORD: 'hunter2', SNOW_BASE_URL: 'not a url' })).toThrow(/SNOW_BASE_URL/);
+    try {
+      loadConfig({ SNOW_PASSWORD: 'hunter2', SNOW_BASE_URL: 'not a url' });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2');
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import { parseDefinitions } from '../../src/domain/definitions';
+import { parseDuration } from '../../src/domain/duration';
+import { parseTicket } from '../../src/domain/ticket';
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90],
+    ['15m', 900],
+    ['4h', 14400],
+    ['1h30m', 5400],
+    ['2d', 172800],
+    ['PT4H', 14400],
+    ['P1DT2H', 93600],
+    ['3600', 3600],
+  ])('parses %s as %i seconds', (text, seconds) => expect(parseDuration(text)).toBe(seconds));
+
+  it.each(['', '4x', 'h', 'PT', '-5m'])('rejects %p', (text) => expect(() => parseDuration(text)).toThrow(/invalid duration/));
+});
+
+describe('definitions validation', () => {
+  const good = { id: 'P1', appliesTo: 'ticket.priority == 1', stop: 'ticket.state == "Closed"', goal: { duration: '4h' } };
+
+  it('accepts a minimal request target and fills defaults', () => {
+    const defs = parseDefinitions({ serviceTargets: [good] });
+    expect(defs.serviceTargets[0]).toMatchObject({ type: 'request', goal: { duration: 14400 } });
+  });
+
+  it('names the path of a bad CEL condition', () => {
+    expect(() => parseDefinitions({ serviceTargets: [good, { ...good, id: 'P2', stop: 'ticket.state ==' }] })).toThrow(/serviceTargets\[1\]\.stop: invalid CEL/);
+  });
+
+  it('names the path of a bad goal', () => {
+    expect(() => parseDefinitions({ serviceTargets: [{ ...good, goal: { duration: 'soon' } }] })).toThrow(/serviceTargets\[0\]\.goal\.duration/);
+  });
+
+  it('rejects duplicate ids and unknown fields instead of ignoring them', () => {
+    expect(() => parseDefinitions({ serviceTargets: [good, good] })).toThrow(/duplicate id "P1"/);
+    expect(() => parseDefinitions({ serviceTargets: [{ ...good, calender: 'eu' }] })).toThrow(/serviceTargets\[0\]/);
+  });
+});
+
+describe('ticket validation', () => {
+  it('accepts free-form fields next to id', () => {
+    expect(parseTicket({ id: 'T1', priority: 2, nested: { a: [1, 'x'] } })).toMatchObject({ id: 'T1', nested: { a: [1, 'x'] } });
+  });
+
+  it.each([
+    [{}, /id/],
+    [{ id: '' }, /id/],
+    [{ id: 'T1', priority: '1' }, /priority/],
+    [{ id: 'T1', priority: 1.5 }, /priority/],
+    [[1, 2], /JSON object/],
+  ])('rejects %j with a message naming the field', (input, message) => {
+    expect(() => parseTicket(input)).toThrow(message);
+  });
+});
