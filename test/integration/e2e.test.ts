@@ -93,7 +93,10 @@ it('creates exactly one service problem, PATCHes it to resolved, and records the
     return doc.serviceProblem ? doc : undefined;
   }, 20000, 'ticket show with problem');
   expect(shown.serviceProblem).toMatchObject({ id: problem.id, incidentNumber: problem.number, link: problem.link });
-  const [row] = await db.db.select().from(tickets).where(eq(tickets.ticketId, 'E2E-1'));
+  const row = await eventually(async () => {
+    const [r] = await db.db.select().from(tickets).where(eq(tickets.ticketId, 'E2E-1'));
+    return r?.problemId ? r : undefined;
+  }, 20000, 'ticket row with problem');
   expect(row).toMatchObject({ problemId: problem.id, incidentNumber: problem.number, link: problem.link });
   const found = await eventually(async () => {
     const list = [];

@@ -70,8 +70,12 @@ it('fires a pending due-date timer after the server and workers restart, without
     }, 30000, 'MissedGoal after restart');
     expect(missed.missedGoalAt).toBe(new Date(due).toISOString());
 
-    const [row] = await db.db.select().from(measurements).where(eq(measurements.ticketId, 'RS-1'));
-    expect(row?.status).toBe('MissedGoal');
+    // The row follows once the workflow's persist activity has run.
+    const row = await eventually(async () => {
+      const [r] = await db.db.select().from(measurements).where(eq(measurements.ticketId, 'RS-1'));
+      return r?.status === 'MissedGoal' ? r : undefined;
+    }, 20000, 'MissedGoal row');
+    expect(row.missedGoalAt?.getTime()).toBe(due);
 
     const runs = [];
     for await (const w of second.client.workflow.list({ query: `WorkflowId = 'ticket:RS-1'` })) runs.push(w);

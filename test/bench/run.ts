@@ -1,0 +1,22 @@
+/** `npm run bench -- <name> [--flags]`: runs one benchmark script and prints its figures. */
+import * as e2e from './e2e';
+
+const BENCHES: Record<string, { main(argv: string[]): Promise<void> }> = { e2e };
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2);
+  const bench = name ? BENCHES[name] : undefined;
+  if (!bench) {
+    process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [options]\n`);
+    process.exit(2);
+  }
+  await bench.main(rest);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);
