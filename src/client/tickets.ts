@@ -17,7 +17,6 @@ export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 
 export function workflowInput(ticketId: string, s: EngineSettings): TicketWorkflowInput {
   return {
     ticketId,
-    slmTaskQueue: s.SLM_TASK_QUEUE,
     tmfTaskQueue: s.TMF_TASK_QUEUE,
     activeStates: s.SNOW_ACTIVE_STATES,
     reopenWindowSeconds: s.SLM_REOPEN_WINDOW,

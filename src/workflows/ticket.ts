@@ -15,6 +15,7 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -50,8 +51,6 @@ export interface TicketWorkflowInput {
   ticketId: string;
   /** Task queue of the HTTP activities. */
   tmfTaskQueue?: string;
-  /** Task queue of the database activities. */
-  slmTaskQueue?: string;
   /** Statuses of the ticket for which a service problem is created. */
   activeStates?: string[];
   /** Seconds to wait after everything is final before the run completes. */
@@ -73,15 +72,27 @@ interface CarriedState {
   problem: ProblemState | null;
   lastSent: ServiceProblemBody | null;
   lastError: string | null;
-  pending: Ticket[];
+  pending: TicketEvent[];
+}
+
+/**
+ * A ticket snapshot and the instant it arrived. The instant is read in the signal handler, whose
+ * activation time replays identically; `Date.now()` after awaiting a local activity does not (the live
+ * run sees a later time than the replay), so no business instant is read there.
+ */
+interface TicketEvent {
+  ticket: Ticket;
+  at: number;
 }
 
 const DEFAULT_ACTIVE_STATES = ['New', 'Assigned', 'In Progress', 'On Hold'];
 
 export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> {
-  const dbActs = proxyActivities<DbActivities>({
-    taskQueue: input.slmTaskQueue ?? 'slm',
+  // Short database calls on the worker running this workflow: local activities, so no task-queue
+  // round trip through the server for each (a marker in history instead).
+  const dbActs = proxyLocalActivities<DbActivities>({
     startToCloseTimeout: '30s',
+    localRetryThreshold: '10s',
     retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 },
   });
   const tmf = proxyActivities<TmfActivities>({
@@ -93,16 +104,17 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   const activeStates = input.activeStates ?? DEFAULT_ACTIVE_STATES;
   const reopenWindowMs = (input.reopenWindowSeconds ?? 30 * 86400) * 1000;
 
-  const state: CarriedState = input.carried ?? (await restore(dbActs, input.ticketId));
-  const inbox: Ticket[] = [...state.pending];
+  const inbox: TicketEvent[] = [...(input.carried?.pending ?? [])];
   const rejected: string[] = [];
   let targets: { version: string; compiled: Map<string, CompiledServiceTarget> } | null = null;
 
+  // Registered before the first await: a signal delivered with the start is stamped with the
+  // activation's time, not with whatever time it is after the restore below.
   setHandler(upsertTicketSignal, (raw) => {
     try {
       const ticket = parseTicket(raw);
       if (ticket.id !== input.ticketId) throw new Error(`ticket id "${ticket.id}" does not belong to workflow ticket:${input.ticketId}`);
-      inbox.push(ticket);
+      inbox.push({ ticket, at: Date.now() });
     } catch (err) {
       // A malformed snapshot is recorded and dropped; it never reaches the measurements.
       const reason = (err as Error).message;
@@ -111,6 +123,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       log.warn('ticket update rejected', { ticketId: input.ticketId, reason });
     }
   });
+
+  const state: CarriedState = input.carried ?? (await restore(dbActs, input.ticketId));
 
   setHandler(getTicketStatusQuery, (): TicketStatusView => {
     const now = Date.now();
@@ -244,25 +258,31 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     if (settled) quietSince ??= now;
     else quietSince = null;
 
+    // `now` only sizes the wait. Whether anything fires is decided at `wokeAt`, read right after a
+    // timer or signal activation, which replays identically; so a due timer is still waited on (1 ms).
     let waitMs: number | undefined;
-    if (timer !== undefined) waitMs = Math.max(0, timer - now);
-    else if (quietSince !== null) waitMs = Math.max(0, quietSince + reopenWindowMs - now);
+    if (timer !== undefined) waitMs = Math.max(1, timer - now);
+    else if (quietSince !== null) waitMs = Math.max(1, quietSince + reopenWindowMs - now);
 
+    let wokeAt: number | null = null;
     if (inbox.length === 0) {
       if (waitMs === undefined) await condition(() => inbox.length > 0);
-      else if (waitMs > 0) {
-        const woke = await condition(() => inbox.length > 0, waitMs);
-        if (!woke && timer === undefined && quietSince !== null) break; // reopen window passed
-      } else if (timer === undefined) break;
+      else {
+        const signalled = await condition(() => inbox.length > 0, waitMs);
+        if (!signalled && timer === undefined && quietSince !== null) break; // reopen window passed
+      }
+      wokeAt = Date.now();
     }
 
-    const at = Date.now();
-    let changed = fireDue(at);
+    // Timers due at or before an event fire first, each at its own instant; then the event applies.
+    let changed = false;
     while (inbox.length > 0) {
-      const ticket = inbox.shift()!;
-      await applyTicketChange(ticket, Date.now());
+      const event = inbox.shift()!;
+      fireDue(event.at);
+      await applyTicketChange(event.ticket, event.at);
       changed = true;
     }
+    if (wokeAt !== null) changed = fireDue(wokeAt) || changed;
     if (changed) {
       await syncProblem();
       await persist();
