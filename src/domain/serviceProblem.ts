@@ -84,14 +84,17 @@ export function toServiceProblem(ticket: Ticket): ServiceProblemBody {
   };
 }
 
-/** TMF656 attributes a PATCH must not carry. */
-export const NON_PATCHABLE = ['id', 'href', 'correlationId', 'firstAlert', 'originatingSystem', 'timeRaised', 'trackingRecord', 'externalIdentifier'] as const;
+/** TMF656 v4 attributes that are not patchable (specs/tmf/docs/TMF656_Service_Problem.rules.yaml). */
+export const TMF656_NOT_PATCHABLE: readonly string[] = ['id', 'href', 'correlationId', 'firstAlert', 'originatingSystem', 'timeRaised', 'trackingRecord'];
+
+/** What our PATCHes never carry: the non-patchable attributes, and our identity of the ticket. */
+const NEVER_PATCHED = new Set([...TMF656_NOT_PATCHABLE, 'externalIdentifier']);
 
 /** The top-level fields of `next` that differ from `previous`, without non-patchable ones; null when nothing changed. */
 export function diffForPatch(previous: ServiceProblemBody | null, next: ServiceProblemBody): Partial<ServiceProblemBody> | null {
   const patch: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(next)) {
-    if ((NON_PATCHABLE as readonly string[]).includes(key)) continue;
+    if (NEVER_PATCHED.has(key)) continue;
     const before = previous ? (previous as unknown as Record<string, unknown>)[key] : undefined;
     if (JSON.stringify(before) !== JSON.stringify(value)) patch[key] = value;
   }

@@ -7,6 +7,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TMF656_NOT_PATCHABLE } from '../domain/serviceProblem';
 import { matchesEncodedQuery } from './encodedQuery';
 
 export interface EmulatorOptions {
@@ -47,11 +48,12 @@ export interface Emulator {
 
 /** TMF656 v4 rules (specs/tmf/docs/TMF656_Service_Problem.rules.yaml). */
 const PROBLEM_MANDATORY = ['category', 'priority', 'description', 'reason', 'originatorParty'] as const;
-const PROBLEM_NOT_PATCHABLE = ['id', 'href', 'correlationId', 'firstAlert', 'originatingSystem', 'timeRaised', 'trackingRecord'];
 const PROBLEM_STATUSES = ['acknowledged', 'rejected', 'pending', 'held', 'inProgress', 'resolved', 'cancelled', 'closed'];
 /** TMF642 v4 mandatory fields on POST. */
 const ALARM_MANDATORY = ['alarmType', 'perceivedSeverity', 'probableCause', 'alarmedObject', 'sourceSystemId', 'state', 'alarmRaisedTime'] as const;
 const MAX_BODY = 1 << 20;
+/** The request log keeps the newest entries only, so a long-running emulator does not grow without bound. */
+const MAX_LOGGED_REQUESTS = 100_000;
 
 class HttpError extends Error {
   constructor(
@@ -193,7 +195,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
 
   function patchProblem(found: Record<string, unknown>, raw: unknown) {
     const body = requireObject(raw);
-    const forbidden = Object.keys(body).filter((k) => PROBLEM_NOT_PATCHABLE.includes(k));
+    const forbidden = Object.keys(body).filter((k) => TMF656_NOT_PATCHABLE.includes(k));
     if (forbidden.length) throw new HttpError(400, '400', 'Non-patchable attribute', `attribute(s) not patchable: ${forbidden.join(', ')}`);
     if ('priority' in body) checkPriority(body.priority);
     checkStatus(body.status);
@@ -291,6 +293,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     if (!control) {
       if (method !== 'GET' && status < 300) scheduleSave();
       requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: url.search, status, body: parsed ?? null });
+      if (requests.length > MAX_LOGGED_REQUESTS) requests.splice(0, requests.length - MAX_LOGGED_REQUESTS);
     }
     const out = JSON.stringify(payload);
     res.writeHead(status, { 'content-type': 'application/json;charset=utf-8', 'content-length': Buffer.byteLength(out), ...headers });

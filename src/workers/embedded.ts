@@ -151,8 +151,8 @@ async function main(): Promise<void> {
   say(`Temporal          ${stack.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
   say(`database          ${stack.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
   say(`SNOW ${stack.emulator ? 'emulator ' : 'endpoint '}    ${stack.snowBaseUrl}${stack.emulator ? '  (inspect: /_emulator/problems, /_emulator/requests)' : ''}`);
-  say('send a ticket:    npx slm ticket upsert --id T1 --priority 1 --state New');
-  say('look at it:       npx slm ticket show T1');
+  say('send a ticket:    ./slm ticket upsert --id T1 --priority 1 --state New');
+  say('look at it:       ./slm ticket show T1');
   say('stop:             Ctrl-C');
 
   const signal = await Promise.race([onShutdownSignal(), stack.running.then(() => null)]);

@@ -4,7 +4,7 @@
  * five connections). Entry points and the embedded runner wire real undici and drizzle through here.
  */
 import path from 'node:path';
-import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createDbActivities } from '../activities/db';
 import { createTmfActivities } from '../activities/tmf';
 import { TmfClient } from '../activities/tmfClient';
@@ -13,6 +13,9 @@ import type { Db } from '../db/client';
 
 // index.ts under tsx, index.js once compiled to dist/.
 export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', `index${path.extname(__filename)}`);
+
+/** webpack's build report is noise at start-up; only its errors are worth showing. */
+const quietBundler = new DefaultLogger('ERROR');
 
 let runtimeInstalled = false;
 
@@ -34,7 +37,7 @@ export async function createSlmWorker(opts: {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: opts.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundler })),
     activities: createDbActivities({ db: opts.db }),
   });
 }
