@@ -14,6 +14,7 @@ import { readDefinitionsFile } from '../infra/definitionsFile';
 import { readRuntimeInfo } from '../infra/runtimeInfo';
 import type { MeasurementView } from '../domain/measurement';
 import { parseTicket } from '../domain/ticket';
+import { calendarCommand } from './calendar';
 import { UsageError, renderTicket, renderTicketList, ticketFromFlags } from './format';
 
 const HELP = `slm — temporal-slm operator CLI
@@ -23,6 +24,9 @@ const HELP = `slm — temporal-slm operator CLI
   slm ticket show ID [--json]
   slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
   slm definitions apply FILE                    (YAML or JSON)
+  slm calendar add|subtract --calendar FILE --from ISO --seconds N   → the ISO instant (UTC)
+  slm calendar diff --calendar FILE --from ISO --to ISO              → whole business seconds
+  slm calendar advance --calendar FILE --from ISO                    → next business instant
   slm emulator [--port P] [--username U] [--password P] [--latency MS]
 
 Connects to TEMPORAL_ADDRESS and DATABASE_URL, or to the stack \`npm start\` is running.`;
@@ -241,6 +245,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (a === 'ticket' && b === 'show') await ticketShow(rest, config);
     else if (a === 'tickets' && b === 'list') await ticketsList(rest, config);
     else if (a === 'definitions' && b === 'apply') await definitionsApply(rest, config);
+    else if (a === 'calendar') await calendarCommand(b, rest);
     else if (a === 'emulator') await emulator(b === undefined ? rest : [b, ...rest], config);
     else throw new UsageError(`unknown command "${[a, b].filter(Boolean).join(' ')}" (see slm --help)`);
     return 0;

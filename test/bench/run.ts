@@ -1,7 +1,8 @@
 /** `npm run bench -- <name> [--flags]`: runs one benchmark script and prints its figures. */
+import * as calendar from './calendar';
 import * as e2e from './e2e';
 
-const BENCHES: Record<string, { main(argv: string[]): Promise<void> }> = { e2e };
+const BENCHES: Record<string, { main(argv: string[]): Promise<void> }> = { e2e, calendar };
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);

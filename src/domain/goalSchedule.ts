@@ -1,0 +1,57 @@
+/**
+ * Goal and cost schedules (BMC SLM "goal and cost schedule"): a target's goal and cost chosen by the
+ * weekday and local time window in which its measurement starts. Windows are local to a time zone
+ * (the target's calendar's); a window whose end is not after its start runs overnight and belongs
+ * to the day it starts on, as calendar intervals do. The first matching entry wins.
+ *
+ * Used by workflow code: the zone lookup reads time-zone data, so the workflow records the chosen
+ * entry with the measurement when it starts (a replay reuses it) — see calendar.ts on determinism.
+ */
+import { DateTime, IANAZone } from 'luxon';
+import { z } from 'zod';
+import { WEEKDAYS, type Weekday } from './calendar';
+import { parseDuration } from './duration';
+
+const time = z.string().regex(/^(?:([01]\d|2[0-3]):([0-5]\d)|24:00)$/, 'expected HH:MM');
+
+export const goalScheduleEntrySchema = z
+  .object({
+    days: z.array(z.enum(WEEKDAYS)).min(1).default([...WEEKDAYS]),
+    from: time.default('00:00'),
+    to: time.default('24:00'),
+    goal: z.union([z.string(), z.number()]).transform((v, ctx) => {
+      try {
+        const s = parseDuration(v);
+        if (s <= 0) throw new Error(`invalid duration "${v}": must be positive`);
+        return s;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+    costPerMinute: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+export const goalScheduleSchema = z.array(goalScheduleEntrySchema).min(1, 'a goal schedule needs at least one entry');
+export type GoalScheduleEntry = z.output<typeof goalScheduleEntrySchema>;
+
+const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
+
+function matches(entry: GoalScheduleEntry, day: Weekday, previousDay: Weekday, minute: number): boolean {
+  const from = minutes(entry.from);
+  const to = minutes(entry.to);
+  if (to > from) return entry.days.includes(day) && minute >= from && minute < to;
+  // Overnight: the evening part on a listed day, or the morning part after a listed day.
+  return (entry.days.includes(day) && minute >= from) || (entry.days.includes(previousDay) && minute < to);
+}
+
+/** The entry that applies to a measurement starting at `startMs` in `zone`, or null when none does. */
+export function goalForStart(schedule: GoalScheduleEntry[], zone: string, startMs: number): GoalScheduleEntry | null {
+  if (!IANAZone.isValidZone(zone)) throw new Error(`unknown IANA time zone "${zone}"`);
+  const local = DateTime.fromMillis(startMs, { zone });
+  const day = WEEKDAYS[local.weekday - 1]!;
+  const previousDay = WEEKDAYS[(local.weekday + 5) % 7]!;
+  const minute = local.hour * 60 + local.minute;
+  return schedule.find((e) => matches(e, day, previousDay, minute)) ?? null;
+}
