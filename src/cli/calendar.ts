@@ -2,30 +2,17 @@
  * `slm calendar add|subtract|diff|advance` (DESIGN §4.2). The answer alone on stdout; bad input is a
  * UsageError (one line on stderr, exit 2). `--json` adds structure; the plain form stays.
  */
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import YAML from 'yaml';
-import { BusinessCalendar, CalendarError } from '../domain/calendar';
+import { CalendarError, type BusinessCalendar } from '../domain/calendar';
+import { readCalendarFile } from '../infra/files';
 import { UsageError } from './format';
 
 const OPS = ['add', 'subtract', 'diff', 'advance'] as const;
 type Op = (typeof OPS)[number];
 
 function loadCalendar(file: string): BusinessCalendar {
-  let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read calendar file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-  } catch (err) {
-    throw new UsageError(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  try {
-    return BusinessCalendar.fromSpec(raw);
+    return readCalendarFile(file);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -10,7 +10,7 @@ import { queryTicket, upsertTicket } from '../client/tickets';
 import { openDb, type DbHandle } from '../db/client';
 import { applyDefinitions, getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
 import { startEmulator } from '../emulator/server';
-import { readDefinitionsFile } from '../infra/definitionsFile';
+import { readDefinitionsFile } from '../infra/files';
 import { readRuntimeInfo } from '../infra/runtimeInfo';
 import type { MeasurementView } from '../domain/measurement';
 import { parseTicket } from '../domain/ticket';

@@ -7,20 +7,9 @@
  */
 import { z } from 'zod';
 import { compileOptional, type Condition } from './conditions';
-import { parseDuration } from './duration';
+import { positiveDurationSchema } from './duration';
 
 const cel = z.string().trim().min(1, 'must be a CEL expression');
-
-const durationField = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    const seconds = parseDuration(v);
-    if (seconds <= 0) throw new Error(`invalid duration "${v}": must be positive`);
-    return seconds;
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
 
 export const serviceTargetSchema = z
   .object({
@@ -31,7 +20,7 @@ export const serviceTargetSchema = z
     start: cel.optional(),
     stop: cel,
     exclude: cel.optional(),
-    goal: z.object({ duration: durationField }).strict(),
+    goal: z.object({ duration: positiveDurationSchema }).strict(),
     group: z.string().optional(),
     costPerMinute: z.number().nonnegative().optional(),
   })

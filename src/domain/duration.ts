@@ -2,6 +2,8 @@
  * Durations as users write them: `90s`, `15m`, `4h`, `1h30m`, `2d` (a day is 24 hours) or ISO 8601
  * (`PT4H`, `P1DT2H`). A bare number is seconds. Returns whole seconds.
  */
+import { z } from 'zod';
+
 const UNIT_SECONDS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
 
 export function parseDuration(text: string | number): number {
@@ -25,3 +27,15 @@ export function parseDuration(text: string | number): number {
   }
   throw new Error(`invalid duration "${text}": expected e.g. 90s, 15m, 4h, 1h30m, 2d or ISO 8601 like PT4H`);
 }
+
+/** A zod field for a positive duration as users write it, parsed to whole seconds. */
+export const positiveDurationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    const seconds = parseDuration(v);
+    if (seconds <= 0) throw new Error(`invalid duration "${v}": must be positive`);
+    return seconds;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});

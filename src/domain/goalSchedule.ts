@@ -10,7 +10,7 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import { WEEKDAYS, type Weekday } from './calendar';
-import { parseDuration } from './duration';
+import { positiveDurationSchema } from './duration';
 
 const time = z.string().regex(/^(?:([01]\d|2[0-3]):([0-5]\d)|24:00)$/, 'expected HH:MM');
 
@@ -19,16 +19,7 @@ export const goalScheduleEntrySchema = z
     days: z.array(z.enum(WEEKDAYS)).min(1).default([...WEEKDAYS]),
     from: time.default('00:00'),
     to: time.default('24:00'),
-    goal: z.union([z.string(), z.number()]).transform((v, ctx) => {
-      try {
-        const s = parseDuration(v);
-        if (s <= 0) throw new Error(`invalid duration "${v}": must be positive`);
-        return s;
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
+    goal: positiveDurationSchema,
     costPerMinute: z.number().nonnegative().optional(),
   })
   .strict();

@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../config';
 import { migrateDb, openDb, type DbHandle } from '../db/client';
 import { applyDefinitions } from '../db/queries';
 import { startEmulator, type Emulator } from '../emulator/server';
-import { readDefinitionsFile } from '../infra/definitionsFile';
+import { readDefinitionsFile } from '../infra/files';
 import { startDevServer, type DevServer } from '../infra/devServer';
 import { startPostgres, type PostgresCluster } from '../infra/postgres';
 import { writeRuntimeInfo, removeRuntimeInfo } from '../infra/runtimeInfo';

@@ -17,7 +17,7 @@ import { loadConfig } from '../../src/config';
 import { migrateDb, openDb } from '../../src/db/client';
 import { applyDefinitions } from '../../src/db/queries';
 import { startEmulator } from '../../src/emulator/server';
-import { readDefinitionsFile } from '../../src/infra/definitionsFile';
+import { readDefinitionsFile } from '../../src/infra/files';
 import { startDevServer } from '../../src/infra/devServer';
 import { startThrowawayPostgres } from '../../src/infra/postgres';
 import { freePort } from '../../src/infra/process';
