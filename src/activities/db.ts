@@ -5,10 +5,15 @@ import type { ServiceTargetDefinition } from '../domain/definitions';
 
 export function createDbActivities({ db }: { db: Db }) {
   return {
-    /** The service targets in force, with a version the workflow uses to recompile only on change. */
-    async loadServiceTargets(): Promise<{ version: string; serviceTargets: ServiceTargetDefinition[] }> {
+    /**
+     * What a ticket workflow needs to apply a batch of changes: the service targets in force (with a
+     * version, so the workflow recompiles only on change) and the batch's instant. The workflow
+     * passes its own clock in and gets it back: as this activity's result it is recorded in history,
+     * so every replay applies the batch at the instant the live run used (a side effect, recorded).
+     */
+    async loadEngineContext(workflowClock: number): Promise<{ now: number; version: string; serviceTargets: ServiceTargetDefinition[] }> {
       const latest = await latestDefinitions(db);
-      return { version: String(latest?.version ?? 0), serviceTargets: latest?.body.serviceTargets ?? [] };
+      return { now: workflowClock, version: String(latest?.version ?? 0), serviceTargets: latest?.body.serviceTargets ?? [] };
     },
 
     async saveTicketState(rec: TicketStateRecord): Promise<void> {

@@ -72,17 +72,7 @@ interface CarriedState {
   problem: ProblemState | null;
   lastSent: ServiceProblemBody | null;
   lastError: string | null;
-  pending: TicketEvent[];
-}
-
-/**
- * A ticket snapshot and the instant it arrived. The instant is read in the signal handler, whose
- * activation time replays identically; `Date.now()` after awaiting a local activity does not (the live
- * run sees a later time than the replay), so no business instant is read there.
- */
-interface TicketEvent {
-  ticket: Ticket;
-  at: number;
+  pending: Ticket[];
 }
 
 const DEFAULT_ACTIVE_STATES = ['New', 'Assigned', 'In Progress', 'On Hold'];
@@ -104,17 +94,16 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   const activeStates = input.activeStates ?? DEFAULT_ACTIVE_STATES;
   const reopenWindowMs = (input.reopenWindowSeconds ?? 30 * 86400) * 1000;
 
-  const inbox: TicketEvent[] = [...(input.carried?.pending ?? [])];
+  const inbox: Ticket[] = [...(input.carried?.pending ?? [])];
   const rejected: string[] = [];
   let targets: { version: string; compiled: Map<string, CompiledServiceTarget> } | null = null;
 
-  // Registered before the first await: a signal delivered with the start is stamped with the
-  // activation's time, not with whatever time it is after the restore below.
+  // Registered before the first await, so the snapshot delivered with the start is handled at once.
   setHandler(upsertTicketSignal, (raw) => {
     try {
       const ticket = parseTicket(raw);
       if (ticket.id !== input.ticketId) throw new Error(`ticket id "${ticket.id}" does not belong to workflow ticket:${input.ticketId}`);
-      inbox.push({ ticket, at: Date.now() });
+      inbox.push(ticket);
     } catch (err) {
       // A malformed snapshot is recorded and dropped; it never reaches the measurements.
       const reason = (err as Error).message;
@@ -143,8 +132,14 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     };
   });
 
-  async function loadTargets(): Promise<Map<string, CompiledServiceTarget>> {
-    const defs = await dbActs.loadServiceTargets();
+  /**
+   * The targets in force and the instant at which this batch of changes applies. The instant is the
+   * workflow clock, recorded through the local activity's result: workflow `Date.now()` alone is not
+   * guaranteed to replay identically around local activities and task retries, so no business
+   * instant is taken from it unrecorded.
+   */
+  async function loadContext(): Promise<{ now: number; compiled: Map<string, CompiledServiceTarget> }> {
+    const defs = await dbActs.loadEngineContext(Date.now());
     if (!targets || targets.version !== defs.version) {
       const compiled = new Map<string, CompiledServiceTarget>();
       for (const t of defs.serviceTargets) {
@@ -158,7 +153,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       }
       targets = { version: defs.version, compiled };
     }
-    return targets.compiled;
+    return { now: defs.now, compiled: targets.compiled };
   }
 
   /** Fires every due timer at its own instant, up to `now`. Returns true when something changed. */
@@ -172,8 +167,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     return changed;
   }
 
-  async function applyTicketChange(ticket: Ticket, now: number): Promise<void> {
-    const compiled = await loadTargets();
+  function applyTicketChange(ticket: Ticket, now: number, compiled: Map<string, CompiledServiceTarget>): void {
     const byTarget = new Map(state.measurements.map((m) => [m.serviceTargetId, m]));
     for (const [id, target] of compiled) {
       const current = byTarget.get(id) ?? null;
@@ -258,31 +252,30 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     if (settled) quietSince ??= now;
     else quietSince = null;
 
-    // `now` only sizes the wait. Whether anything fires is decided at `wokeAt`, read right after a
-    // timer or signal activation, which replays identically; so a due timer is still waited on (1 ms).
+    // `now` only sizes the wait; instants come from state (a timer fires at the due instant it was
+    // set for) or from the recorded context of a batch of changes.
     let waitMs: number | undefined;
     if (timer !== undefined) waitMs = Math.max(1, timer - now);
     else if (quietSince !== null) waitMs = Math.max(1, quietSince + reopenWindowMs - now);
 
-    let wokeAt: number | null = null;
+    let changed = false;
     if (inbox.length === 0) {
       if (waitMs === undefined) await condition(() => inbox.length > 0);
       else {
         const signalled = await condition(() => inbox.length > 0, waitMs);
         if (!signalled && timer === undefined && quietSince !== null) break; // reopen window passed
+        if (!signalled && timer !== undefined) changed = fireDue(timer);
       }
-      wokeAt = Date.now();
     }
 
-    // Timers due at or before an event fire first, each at its own instant; then the event applies.
-    let changed = false;
-    while (inbox.length > 0) {
-      const event = inbox.shift()!;
-      fireDue(event.at);
-      await applyTicketChange(event.ticket, event.at);
+    if (inbox.length > 0) {
+      // Timers due at or before the batch's instant fire first, each at its own instant; then the
+      // changes apply in order.
+      const ctx = await loadContext();
+      fireDue(ctx.now);
+      while (inbox.length > 0) applyTicketChange(inbox.shift()!, ctx.now, ctx.compiled);
       changed = true;
     }
-    if (wokeAt !== null) changed = fireDue(wokeAt) || changed;
     if (changed) {
       await syncProblem();
       await persist();
