@@ -14,6 +14,8 @@ export interface DevServer {
   address: string;
   uiUrl: string | null;
   stop(): Promise<void>;
+  /** Synchronous last resort (process exit): kills the server at once. */
+  kill(): void;
 }
 
 export interface DevServerOptions {
@@ -34,9 +36,19 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   else args.push('--headless');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
-  const child: ChildProcess = spawn(opts.cli, args, { stdio: ['ignore', out, out], detached: false });
+  // Its own process group: a Ctrl-C in the terminal must not stop the server before our workers have
+  // drained; we stop it ourselves, last.
+  const child: ChildProcess = spawn(opts.cli, args, { stdio: ['ignore', out, out], detached: true });
   const proc = { exited: null as number | null };
-  child.once('exit', (code) => (proc.exited = code ?? -1));
+  // Detached, it would outlive a crashing parent: kill it on any exit of ours.
+  const onParentExit = () => {
+    if (proc.exited === null) child.kill('SIGKILL');
+  };
+  process.on('exit', onParentExit);
+  child.once('exit', (code) => {
+    proc.exited = code ?? -1;
+    process.off('exit', onParentExit);
+  });
 
   const address = `127.0.0.1:${opts.port}`;
   const deadline = Date.now() + 60000;
@@ -75,5 +87,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
         });
         child.kill('SIGTERM');
       }),
+    kill: () => {
+      if (proc.exited === null) child.kill('SIGKILL');
+    },
   };
 }

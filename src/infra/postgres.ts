@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
 import { InfraError, isPortOpen, run, waitForPort, which } from './process';
 
@@ -16,6 +17,8 @@ export interface PostgresCluster {
   dataDir: string;
   /** Stops the server (fast shutdown); the data stays. */
   stop(): Promise<void>;
+  /** The same, blocking: for a forced exit. */
+  stopSync(): void;
 }
 
 const DB_NAME = 'slm';
@@ -104,6 +107,10 @@ export async function startPostgres(opts: { dataDir: string; port: number; log?:
     stop: async () => {
       await pgCtl(['stop', '-D', dataDir, '-m', 'fast', '-w']).catch(() => undefined);
     },
+    stopSync: () => {
+      const [cmd, args] = asOwner(isRoot, path.join(binDir, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate']);
+      spawnSync(cmd, args, { stdio: 'ignore' });
+    },
   };
 }
 
@@ -116,6 +123,10 @@ export async function startThrowawayPostgres(port: number): Promise<PostgresClus
     ...cluster,
     stop: async () => {
       await cluster.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    stopSync: () => {
+      cluster.stopSync();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -32,11 +32,14 @@ export interface EmbeddedStack {
   running: Promise<void>;
   /** Shuts the workers down gracefully, then stops what was started, in reverse order. */
   stop(): Promise<void>;
+  /** Synchronous last resort when the user insists: kills the dev server, stops PostgreSQL. */
+  forceStop(): void;
 }
 
 /** Starts the whole stack; used by `npm start` and by the benchmarks. */
 export async function startEmbedded(config: Config, log: (msg: string) => void = say): Promise<EmbeddedStack> {
   const cleanups: (() => Promise<void>)[] = [];
+  const forced: (() => void)[] = [];
   const unwind = async () => {
     for (const fn of cleanups.reverse()) await fn().catch((err: Error) => log(`shutdown step failed: ${err.message}`));
     cleanups.length = 0;
@@ -65,6 +68,7 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
         logFile: path.join(config.SLM_DATA_DIR, 'temporal.log'),
       });
       cleanups.push(() => dev.stop());
+      forced.push(() => dev.kill());
       temporalAddress = dev.address;
       uiUrl = dev.uiUrl;
     }
@@ -77,6 +81,7 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
         log,
       });
       cleanups.push(() => pg.stop());
+      forced.push(() => pg.stopSync());
       databaseUrl = pg.url;
     }
     const handle: DbHandle = openDb(databaseUrl);
@@ -134,6 +139,10 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
         await running.catch((err: Error) => log(`worker stopped with an error: ${err.message}`));
         await unwind();
       },
+      forceStop: () => {
+        removeRuntimeInfo(config.SLM_DATA_DIR);
+        for (const fn of forced.reverse()) fn();
+      },
     };
   } catch (err) {
     await unwind();
@@ -155,8 +164,14 @@ async function main(): Promise<void> {
   say('look at it:       ./slm ticket show T1');
   say('stop:             Ctrl-C');
 
-  const signal = await Promise.race([onShutdownSignal(), stack.running.then(() => null)]);
-  say(signal ? `${signal}: stopping workers, then the servers…` : 'workers stopped; shutting down…');
+  const signal = await Promise.race([
+    onShutdownSignal(() => {
+      say('forced: killing the dev server and stopping PostgreSQL now');
+      stack.forceStop();
+    }),
+    stack.running.then(() => null),
+  ]);
+  say(signal ? `${signal}: stopping workers, then the servers… (Ctrl-C again to force)` : 'workers stopped; shutting down…');
   await stack.stop();
   say('stopped');
 }

@@ -70,14 +70,23 @@ export async function createTmfWorker(opts: {
   });
 }
 
-/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
-export function onShutdownSignal(): Promise<NodeJS.Signals> {
+/**
+ * Resolves on the first SIGINT/SIGTERM. One Ctrl-C reaches this process several times (the terminal
+ * signals the whole process group, and npm and tsx relay it), so repeats within two seconds are the
+ * same request; a signal after that forces: `force` runs (synchronous clean-up), then the process exits.
+ */
+export function onShutdownSignal(force?: () => void): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    let seen = false;
+    let first = 0;
     const handler = (sig: NodeJS.Signals) => {
-      if (seen) process.exit(130);
-      seen = true;
-      resolve(sig);
+      const now = Date.now();
+      if (first === 0) {
+        first = now;
+        resolve(sig);
+      } else if (now - first >= 2000) {
+        force?.();
+        process.exit(130);
+      }
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
