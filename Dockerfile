@@ -1,14 +1,22 @@
-# One image for both workers; docker-compose picks the entry point.
-FROM node:20-bookworm-slim
+# One image for both workers and the emulator; docker-compose picks the entry point.
+# Build stage: compile TypeScript (dev dependencies needed).
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json ./
-RUN npm install --omit=dev --no-audit --no-fund && npm install --no-save typescript@~5.9.3 @types/node@20 @types/jest
+RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+RUN npm run build
+
+# Runtime stage: production dependencies and the compiled code. The slm worker bundles the workflow
+# code from dist/workflows at start.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json ./
+RUN npm install --omit=dev --no-audit --no-fund
+COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY examples ./examples
-RUN npx tsc -p tsconfig.build.json && cp -r src/db/migrations dist/db/migrations
-# The slm worker bundles workflow code from source at start; keep src/ in the image.
-ENV NODE_ENV=production
 USER node
 CMD ["node", "dist/workers/slm.js"]
