@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../config';
 import { queryTicket, upsertTicket } from '../client/tickets';
 import { openDb, type DbHandle } from '../db/client';
 import { applyDefinitions, getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
+import { parseFaults } from '../emulator/faults';
 import { startEmulator } from '../emulator/server';
 import { readDefinitionsFile } from '../infra/files';
 import { readRuntimeInfo } from '../infra/runtimeInfo';
@@ -27,7 +28,8 @@ const HELP = `slm — temporal-slm operator CLI
   slm calendar add|subtract --calendar FILE --from ISO --seconds N   → the ISO instant (UTC)
   slm calendar diff --calendar FILE --from ISO --to ISO              → whole business seconds
   slm calendar advance --calendar FILE --from ISO                    → next business instant
-  slm emulator [--port P] [--username U] [--password P] [--latency MS]
+  slm emulator [--port P] [--username U] [--password P] [--latency MS] [--error-rate R]
+               [--rate-limit-rate R] [--retry-after S] [--drop-rate R]   (rates 0..1)
 
 Connects to TEMPORAL_ADDRESS and DATABASE_URL, or to the stack \`npm start\` is running.`;
 
@@ -209,13 +211,39 @@ async function definitionsApply(argv: string[], config: Config): Promise<void> {
 async function emulator(argv: string[], config: Config): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: 'string' }, username: { type: 'string' }, password: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      latency: { type: 'string' },
+      'error-rate': { type: 'string' },
+      'rate-limit-rate': { type: 'string' },
+      'retry-after': { type: 'string' },
+      'drop-rate': { type: 'string' },
+    },
     strict: true,
   });
   const port = values.port === undefined ? config.EMULATOR_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
-  const latency = values.latency === undefined ? 0 : Number(values.latency);
-  if (!Number.isFinite(latency) || latency < 0) throw new UsageError(`--latency must be milliseconds ≥ 0, got "${values.latency}"`);
+  const num = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} must be a number, got "${v}"`);
+    return n;
+  };
+  let faults;
+  try {
+    faults = parseFaults({
+      latencyMs: num('latency', values.latency),
+      errorRate: num('error-rate', values['error-rate']),
+      rateLimitRate: num('rate-limit-rate', values['rate-limit-rate']),
+      retryAfterSeconds: num('retry-after', values['retry-after']),
+      dropRate: num('drop-rate', values['drop-rate']),
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const emu = await startEmulator({
     host: values.host ?? config.EMULATOR_HOST,
     port,
@@ -223,9 +251,9 @@ async function emulator(argv: string[], config: Config): Promise<void> {
     password: values.password ?? config.SNOW_PASSWORD,
     problemPath: config.SNOW_PROBLEM_PATH,
     alarmPath: config.SNOW_ALARM_PATH,
-    latencyMs: latency,
+    faults,
   });
-  process.stdout.write(`SNOW emulator on ${emu.url} (TMF656 under /${config.SNOW_PROBLEM_PATH.replace(/^\//, '')}, inspect /_emulator/problems)\n`);
+  process.stdout.write(`SNOW emulator on ${emu.url} (TMF656 under /${config.SNOW_PROBLEM_PATH.replace(/^\//, '')}, inspect /_emulator/problems, faults /_emulator/faults)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

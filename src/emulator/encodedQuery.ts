@@ -1,7 +1,7 @@
 /**
  * ServiceNow encoded queries (`sysparm_query`), the subset SNOW-facing clients use: `^` AND, `^OR`
  * OR, `^NQ` a new query OR-ed with the previous, operators `=`, `!=`, `>=`, `<=`, `>`, `<`,
- * `STARTSWITH`, `LIKE`, `IN`; `ORDERBY` parts are accepted and ignored. A term on a field the record
+ * `STARTSWITH`, `LIKE`, `IN`; `ORDERBY`/`ORDERBYDESC` parts sort (see `orderByOf`). A term on a field the record
  * does not have does not match. `sys_updated_on` values compare as text, which their fixed
  * "YYYY-MM-DD HH:mm:ss" format makes chronological.
  */
@@ -55,4 +55,13 @@ export function matchesEncodedQuery(record: Record<string, unknown>, query: stri
     }
     return groups.every((alts) => alts.some((t) => matchTerm(record, t)));
   });
+}
+
+/** The `ORDERBY<field>` / `ORDERBYDESC<field>` parts of a query, in order of precedence. */
+export function orderByOf(query: string): { field: string; descending: boolean }[] {
+  return query
+    .split('^')
+    .filter((p) => p.startsWith('ORDERBY'))
+    .map((p) => (p.startsWith('ORDERBYDESC') ? { field: p.slice(11), descending: true } : { field: p.slice(7), descending: false }))
+    .filter((o) => o.field !== '');
 }

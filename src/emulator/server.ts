@@ -6,9 +6,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { TMF656_NOT_PATCHABLE } from '../domain/serviceProblem';
-import { matchesEncodedQuery } from './encodedQuery';
+import { matchesEncodedQuery, orderByOf } from './encodedQuery';
+import { parseFaults, randomSource, type Faults } from './faults';
+
+export type { Faults };
 
 export interface EmulatorOptions {
   host?: string;
@@ -17,14 +20,11 @@ export interface EmulatorOptions {
   password: string;
   problemPath?: string;
   alarmPath?: string;
+  /** Faults in force from the start (see faults.ts); `latencyMs` alone is a shorthand. */
+  faults?: Partial<Faults>;
   latencyMs?: number;
   /** When set, what the emulator holds is kept in this JSON file across restarts. */
   stateFile?: string;
-}
-
-export interface Faults {
-  /** Added to every SNOW API answer. */
-  latencyMs: number;
 }
 
 export interface RequestLogEntry {
@@ -84,7 +84,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const problems = new Map<string, Record<string, unknown>>();
   const alarms = new Map<string, Record<string, unknown>>();
   const requests: RequestLogEntry[] = [];
-  const faults: Faults = { latencyMs: opts.latencyMs ?? 0 };
+  const faults: Faults = parseFaults({ ...opts.faults, ...(opts.latencyMs ? { latencyMs: opts.latencyMs } : {}) });
+  let random = randomSource(faults.seed);
+  const sockets = new Set<Socket>();
   let sequence = 10000;
   let baseUrl = '';
 
@@ -217,17 +219,33 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     const limit = Math.min(Math.max(Number(query.get('sysparm_limit') ?? query.get('limit') ?? 1000) || 1000, 1), 10000);
     const offset = Math.max(Number(query.get('sysparm_offset') ?? query.get('offset') ?? 0) || 0, 0);
     const all = [...problems.values()].filter((p) => matchesEncodedQuery(p, q));
+    for (const { field, descending } of orderByOf(q).reverse()) {
+      const key = (p: Record<string, unknown>) => { const v = p[field]; return typeof v === 'string' ? v : JSON.stringify(v ?? ''); };
+      all.sort((a, b) => (descending ? key(b).localeCompare(key(a)) : key(a).localeCompare(key(b))));
+    }
     const page = all.slice(offset, offset + limit);
-    return { status: 200, body: page, headers: { 'x-total-count': String(all.length), 'x-result-count': String(page.length) } };
+    // ServiceNow paging: a Link header with first/prev/next/last.
+    const link = (o: number, rel: string) => {
+      const u = new URLSearchParams(query);
+      u.set('sysparm_offset', String(o));
+      u.set('sysparm_limit', String(limit));
+      return `<${baseUrl}${problemBase}serviceProblem?${u.toString()}>;rel="${rel}"`;
+    };
+    const links = [link(0, 'first')];
+    if (offset > 0) links.push(link(Math.max(0, offset - limit), 'prev'));
+    if (offset + limit < all.length) links.push(link(offset + limit, 'next'));
+    links.push(link(Math.max(0, Math.floor((all.length - 1) / limit) * limit), 'last'));
+    return { status: 200, body: page, headers: { 'x-total-count': String(all.length), 'x-result-count': String(page.length), link: links.join(',') } };
   }
 
   function createAlarm(raw: unknown) {
     const body = requireObject(raw);
     const missing = ALARM_MANDATORY.filter((f) => body[f] === undefined || body[f] === null || body[f] === '');
     if (missing.length) throw new HttpError(400, '400', 'Missing mandatory field', `missing mandatory field(s): ${missing.join(', ')}`);
-    const id = randomBytes(16).toString('hex');
+    // TMF642 v4 types an alarm's id as an integer.
+    const id = alarms.size + 1;
     const record = { ...body, id, href: `${baseUrl}${alarmPath}/${id}`, sys_updated_on: sysTime(Date.now()) };
-    alarms.set(id, record);
+    alarms.set(String(id), record);
     return record;
   }
 
@@ -237,12 +255,16 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     if (method === 'GET' && path === '/_emulator/requests') return { status: 200, body: requests };
     if (method === 'GET' && path === '/_emulator/faults') return { status: 200, body: faults };
     if (method === 'PUT' && path === '/_emulator/faults') {
-      const b = requireObject(body);
-      const latency = b.latencyMs ?? 0;
-      if (typeof latency !== 'number' || latency < 0 || latency > 600000) {
-        throw new HttpError(400, '400', 'Bad Request', 'latencyMs must be a number of milliseconds from 0 to 600000');
+      let next: Faults;
+      try {
+        next = parseFaults(requireObject(body));
+      } catch (err) {
+        throw new HttpError(400, '400', 'Bad Request', (err as Error).message);
       }
-      faults.latencyMs = latency;
+      Object.assign(faults, next);
+      random = randomSource(faults.seed);
+      // Answer first, then stop listening: the caller learns the faults took effect.
+      if (faults.refuseForMs > 0) setTimeout(() => refuse(faults.refuseForMs), 0);
       return { status: 200, body: faults };
     }
     throw new HttpError(404, '404', 'Not Found', `no control endpoint ${method} ${path}`);
@@ -282,7 +304,22 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       } else {
         if (!authorized(req)) throw new HttpError(401, '401', 'Unauthorized', 'valid Basic credentials are required', { 'www-authenticate': 'Basic realm="SNOW"' });
         if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+        if (faults.rateLimitRate > 0 && random() < faults.rateLimitRate) {
+          throw new HttpError(429, '429', 'Too Many Requests', 'rate limit exceeded', {
+            'retry-after': String(faults.retryAfterSeconds),
+            'x-ratelimit-limit': '100',
+            'x-ratelimit-remaining': '0',
+          });
+        }
+        if (faults.errorRate > 0 && random() < faults.errorRate) throw new HttpError(503, '503', 'Service Unavailable', 'injected server error');
         ({ status, body: payload, headers = {} } = await handleApi(method, url.pathname, url.searchParams, parsed));
+        if ((method === 'POST' || method === 'PATCH') && status < 300 && faults.dropRate > 0 && random() < faults.dropRate) {
+          // Commit-then-drop: the change is applied, the answer never arrives.
+          requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: url.search, status: 0, body: parsed ?? null });
+          scheduleSave();
+          req.socket.destroy();
+          return;
+        }
       }
     } catch (err) {
       const e = err instanceof HttpError ? err : new HttpError(500, '500', 'Internal Server Error', (err as Error).message);
@@ -300,12 +337,31 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     res.end(out);
   }
 
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  let refusing: NodeJS.Timeout | null = null;
+  /** Stops listening and drops open connections for `ms`, then listens on the same port again. */
+  function refuse(ms: number) {
+    if (refusing) return;
+    server.close();
+    for (const s of sockets) s.destroy();
+    refusing = setTimeout(() => {
+      refusing = null;
+      faults.refuseForMs = 0;
+      server.listen(port, host);
+    }, ms);
+  }
+
+  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8480, opts.host ?? '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 8480, host, () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  baseUrl = `http://${opts.host ?? '127.0.0.1'}:${addr.port}`;
+  const port = addr.port;
+  baseUrl = `http://${host}:${port}`;
   return {
     url: baseUrl,
     port: addr.port,
@@ -316,6 +372,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     close: () =>
       new Promise<void>((resolve) => {
         saveNow();
+        if (refusing) {
+          clearTimeout(refusing);
+          refusing = null;
+          for (const s of sockets) s.destroy();
+          return resolve();
+        }
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
+import { request } from 'undici';
 import { measurements, tickets } from '../../src/db/schema';
 import type { Emulator } from '../../src/emulator/server';
 import { startDevServer, type DevServer } from '../../src/infra/devServer';
@@ -128,6 +129,28 @@ it('creates exactly one service problem, PATCHes it to resolved, and records the
   const doc = JSON.parse(list.stdout) as { total: number; page: number; tickets: Record<string, unknown>[] };
   expect(doc.total).toBe(1);
   expect(doc.tickets[0]).toMatchObject({ ticketId: 'E2E-1', state: 'Resolved', problemId: problem.id, incidentNumber: problem.number, lastError: null });
+});
+
+it('creates exactly one service problem when SNOW commits the POST and drops the connection', async () => {
+  const setFaults = async (body: unknown) => (await request(`${emulator.url}/_emulator/faults`, { method: 'PUT', body: JSON.stringify(body) })).body.dump();
+  await setFaults({ dropRate: 1 });
+  try {
+    const up = await runCli(['ticket', 'upsert', '--id', 'DROP-1', '--priority', '2', '--state', 'New'], { env: cliEnv });
+    expect(up.code).toBe(0);
+    // The retry looks the ticket's correlation id up instead of posting again.
+    const view = await eventually(async () => {
+      const r = await runCli(['ticket', 'show', 'DROP-1', '--json'], { env: cliEnv });
+      const doc = JSON.parse(r.stdout) as { serviceProblem: { id: string } | null };
+      return doc.serviceProblem ? doc : undefined;
+    }, 30000, 'problem after a dropped POST');
+    const mine = [...emulator.problems.values()].filter((p) => p.correlationId === 'ticket:DROP-1');
+    expect(mine).toHaveLength(1);
+    expect(view.serviceProblem!.id).toBe(mine[0]!.id);
+    expect(posts().filter((r) => (r.body as { correlationId?: string }).correlationId === 'ticket:DROP-1')).toHaveLength(1);
+    expect(emulator.requests.some((r) => r.method === 'GET' && decodeURIComponent(r.query).includes('correlationId=ticket:DROP-1'))).toBe(true);
+  } finally {
+    await setFaults({});
+  }
 });
 
 it('keeps SNOW credentials out of workflow history and search attributes', async () => {

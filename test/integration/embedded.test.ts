@@ -112,3 +112,26 @@ it('runs the emulator alone with the port and credentials given on the command l
     expect(await exited).toBe(0);
   }
 });
+
+it('takes start-time faults as flags and rejects bad ones', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'slm.cjs'), 'emulator', '--port', String(port), '--error-rate', '1'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  try {
+    await eventually(async () => ((await isPortOpen(port)) ? true : undefined), 20000, 'emulator port');
+    const res = await request(`http://127.0.0.1:${port}/gstm/dataminer/tmf/api/v1/tmf656/serviceProblem`, {
+      headers: { authorization: 'Basic ' + Buffer.from('slm:slm-dev-password').toString('base64') },
+    });
+    expect(res.statusCode).toBe(503);
+    await res.body.dump();
+  } finally {
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }
+  const bad = await runCli(['emulator', '--drop-rate', '1.5']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/dropRate/);
+});

@@ -1,4 +1,8 @@
 /** The SNOW emulator over real HTTP, driven both raw (undici) and through our TMF client. */
+import fs from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { request } from 'undici';
 import { TmfClient, TmfFailure } from '../../src/activities/tmfClient';
 import { toServiceProblem } from '../../src/domain/serviceProblem';
@@ -110,4 +114,109 @@ describe('encoded queries', () => {
     ['missing=1', false],
     ['a=x^ORDERBYn', true],
   ])('%s → %s', (q, expected) => expect(matchesEncodedQuery(rec, q)).toBe(expected));
+});
+
+describe('fault injection', () => {
+  async function setFaults(body: unknown): Promise<number> {
+    const res = await request(emu.url + '/_emulator/faults', { method: 'PUT', body: JSON.stringify(body) });
+    await res.body.dump();
+    return res.statusCode;
+  }
+  afterEach(async () => {
+    await setFaults({});
+  });
+
+  it('answers 503 with a TMF body and applies nothing, which the client retries', async () => {
+    await setFaults({ errorRate: 1 });
+    const before = emu.problems.size;
+    await expect(client.createProblem(toServiceProblem({ id: 'F-503', priority: 2, state: 'New' }))).rejects.toMatchObject({ type: TmfFailure.ServerError, nonRetryable: false });
+    expect(emu.problems.size).toBe(before);
+  });
+
+  it('answers 429 with Retry-After, which the client turns into its next retry delay', async () => {
+    await setFaults({ rateLimitRate: 1, retryAfterSeconds: 7 });
+    const res = await call('GET', BASE);
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('7');
+    await expect(client.queryProblems('u_source=dataminer')).rejects.toMatchObject({ type: TmfFailure.RateLimited, nonRetryable: false, nextRetryDelay: '7s' });
+  });
+
+  it('commits a POST and then drops the connection', async () => {
+    await setFaults({ dropRate: 1 });
+    await expect(client.createProblem(toServiceProblem({ id: 'F-DROP', priority: 2, state: 'New' }))).rejects.toMatchObject({ type: TmfFailure.Network });
+    await setFaults({});
+    expect(await client.queryProblems('correlationId=ticket:F-DROP')).toHaveLength(1);
+  });
+
+  it('refuses connections for a while, then listens again', async () => {
+    expect(await setFaults({ refuseForMs: 400 })).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(client.queryProblems('u_source=dataminer', 1)).rejects.toMatchObject({ type: TmfFailure.Network });
+    await new Promise((r) => setTimeout(r, 600));
+    await expect(client.queryProblems('u_source=dataminer', 1)).resolves.toBeInstanceOf(Array);
+  });
+
+  it('rejects bad fault settings with a 400 naming the field', async () => {
+    const res = await request(emu.url + '/_emulator/faults', { method: 'PUT', body: JSON.stringify({ errorRate: 2 }) });
+    expect(res.statusCode).toBe(400);
+    expect(((await res.body.json()) as { message: string }).message).toMatch(/errorRate/);
+  });
+});
+
+describe('ServiceNow ordering and paging', () => {
+  it('sorts with ORDERBY/ORDERBYDESC and links the pages', async () => {
+    for (const id of ['PG-1', 'PG-2', 'PG-3']) await client.createProblem(toServiceProblem({ id, priority: 4, state: 'New', category: 'paging' }));
+    const q = encodeURIComponent('category=paging^ORDERBYDESCcorrelationId');
+    const first = await call('GET', `${BASE}?sysparm_query=${q}&sysparm_limit=2`);
+    expect(first.body.map((p) => p.correlationId)).toEqual(['ticket:PG-3', 'ticket:PG-2']);
+    expect(first.headers['x-total-count']).toBe('3');
+    const next = /<([^>]+)>;rel="next"/.exec(String(first.headers.link))?.[1];
+    expect(next).toBeDefined();
+    const second = await call('GET', next!.slice(emu.url.length));
+    expect(second.body.map((p) => p.correlationId)).toEqual(['ticket:PG-1']);
+    expect(String(second.headers.link)).not.toContain('rel="next"');
+  });
+});
+
+describe('conformance with the official TMF schemas (ajv)', () => {
+  const specs = path.resolve(__dirname, '..', '..', '..', 'shared', 'specs', 'tmf');
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const load = (file: string, id: string) => {
+    const doc = JSON.parse(fs.readFileSync(path.join(specs, file), 'utf8')) as Record<string, unknown>;
+    ajv.addSchema({ $id: id, definitions: doc.definitions });
+  };
+  load('TMF656_v4.0.0.swagger.json', 'tmf656');
+  load('TMF642_v4.0.0.swagger.json', 'tmf642');
+  const check = (ref: string, data: unknown) => {
+    const validate = ajv.getSchema(ref)!;
+    const ok = validate(data);
+    return ok ? 'valid' : ajv.errorsText(validate.errors);
+  };
+
+  it('our POST bodies are valid ServiceProblem_Create, and the answers valid ServiceProblem', async () => {
+    const body = toServiceProblem({ id: 'AJV-1', priority: 1, state: 'In Progress', category: 'network', deviceIp: '10.0.0.1', tags: ['a'] });
+    expect(check('tmf656#/definitions/ServiceProblem_Create', body)).toBe('valid');
+    const ref = await client.createProblem(body);
+    expect(check('tmf656#/definitions/ServiceProblem', await client.getProblem(ref.id))).toBe('valid');
+    // And the checker does reject what the spec rejects.
+    expect(check('tmf656#/definitions/ServiceProblem_Create', { ...body, priority: 'high' })).toMatch(/priority/);
+  });
+
+  it('answers a TMF642 alarm POST with a valid Alarm', async () => {
+    const alarm = {
+      alarmType: 'communicationsAlarm',
+      perceivedSeverity: 'major',
+      probableCause: 'lossOfSignal',
+      alarmedObject: { id: '10.0.0.1' },
+      sourceSystemId: 'temporal-slm',
+      state: 'raised',
+      alarmRaisedTime: '2026-03-02T09:30:00Z',
+      externalAlarmId: 'ticket:AJV-1',
+    };
+    expect(check('tmf642#/definitions/Alarm_Create', alarm)).toBe('valid');
+    const res = await call('POST', '/gstm/dataminer/tmf/api/v1/tmf642/alarm', alarm);
+    expect(res.status).toBe(201);
+    expect(check('tmf642#/definitions/Alarm', res.body)).toBe('valid');
+  });
 });
