@@ -157,3 +157,33 @@ it('drops a malformed ticket update without poisoning the workflow', async () =>
   await upsertTicket(testEnv.client, settings, { id: 'WF-BAD', priority: 1, state: 'Closed' });
   await waitFor(async () => ((await measurement('WF-BAD')).status === 'Met' ? true : undefined), 'Met');
 });
+
+it('completes after the reopen window once settled, and a later change resumes from the database', async () => {
+  const quick: EngineSettings = { ...settings, SLM_REOPEN_WINDOW: 3 * 86400 };
+  await upsertTicket(testEnv.client, quick, { id: 'WF-REOPEN', priority: 1, state: 'New' });
+  await waitFor(async () => ((await measurement('WF-REOPEN')).status === 'InProcess' ? true : undefined), 'InProcess');
+  await testEnv.sleep(HOUR);
+  await upsertTicket(testEnv.client, quick, { id: 'WF-REOPEN', priority: 1, state: 'Resolved' });
+  const met = await waitFor(async () => {
+    const v = await queryTicket(testEnv.client, 'WF-REOPEN');
+    const m = v?.measurements[0];
+    return m?.status === 'Met' && v?.serviceProblem?.status === 'resolved' ? m : undefined;
+  }, 'Met with the problem resolved');
+
+  const handle = testEnv.client.workflow.getHandle(ticketWorkflowId('WF-REOPEN'));
+  await testEnv.sleep(2 * 86400 * 1000);
+  expect((await handle.describe()).status.name).toBe('RUNNING');
+  await testEnv.sleep(86400 * 1000 + 1000);
+  await waitFor(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 'completion');
+
+  // A change after completion starts a new run that picks the ticket up from PostgreSQL.
+  await upsertTicket(testEnv.client, quick, { id: 'WF-REOPEN', priority: 1, state: 'Closed' });
+  const resumed = await waitFor(async () => {
+    const v = await queryTicket(testEnv.client, 'WF-REOPEN');
+    return v?.ticket?.state === 'Closed' ? v : undefined;
+  }, 'new run');
+  expect(resumed.measurements[0]).toMatchObject({ status: 'Met', elapsedSeconds: met.elapsedSeconds, startedAt: met.startedAt });
+  expect(resumed.serviceProblem?.id).toBeDefined();
+  const problems = [...emulator.problems.values()].filter((p) => p.correlationId === 'ticket:WF-REOPEN');
+  expect(problems).toHaveLength(1);
+});
