@@ -47,6 +47,10 @@ export const configSchema = z.object({
     .default('New,Assigned,In Progress,On Hold')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   SNOW_HTTP_TIMEOUT: duration.default(30),
+  /** `u_source` that marks our problems in SNOW and filters the poll (seed: dataminer). */
+  SNOW_SOURCE: z.string().min(1).default('dataminer'),
+  SNOW_SYNC_ENABLED: bool.default(true),
+  SNOW_SYNC_FREQUENCY: z.coerce.number().int().min(10, 'at least 10 seconds').max(86400, 'at most 86400 seconds (24 h)').default(60),
   // Workers
   SLM_TASK_QUEUE: z.string().min(1).default('slm'),
   TMF_TASK_QUEUE: z.string().min(1).default('tmf'),

@@ -1,5 +1,6 @@
 /** Activities of the `tmf` task queue: outbound HTTP to SNOW. */
 import { Context } from '@temporalio/activity';
+import type { ChangedProblem } from '../domain/problemSync';
 import { correlationIdFor, type ServiceProblemBody, type ServiceProblemRef } from '../domain/serviceProblem';
 import type { TmfClient } from './tmfClient';
 
@@ -26,6 +27,28 @@ export function createTmfActivities({ http }: { http: TmfClient }) {
 
     async patchServiceProblem(problemId: string, patch: Partial<ServiceProblemBody>): Promise<void> {
       await http.patchProblem(problemId, patch);
+    },
+
+    /** Every problem of `source` updated at or after `since` (ServiceNow time), all pages, oldest first. */
+    async pollChangedProblems(source: string, since: string): Promise<ChangedProblem[]> {
+      const query = `u_source=${source}^sys_updated_on>=${since}^ORDERBYsys_updated_on`;
+      const out: ChangedProblem[] = [];
+      const pageSize = 100;
+      for (let offset = 0; ; offset += pageSize) {
+        const page = await http.queryProblems(query, pageSize, offset);
+        for (const p of page) {
+          out.push({
+            id: p.id,
+            correlationId: typeof p.correlationId === 'string' ? p.correlationId : null,
+            status: typeof p.status === 'string' ? p.status : null,
+            number: typeof p.number === 'string' ? p.number : null,
+            link: typeof p.link === 'string' ? p.link : null,
+            updatedOn: typeof p.sys_updated_on === 'string' ? p.sys_updated_on : since,
+          });
+        }
+        if (page.length < pageSize) return out;
+        Context.current().heartbeat(offset);
+      }
     },
   };
 }

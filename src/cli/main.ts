@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../config';
+import { changeSync, syncStatus } from '../client/sync';
 import { queryTicket, upsertTicket } from '../client/tickets';
 import { openDb, type DbHandle } from '../db/client';
 import { applyDefinitions, getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
@@ -15,6 +16,7 @@ import { readDefinitionsFile } from '../infra/files';
 import { readRuntimeInfo } from '../infra/runtimeInfo';
 import type { MeasurementView } from '../domain/measurement';
 import { parseTicket } from '../domain/ticket';
+import { SYNC_FREQUENCY_RANGE, type SyncSettings } from '../workflows/messages';
 import { calendarCommand } from './calendar';
 import { UsageError, renderTicket, renderTicketList, ticketFromFlags } from './format';
 
@@ -25,6 +27,8 @@ const HELP = `slm — temporal-slm operator CLI
   slm ticket show ID [--json]
   slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
   slm definitions apply FILE                    (YAML or JSON)
+  slm sync status|pause|resume [--json]         the SNOW poll loop
+  slm sync frequency SECONDS                    10 – 86400
   slm calendar add|subtract --calendar FILE --from ISO --seconds N   → the ISO instant (UTC)
   slm calendar diff --calendar FILE --from ISO --to ISO              → whole business seconds
   slm calendar advance --calendar FILE --from ISO                    → next business instant
@@ -208,6 +212,33 @@ async function definitionsApply(argv: string[], config: Config): Promise<void> {
   process.stdout.write(`definitions v${res.version}${res.changed ? '' : ' (unchanged)'}: ${defs.serviceTargets.length} service targets\n`);
 }
 
+async function sync(op: string | undefined, argv: string[], config: Config): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  let patch: Partial<SyncSettings> | null = null;
+  if (op === 'pause') patch = { enabled: false };
+  else if (op === 'resume') patch = { enabled: true };
+  else if (op === 'frequency') {
+    const v = positionals[0];
+    if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`usage: slm sync frequency SECONDS (${SYNC_FREQUENCY_RANGE.min}–${SYNC_FREQUENCY_RANGE.max})`);
+    patch = { frequencySeconds: Number(v) };
+  } else if (op !== 'status') throw new UsageError('usage: slm sync status|pause|resume|frequency SECONDS');
+  const status = await withClient(config, async (client) => {
+    if (!patch) return syncStatus(client);
+    try {
+      return await changeSync(client, patch);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  });
+  if (values.json) process.stdout.write(JSON.stringify(status) + '\n');
+  else {
+    process.stdout.write(
+      `sync ${status.enabled ? 'enabled' : 'paused'}, every ${status.frequencySeconds} s; last sync ${status.lastSyncAt} UTC; ` +
+        `${status.polls} polls, ${status.changesForwarded} changes forwarded${status.lastError ? `; last error: ${status.lastError}` : ''}\n`,
+    );
+  }
+}
+
 async function emulator(argv: string[], config: Config): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -274,6 +305,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (a === 'tickets' && b === 'list') await ticketsList(rest, config);
     else if (a === 'definitions' && b === 'apply') await definitionsApply(rest, config);
     else if (a === 'calendar') await calendarCommand(b, rest);
+    else if (a === 'sync') await sync(b, rest, config);
     else if (a === 'emulator') await emulator(b === undefined ? rest : [b, ...rest], config);
     else throw new UsageError(`unknown command "${[a, b].filter(Boolean).join(' ')}" (see slm --help)`);
     return 0;

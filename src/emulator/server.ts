@@ -7,6 +7,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { sysTime } from '../domain/problemSync';
 import { TMF656_NOT_PATCHABLE } from '../domain/serviceProblem';
 import { matchesEncodedQuery, orderByOf } from './encodedQuery';
 import { parseFaults, randomSource, type Faults } from './faults';
@@ -65,11 +66,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-/** ServiceNow's `sys_updated_on`: "YYYY-MM-DD HH:mm:ss" in UTC, one-second resolution. */
-export function sysTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 function normalizeBase(p: string): string {

@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { ensureProblemSync } from '../client/sync';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type Config } from '../config';
 import { migrateDb, openDb, type DbHandle } from '../db/client';
@@ -122,6 +123,10 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
       maxConcurrent: config.TMF_MAX_CONCURRENT,
     });
     const running = Promise.all([slm.run(), tmf.run()]).then(() => undefined);
+
+    const clientConnection = await Connection.connect({ address: temporalAddress });
+    cleanups.push(() => clientConnection.close());
+    await ensureProblemSync(new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }), config);
 
     writeRuntimeInfo(config.SLM_DATA_DIR, { temporalAddress, namespace: config.TEMPORAL_NAMESPACE, databaseUrl, uiUrl, snowBaseUrl });
     cleanups.unshift(async () => removeRuntimeInfo(config.SLM_DATA_DIR));

@@ -2,7 +2,9 @@
  * Fleet entry point of the `slm` worker: workflows and database activities. Needs TEMPORAL_ADDRESS
  * and DATABASE_URL; applies migrations at start (idempotent) and runs until SIGINT/SIGTERM.
  */
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { ensureProblemSync } from '../client/sync';
 import { loadConfig } from '../config';
 import { migrateDb, openDb } from '../db/client';
 import { createSlmWorker, installRuntime, onShutdownSignal } from './workers';
@@ -18,7 +20,15 @@ async function main(): Promise<void> {
     await migrateDb(handle.db);
     const worker = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db });
     void onShutdownSignal().then(() => worker.shutdown());
-    await worker.run();
+    const running = worker.run();
+    // The connector's poll loop runs once per namespace; every slm worker makes sure it exists.
+    const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    try {
+      await ensureProblemSync(new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }), config);
+    } finally {
+      await clientConnection.close();
+    }
+    await running;
   } finally {
     await connection.close();
     await handle.close();

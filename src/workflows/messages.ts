@@ -2,7 +2,7 @@
  * Messages of the ticket workflow, defined once and shared by the workflow and its callers (CLI,
  * tests, benchmarks). Importing this module does not pull in workflow code.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { MeasurementView } from '../domain/measurement';
 import type { ServiceProblemRef } from '../domain/serviceProblem';
 import type { Ticket } from '../domain/ticket';
@@ -18,3 +18,35 @@ export interface TicketStatusView {
 }
 
 export const getTicketStatusQuery = defineQuery<TicketStatusView>('getTicketStatus');
+
+/** A change SNOW made to a ticket's service problem, forwarded by the problem-sync workflow. */
+export interface RemoteProblemChange {
+  problemId: string;
+  status: string | null;
+  incidentNumber: string | null;
+  link: string | null;
+  updatedOn: string;
+}
+
+export const remoteProblemChangedSignal = defineSignal<[RemoteProblemChange]>('remoteProblemChanged');
+
+/** Settings of the problem-sync workflow, changeable while it runs (the seed's Configuration page). */
+export interface SyncSettings {
+  enabled: boolean;
+  /** 10 s – 24 h (seed 000). */
+  frequencySeconds: number;
+}
+
+export interface SyncStatus extends SyncSettings {
+  /** The `sys_updated_on` boundary of the last successful poll. */
+  lastSyncAt: string;
+  lastPollAt: string | null;
+  lastError: string | null;
+  polls: number;
+  changesForwarded: number;
+}
+
+export const SYNC_FREQUENCY_RANGE = { min: 10, max: 86_400 } as const;
+
+export const setSyncSettingsUpdate = defineUpdate<SyncStatus, [Partial<SyncSettings>]>('setSyncSettings');
+export const getSyncStatusQuery = defineQuery<SyncStatus>('getSyncStatus');

@@ -41,7 +41,7 @@ import {
   type ServiceProblemRef,
 } from '../domain/serviceProblem';
 import { parseTicket, type Ticket } from '../domain/ticket';
-import { getTicketStatusQuery, upsertTicketSignal, type TicketStatusView } from './messages';
+import { getTicketStatusQuery, remoteProblemChangedSignal, upsertTicketSignal, type RemoteProblemChange, type TicketStatusView } from './messages';
 import { SA } from './searchAttributes';
 
 type DbActivities = ReturnType<typeof createDbActivities>;
@@ -96,6 +96,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
   const inbox: Ticket[] = [...(input.carried?.pending ?? [])];
   const rejected: string[] = [];
+  const remote: RemoteProblemChange[] = [];
   let targets: { version: string; compiled: Map<string, CompiledServiceTarget> } | null = null;
 
   // Registered before the first await, so the snapshot delivered with the start is handled at once.
@@ -111,6 +112,11 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       if (rejected.length > 20) rejected.shift();
       log.warn('ticket update rejected', { ticketId: input.ticketId, reason });
     }
+  });
+
+  // SNOW's own changes to the problem (from the problem-sync workflow) are recorded on the ticket.
+  setHandler(remoteProblemChangedSignal, (change) => {
+    remote.push(change);
   });
 
   const state: CarriedState = input.carried ?? (await restore(dbActs, input.ticketId));
@@ -176,6 +182,20 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     }
     state.measurements = [...byTarget.values()];
     state.ticket = ticket;
+  }
+
+  /** Records SNOW's view of our problem; our own changes coming back from the poll change nothing. */
+  function applyRemoteChange(change: RemoteProblemChange): boolean {
+    if (!state.problem || state.problem.id !== change.problemId) return false;
+    const next = {
+      ...state.problem,
+      status: change.status ?? state.problem.status,
+      incidentNumber: change.incidentNumber ?? state.problem.incidentNumber,
+      link: change.link ?? state.problem.link,
+    };
+    if (next.status === state.problem.status && next.incidentNumber === state.problem.incidentNumber && next.link === state.problem.link) return false;
+    state.problem = next;
+    return true;
   }
 
   async function syncProblem(): Promise<void> {
@@ -259,10 +279,11 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     else if (quietSince !== null) waitMs = Math.max(1, quietSince + reopenWindowMs - now);
 
     let changed = false;
-    if (inbox.length === 0) {
-      if (waitMs === undefined) await condition(() => inbox.length > 0);
+    const hasWork = () => inbox.length > 0 || remote.length > 0;
+    if (!hasWork()) {
+      if (waitMs === undefined) await condition(hasWork);
       else {
-        const signalled = await condition(() => inbox.length > 0, waitMs);
+        const signalled = await condition(hasWork, waitMs);
         if (!signalled && timer === undefined && quietSince !== null) break; // reopen window passed
         if (!signalled && timer !== undefined) changed = fireDue(timer);
       }
@@ -276,6 +297,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       while (inbox.length > 0) applyTicketChange(inbox.shift()!, ctx.now, ctx.compiled);
       changed = true;
     }
+    while (remote.length > 0) changed = applyRemoteChange(remote.shift()!) || changed;
     if (changed) {
       await syncProblem();
       await persist();

@@ -9,6 +9,8 @@ import { Worker } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { request } from 'undici';
 import { measurements, tickets } from '../../src/db/schema';
+import { TmfClient } from '../../src/activities/tmfClient';
+import { ensureProblemSync } from '../../src/client/sync';
 import type { Emulator } from '../../src/emulator/server';
 import { startDevServer, type DevServer } from '../../src/infra/devServer';
 import { freePort } from '../../src/infra/process';
@@ -163,6 +165,40 @@ it('keeps SNOW credentials out of workflow history and search attributes', async
 it('replays the ticket workflow history deterministically with the current code', async () => {
   const history = await client.workflow.getHandle('ticket:E2E-1').fetchHistory();
   await expect(Worker.runReplayHistory({ workflowBundle: loadBundle() }, history, 'ticket:E2E-1')).resolves.toBeUndefined();
+});
+
+it('polls SNOW for changes to our problems and records them on the ticket; the poll loop is steerable', async () => {
+  await ensureProblemSync(client, { ...config, SNOW_SYNC_FREQUENCY: 10 });
+  expect(await runCli(['ticket', 'upsert', '--id', 'SYNC-1', '--priority', '2', '--state', 'New'], { env: cliEnv })).toMatchObject({ code: 0 });
+  const problem = await eventually(async () => [...emulator.problems.values()].find((p) => p.correlationId === 'ticket:SYNC-1'), 20000, 'problem');
+
+  // SNOW puts the problem on hold on its side.
+  const snow = new TmfClient({ baseUrl: emulator.url, problemPath: config.SNOW_PROBLEM_PATH, alarmPath: config.SNOW_ALARM_PATH, username: SNOW.username, password: SNOW.password, timeoutMs: 5000, connections: 1 });
+  try {
+    await snow.patchProblem(String(problem.id), { status: 'held' });
+  } finally {
+    await snow.close();
+  }
+  const seen = await eventually(async () => {
+    const r = await runCli(['ticket', 'show', 'SYNC-1', '--json'], { env: cliEnv });
+    const doc = JSON.parse(r.stdout) as { serviceProblem: { status: string } | null };
+    return doc.serviceProblem?.status === 'held' ? doc : undefined;
+  }, 30000, 'remote status on the ticket');
+  expect(seen.serviceProblem!.status).toBe('held');
+  // Recording SNOW's change sends nothing back to SNOW.
+  expect(emulator.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(String(problem.id)))).toHaveLength(1);
+
+  const status = JSON.parse((await runCli(['sync', 'status', '--json'], { env: cliEnv })).stdout) as { enabled: boolean; frequencySeconds: number; polls: number; changesForwarded: number };
+  expect(status).toMatchObject({ enabled: true, frequencySeconds: 10 });
+  expect(status.polls).toBeGreaterThanOrEqual(1);
+  expect(status.changesForwarded).toBeGreaterThanOrEqual(1);
+
+  const tooFast = await runCli(['sync', 'frequency', '5'], { env: cliEnv });
+  expect(tooFast.code).toBe(2);
+  expect(tooFast.stderr).toMatch(/from 10 to 86400, got 5/);
+  expect(JSON.parse((await runCli(['sync', 'pause', '--json'], { env: cliEnv })).stdout)).toMatchObject({ enabled: false });
+  expect(JSON.parse((await runCli(['sync', 'frequency', '30', '--json'], { env: cliEnv })).stdout)).toMatchObject({ enabled: false, frequencySeconds: 30 });
+  expect(JSON.parse((await runCli(['sync', 'resume', '--json'], { env: cliEnv })).stdout)).toMatchObject({ enabled: true, frequencySeconds: 30 });
 });
 
 describe('bad input to slm ticket upsert', () => {
