@@ -47,6 +47,8 @@ export const configSchema = z.object({
     .default('New,Assigned,In Progress,On Hold')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   SNOW_HTTP_TIMEOUT: duration.default(30),
+  /** The ticket field whose clearing raises a TMF642 alarm for that device (seed: the device IP). */
+  SNOW_EVENT_FIELD: z.string().min(1).default('deviceIp'),
   /** `u_source` that marks our problems in SNOW and filters the poll (seed: dataminer). */
   SNOW_SOURCE: z.string().min(1).default('dataminer'),
   SNOW_SYNC_ENABLED: bool.default(true),

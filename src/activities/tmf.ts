@@ -1,5 +1,6 @@
 /** Activities of the `tmf` task queue: outbound HTTP to SNOW. */
 import { Context } from '@temporalio/activity';
+import type { AlarmBody } from '../domain/alarm';
 import type { ChangedProblem } from '../domain/problemSync';
 import { correlationIdFor, type ServiceProblemBody, type ServiceProblemRef } from '../domain/serviceProblem';
 import type { TmfClient } from './tmfClient';
@@ -27,6 +28,16 @@ export function createTmfActivities({ http }: { http: TmfClient }) {
 
     async patchServiceProblem(problemId: string, patch: Partial<ServiceProblemBody>): Promise<void> {
       await http.patchProblem(problemId, patch);
+    },
+
+    /** Raises a TMF642 alarm once: a retry first looks for the alarm its externalAlarmId names. */
+    async raiseAlarm(body: AlarmBody): Promise<{ id: string }> {
+      if (Context.current().info.attempt > 1) {
+        const [existing] = await http.findAlarms(body.externalAlarmId);
+        if (existing) return { id: String(existing.id) };
+      }
+      const created = await http.createAlarm(body);
+      return { id: String(created.id) };
     },
 
     /** Every problem of `source` updated at or after `since` (ServiceNow time), all pages, oldest first. */

@@ -69,6 +69,17 @@ export class TmfClient {
     return this.call<ServiceProblemRecord>('GET', new URL(`serviceProblem/${encodeURIComponent(id)}`, this.problemBase));
   }
 
+  async createAlarm(body: unknown): Promise<{ id: string | number } & Record<string, unknown>> {
+    return this.call('POST', this.alarmUrl, body);
+  }
+
+  /** Alarms whose `externalAlarmId` equals `externalAlarmId` (TMF attribute filtering). */
+  async findAlarms(externalAlarmId: string): Promise<({ id: string | number } & Record<string, unknown>)[]> {
+    const url = new URL(this.alarmUrl);
+    url.searchParams.set('externalAlarmId', externalAlarmId);
+    return this.call('GET', url);
+  }
+
   /** Lists problems matching a ServiceNow encoded query (`sysparm_query`). */
   async queryProblems(sysparmQuery: string, limit = 100, offset = 0): Promise<ServiceProblemRecord[]> {
     const url = new URL('serviceProblem', this.problemBase);

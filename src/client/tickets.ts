@@ -9,7 +9,7 @@ import { getTicketStatusQuery, upsertTicketSignal, type TicketStatusView } from 
 import { SA } from '../workflows/searchAttributes';
 import type { TicketWorkflowInput } from '../workflows/ticket';
 
-export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 'SNOW_ACTIVE_STATES' | 'SLM_REOPEN_WINDOW'> & {
+export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 'SNOW_ACTIVE_STATES' | 'SLM_REOPEN_WINDOW' | 'SNOW_EVENT_FIELD'> & {
   /** False on servers that do not have the search attributes registered (the time-skipping server). */
   searchAttributes?: boolean;
 };
@@ -20,6 +20,7 @@ export function workflowInput(ticketId: string, s: EngineSettings): TicketWorkfl
     tmfTaskQueue: s.TMF_TASK_QUEUE,
     activeStates: s.SNOW_ACTIVE_STATES,
     reopenWindowSeconds: s.SLM_REOPEN_WINDOW,
+    eventField: s.SNOW_EVENT_FIELD,
     searchAttributes: s.searchAttributes ?? true,
   };
 }

@@ -131,7 +131,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     }
     if (path === alarmPath) {
       if (method === 'POST') return { status: 201, body: createAlarm(body) };
-      if (method === 'GET') return { status: 200, body: [...alarms.values()], headers: { 'x-total-count': String(alarms.size) } };
+      if (method === 'GET') {
+        // TMF attribute filtering: ?attribute=value on top-level fields.
+        const filters = [...query.entries()].filter(([k]) => !['fields', 'offset', 'limit'].includes(k));
+        const found = [...alarms.values()].filter((a) => filters.every(([k, v]) => String(a[k] as string | number) === v));
+        return { status: 200, body: found, headers: { 'x-total-count': String(found.length) } };
+      }
       throw new HttpError(405, '405', 'Method Not Allowed', `${method} is not allowed on alarm`);
     }
     if (path.startsWith(alarmPath + '/') && method === 'GET') {

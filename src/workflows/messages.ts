@@ -15,6 +15,8 @@ export interface TicketStatusView {
   measurements: MeasurementView[];
   serviceProblem: (ServiceProblemRef & { status: string | null; lastSyncAt: string | null; lastError: string | null }) | null;
   rejectedUpdates: string[];
+  /** TMF642 alarms raised for this ticket's device events. */
+  alarms: { id: string; externalAlarmId: string; device: string; raisedAt: string }[];
 }
 
 export const getTicketStatusQuery = defineQuery<TicketStatusView>('getTicketStatus');

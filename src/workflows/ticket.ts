@@ -22,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { createDbActivities } from '../activities/db';
 import type { createTmfActivities } from '../activities/tmf';
+import { clearedDevice, toAlarm } from '../domain/alarm';
 import { compileTarget, type CompiledServiceTarget } from '../domain/definitions';
 import {
   applyTicket,
@@ -55,6 +56,8 @@ export interface TicketWorkflowInput {
   activeStates?: string[];
   /** Seconds to wait after everything is final before the run completes. */
   reopenWindowSeconds?: number;
+  /** The ticket field whose clearing raises a TMF642 alarm (seed: the device IP). */
+  eventField?: string;
   /** Search attributes are upserted only where the server has them registered. */
   searchAttributes?: boolean;
   /** State carried across continue-as-new. */
@@ -73,6 +76,16 @@ interface CarriedState {
   lastSent: ServiceProblemBody | null;
   lastError: string | null;
   pending: Ticket[];
+  /** Alarms raised for this ticket, and device events waiting to be raised. */
+  alarms?: RaisedAlarm[];
+  pendingAlarms?: { device: string; at: number; ticket: Ticket }[];
+}
+
+interface RaisedAlarm {
+  id: string;
+  externalAlarmId: string;
+  device: string;
+  raisedAt: string;
 }
 
 const DEFAULT_ACTIVE_STATES = ['New', 'Assigned', 'In Progress', 'On Hold'];
@@ -92,6 +105,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2 },
   });
   const activeStates = input.activeStates ?? DEFAULT_ACTIVE_STATES;
+  const eventField = input.eventField ?? 'deviceIp';
   const reopenWindowMs = (input.reopenWindowSeconds ?? 30 * 86400) * 1000;
 
   const inbox: Ticket[] = [...(input.carried?.pending ?? [])];
@@ -135,6 +149,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
         lastError: state.lastError,
       },
       rejectedUpdates: [...rejected],
+      alarms: [...(state.alarms ?? [])],
     };
   });
 
@@ -198,30 +213,54 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     return true;
   }
 
+  /** Raises the pending device alarms, each once, naming the service problem when there is one. */
+  async function raiseAlarms(): Promise<void> {
+    while (state.pendingAlarms?.length) {
+      const { device, at, ticket } = state.pendingAlarms.shift()!;
+      const body = toAlarm(ticket, eventField, device, state.problem, at);
+      await recordingFailure('alarm', async () => {
+        const { id } = await tmf.raiseAlarm(body);
+        (state.alarms ??= []).push({ id, externalAlarmId: body.externalAlarmId, device, raisedAt: body.alarmRaisedTime });
+      });
+    }
+  }
+
+  /**
+   * The seed's cycle, per change: create the service problem if the ticket needs one, raise pending
+   * device alarms (so they can name the problem), then PATCH what changed (including closing).
+   */
   async function syncProblem(): Promise<void> {
     const ticket = state.ticket;
     if (!ticket) return;
     const body = toServiceProblem(ticket);
-    try {
-      if (!state.problem) {
-        if (!isActive(ticket, { activeStates }) || isClosing(ticket)) return;
-        const ref = await tmf.createServiceProblem(ticket.id, body);
-        state.problem = { ...ref, status: body.status, lastSyncAt: Date.now() };
-        state.lastSent = body;
-      } else {
-        const patch = diffForPatch(state.lastSent, body);
-        if (!patch) return;
-        await tmf.patchServiceProblem(state.problem.id, patch);
-        state.problem = { ...state.problem, status: body.status, lastSyncAt: Date.now() };
-        state.lastSent = body;
-      }
+    await recordingFailure('service problem sync', async () => {
+      if (state.problem || !isActive(ticket, { activeStates }) || isClosing(ticket)) return;
+      const ref = await tmf.createServiceProblem(ticket.id, body);
+      state.problem = { ...ref, status: body.status, lastSyncAt: Date.now() };
+      state.lastSent = body;
       state.lastError = null;
+    });
+    await raiseAlarms();
+    await recordingFailure('service problem sync', async () => {
+      if (!state.problem) return;
+      const patch = diffForPatch(state.lastSent, body);
+      if (!patch) return;
+      await tmf.patchServiceProblem(state.problem.id, patch);
+      state.problem = { ...state.problem, status: body.status, lastSyncAt: Date.now() };
+      state.lastSent = body;
+      state.lastError = null;
+    });
+  }
+
+  /** Runs a `tmf` call; a final failure (a 4xx from SNOW) is kept on the ticket and the next change tries again. */
+  async function recordingFailure(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
     } catch (err) {
-      // Non-retryable failures (a 4xx from SNOW) are kept on the ticket; the next change tries again.
       if (!(err instanceof ActivityFailure)) throw err;
       const cause = err.cause instanceof ApplicationFailure ? err.cause.message : String(err.cause?.message ?? err.message);
       state.lastError = cause;
-      log.warn('service problem sync failed', { ticketId: input.ticketId, reason: cause });
+      log.warn(`${what} failed`, { ticketId: input.ticketId, reason: cause });
     }
   }
 
@@ -294,7 +333,12 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       // changes apply in order.
       const ctx = await loadContext();
       fireDue(ctx.now);
-      while (inbox.length > 0) applyTicketChange(inbox.shift()!, ctx.now, ctx.compiled);
+      while (inbox.length > 0) {
+        const ticket = inbox.shift()!;
+        const device = clearedDevice(state.ticket, ticket, eventField);
+        if (device) (state.pendingAlarms ??= []).push({ device, at: ctx.now, ticket });
+        applyTicketChange(ticket, ctx.now, ctx.compiled);
+      }
       changed = true;
     }
     while (remote.length > 0) changed = applyRemoteChange(remote.shift()!) || changed;

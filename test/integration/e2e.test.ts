@@ -11,6 +11,7 @@ import { request } from 'undici';
 import { measurements, tickets } from '../../src/db/schema';
 import { TmfClient } from '../../src/activities/tmfClient';
 import { ensureProblemSync } from '../../src/client/sync';
+import { queryTicket, upsertTicket } from '../../src/client/tickets';
 import type { Emulator } from '../../src/emulator/server';
 import { startDevServer, type DevServer } from '../../src/infra/devServer';
 import { freePort } from '../../src/infra/process';
@@ -199,6 +200,50 @@ it('polls SNOW for changes to our problems and records them on the ticket; the p
   expect(JSON.parse((await runCli(['sync', 'pause', '--json'], { env: cliEnv })).stdout)).toMatchObject({ enabled: false });
   expect(JSON.parse((await runCli(['sync', 'frequency', '30', '--json'], { env: cliEnv })).stdout)).toMatchObject({ enabled: false, frequencySeconds: 30 });
   expect(JSON.parse((await runCli(['sync', 'resume', '--json'], { env: cliEnv })).stdout)).toMatchObject({ enabled: true, frequencySeconds: 30 });
+});
+
+it('coalesces a burst of 50 changes into a handful of PATCHes, ending in the last state', async () => {
+  await upsertTicket(client, config, { id: 'BURST-1', priority: 3, state: 'New', step: 0 });
+  const problem = await eventually(async () => [...emulator.problems.values()].find((p) => p.correlationId === 'ticket:BURST-1'), 20000, 'problem');
+  await eventually(async () => ((await queryTicket(client, 'BURST-1'))?.serviceProblem ? true : undefined), 20000, 'problem on the ticket');
+  for (let step = 1; step <= 50; step++) await upsertTicket(client, config, { id: 'BURST-1', priority: 3, state: step % 2 ? 'In Progress' : 'Assigned', step });
+  await eventually(async () => {
+    const chars = emulator.problems.get(String(problem.id))?.characteristic as { name: string; value: unknown }[] | undefined;
+    return chars?.find((c) => c.name === 'step')?.value === 50 ? true : undefined;
+  }, 30000, 'the last step in SNOW');
+  const patches = emulator.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(String(problem.id)));
+  expect(patches.length).toBeGreaterThanOrEqual(1);
+  expect(patches.length).toBeLessThanOrEqual(10);
+  // In order: the steps SNOW received only ever increase.
+  const steps = patches.map((r) => ((r.body as { characteristic?: { name: string; value: number }[] }).characteristic ?? []).find((c) => c.name === 'step')?.value ?? -1);
+  expect([...steps].sort((x, y) => x - y)).toEqual(steps);
+  expect(emulator.problems.get(String(problem.id))?.status).toBe('acknowledged'); // step 50: Assigned
+});
+
+it('raises one TMF642 alarm when the device IP is cleared, also when SNOW drops the answer', async () => {
+  const setFaults = async (body: unknown) => (await request(`${emulator.url}/_emulator/faults`, { method: 'PUT', body: JSON.stringify(body) })).body.dump();
+  await upsertTicket(client, config, { id: 'ALARM-1', priority: 2, state: 'In Progress', deviceIp: '10.9.9.9' });
+  const problem = await eventually(async () => (await queryTicket(client, 'ALARM-1'))?.serviceProblem ?? undefined, 20000, 'problem');
+  await setFaults({ dropRate: 1 });
+  try {
+    await upsertTicket(client, config, { id: 'ALARM-1', priority: 2, state: 'In Progress' });
+    const view = await eventually(async () => {
+      const v = await queryTicket(client, 'ALARM-1');
+      return v?.alarms.length ? v : undefined;
+    }, 30000, 'alarm on the ticket');
+    const mine = [...emulator.alarms.values()].filter((a) => String(a.externalAlarmId).startsWith('ticket:ALARM-1:'));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ alarmedObject: { id: '10.9.9.9' }, state: 'raised', perceivedSeverity: 'major', sourceSystemId: 'temporal-slm' });
+    expect(String(mine[0]!.alarmDetails)).toContain(problem.id);
+    for (const f of ['alarmType', 'perceivedSeverity', 'probableCause', 'alarmedObject', 'sourceSystemId', 'state', 'alarmRaisedTime']) expect(mine[0]).toHaveProperty(f);
+    expect(view.alarms[0]).toMatchObject({ id: String(mine[0]!.id), device: '10.9.9.9' });
+  } finally {
+    await setFaults({});
+  }
+  // Clearing it again without setting it first raises nothing more.
+  await upsertTicket(client, config, { id: 'ALARM-1', priority: 2, state: 'Resolved' });
+  await eventually(async () => ((await queryTicket(client, 'ALARM-1'))?.serviceProblem?.status === 'resolved' ? true : undefined), 20000, 'resolved');
+  expect([...emulator.alarms.values()].filter((a) => String(a.externalAlarmId).startsWith('ticket:ALARM-1:'))).toHaveLength(1);
 });
 
 describe('bad input to slm ticket upsert', () => {

@@ -5,6 +5,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { request } from 'undici';
 import { TmfClient, TmfFailure } from '../../src/activities/tmfClient';
+import { toAlarm } from '../../src/domain/alarm';
 import { toServiceProblem } from '../../src/domain/serviceProblem';
 import { matchesEncodedQuery } from '../../src/emulator/encodedQuery';
 import type { Emulator } from '../../src/emulator/server';
@@ -201,6 +202,11 @@ describe('conformance with the official TMF schemas (ajv)', () => {
     expect(check('tmf656#/definitions/ServiceProblem', await client.getProblem(ref.id))).toBe('valid');
     // And the checker does reject what the spec rejects.
     expect(check('tmf656#/definitions/ServiceProblem_Create', { ...body, priority: 'high' })).toMatch(/priority/);
+  });
+
+  it('our alarm bodies are valid Alarm_Create', () => {
+    const body = toAlarm({ id: 'AJV-2', priority: 1, state: 'New' }, 'deviceIp', '10.0.0.2', { id: 'p1', incidentNumber: 'PRB0000001', link: null }, Date.parse('2026-03-02T09:30:00Z'));
+    expect(check('tmf642#/definitions/Alarm_Create', body)).toBe('valid');
   });
 
   it('answers a TMF642 alarm POST with a valid Alarm', async () => {
