@@ -1,0 +1,111 @@
+/**
+ * `npm run bench -- tmf [--tickets 500] [--latency 50] [--rate 20] [--rounds 3]`
+ *
+ * 1. Throughput: N tickets upserted at once; each ticket's workflow creates its service problem in
+ *    the emulator, which answers after `--latency` ms. Prints creates/s, the bound of the `tmf`
+ *    worker's slots (slots / latency: 5 / 0.050 s = 100/s) and the ratio.
+ * 2. Latency: tickets upserted at `--rate` per second; prints p50 and p99 of the time from upsert
+ *    to problem created in SNOW (the seed's connector polls every 60 s).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { upsertTicket } from '../../src/client/tickets';
+import { loadConfig } from '../../src/config';
+import { migrateDb, openDb } from '../../src/db/client';
+import { applyDefinitions } from '../../src/db/queries';
+import { startEmulator } from '../../src/emulator/server';
+import { readDefinitionsFile } from '../../src/infra/files';
+import { startDevServer } from '../../src/infra/devServer';
+import { startThrowawayPostgres } from '../../src/infra/postgres';
+import { freePort } from '../../src/infra/process';
+import { ensureTemporalCli } from '../../src/infra/temporalCli';
+import { createSlmWorker, createTmfWorker, tmfClientFromConfig, WORKFLOWS_PATH } from '../../src/workers/workers';
+
+const say = (msg: string) => process.stdout.write(msg + '\n');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { tickets: { type: 'string', default: '500' }, latency: { type: 'string', default: '50' }, rate: { type: 'string', default: '20' }, rounds: { type: 'string', default: '3' } },
+  });
+  const n = Number(values.tickets);
+  const latencyMs = Number(values.latency);
+  const rate = Number(values.rate);
+  const rounds = Number(values.rounds);
+
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  const config = loadConfig({ ...process.env, SNOW_USERNAME: 'bench', SNOW_PASSWORD: 'bench-password' });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-bench-tmf-'));
+  const cli = await ensureTemporalCli({ explicit: config.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log: say });
+  const [dev, pg, emulator, bundle] = await Promise.all([
+    freePort().then((port) => startDevServer({ cli, dbFile: path.join(dir, 'temporal.sqlite'), port })),
+    freePort().then((port) => startThrowawayPostgres(port)),
+    startEmulator({ port: 0, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, faults: { latencyMs } }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
+  ]);
+  const handle = openDb(pg.url, { max: 20 });
+  const native = await NativeConnection.connect({ address: dev.address });
+  const connection = await Connection.connect({ address: dev.address });
+  const client = new Client({ connection });
+  const http = tmfClientFromConfig(config, emulator.url);
+  try {
+    await migrateDb(handle.db);
+    await applyDefinitions(handle.db, readDefinitionsFile(config.SLM_DEFINITIONS), config.SLM_DEFINITIONS);
+    const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, workflowBundle: bundle });
+    const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT });
+    const running = Promise.all([slm.run(), tmf.run()]);
+    const bound = config.TMF_MAX_CONCURRENT / (latencyMs / 1000);
+    const createdAt = (prefix: string) =>
+      new Map(
+        emulator.requests
+          .filter((r) => r.method === 'POST' && r.status === 201 && String((r.body as { correlationId?: string }).correlationId).startsWith(`ticket:${prefix}`))
+          .map((r) => [String((r.body as { correlationId: string }).correlationId).slice('ticket:'.length), Date.parse(r.at)]),
+      );
+
+    say(`tmf benchmark: ${config.TMF_MAX_CONCURRENT} slots, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per round, ${rounds} rounds; ${os.cpus().length} cores`);
+    const rates: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const prefix = `TP${round}-`;
+      const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+      const t0 = Date.now();
+      await Promise.all(ids.map((id) => upsertTicket(client, config, { id, priority: 2, state: 'New' })));
+      while (createdAt(prefix).size < n) await new Promise((r) => setTimeout(r, 20));
+      const seconds = (Date.now() - t0) / 1000;
+      rates.push(n / seconds);
+      say(`round ${round}: ${(n / seconds).toFixed(1)} creates/s (${seconds.toFixed(1)} s), ratio to the bound ${(n / seconds / bound).toFixed(2)}`);
+    }
+    say(`median: ${median(rates).toFixed(1)} creates/s; bound ${bound.toFixed(0)}/s; ratio ${(median(rates) / bound).toFixed(2)}`);
+
+    const latencyTickets = Math.max(1, Math.round(rate * 15));
+    const sentAt = new Map<string, number>();
+    for (let i = 0; i < latencyTickets; i++) {
+      const id = `TL-${i}`;
+      sentAt.set(id, Date.now());
+      void upsertTicket(client, config, { id, priority: 2, state: 'New' });
+      await new Promise((r) => setTimeout(r, 1000 / rate));
+    }
+    while (createdAt('TL-').size < latencyTickets) await new Promise((r) => setTimeout(r, 20));
+    const created = createdAt('TL-');
+    const lat = [...sentAt].map(([id, t]) => created.get(id)! - t);
+    say(`upsert → problem created at ${rate} tickets/s (${latencyTickets} tickets): p50 ${percentile(lat, 50)} ms, p99 ${percentile(lat, 99)} ms (the seed's connector: a 60 s cycle)`);
+
+    slm.shutdown();
+    tmf.shutdown();
+    await running;
+  } finally {
+    await http.close();
+    await native.close();
+    await connection.close();
+    await handle.close();
+    await emulator.close();
+    await dev.stop();
+    await pg.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
