@@ -266,3 +266,18 @@ describe('bad input to slm ticket upsert', () => {
     expect(await workflowCount()).toBe(before);
   });
 });
+
+it('applies a definitions file, refuses an invalid one whole, and skips an identical one', async () => {
+  const bad = path.join(env('SLM_TEST_DIR'), 'bad-definitions.yaml');
+  fs.writeFileSync(bad, 'serviceTargets:\n  - id: X\n    appliesTo: ticket.priority ==\n    stop: "true"\n    goal: { duration: 1h }\n');
+  const rejected = await runCli(['definitions', 'apply', bad], { env: cliEnv });
+  expect(rejected.code).toBe(2);
+  expect(rejected.stderr).toMatch(/^slm: invalid definitions at serviceTargets\[0\]\.appliesTo: invalid CEL/);
+
+  const examples = path.join(__dirname, '..', '..', 'examples', 'definitions.yaml');
+  const applied = await runCli(['definitions', 'apply', examples], { env: cliEnv });
+  expect(applied.code).toBe(0);
+  expect(applied.stdout).toMatch(/^definitions v\d+: 3 service targets$/m);
+  const again = await runCli(['definitions', 'apply', examples], { env: cliEnv });
+  expect(again.stdout).toMatch(/\(unchanged\)/);
+});
