@@ -237,12 +237,6 @@ export class BusinessCalendar {
     this.load(compileWindow(this.cal, from, to));
   }
 
-  /** The window this calendar has compiled, for recording (see the module comment). */
-  window(fromMs: number, toMs: number): CalendarWindow {
-    if (!this.cal) throw new CalendarError('only a calendar made from its definition can compile windows');
-    return compileWindow(this.cal, fromMs, toMs);
-  }
-
   /** Index of the last interval starting at or before t, or -1. */
   private indexAt(t: number): number {
     const s = this.starts;

@@ -6,26 +6,12 @@
  * server and workers in the same run, N trivial workflows. Prints tickets/s, trivial workflows/s and
  * their ratio per round, then the medians.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { upsertTicket } from '../../src/client/tickets';
-import { loadConfig } from '../../src/config';
-import { migrateDb, openDb } from '../../src/db/client';
-import { applyDefinitions } from '../../src/db/queries';
-import { startEmulator } from '../../src/emulator/server';
-import { readDefinitionsFile } from '../../src/infra/files';
-import { startDevServer } from '../../src/infra/devServer';
-import { startThrowawayPostgres } from '../../src/infra/postgres';
-import { freePort } from '../../src/infra/process';
-import { ensureTemporalCli } from '../../src/infra/temporalCli';
-import { createSlmWorker, createTmfWorker, tmfClientFromConfig, WORKFLOWS_PATH } from '../../src/workers/workers';
+import { median, startBenchStack } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -51,30 +37,11 @@ export async function main(argv: string[]): Promise<void> {
   const rounds = Number(values.rounds);
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(rounds) || rounds < 1) throw new Error('--tickets and --rounds must be whole numbers ≥ 1');
 
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-  const config = loadConfig({ ...process.env, SNOW_USERNAME: 'bench', SNOW_PASSWORD: 'bench-password' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-bench-'));
-  const cli = await ensureTemporalCli({ explicit: config.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log: say });
-  const [dev, pg, emulator, bundle] = await Promise.all([
-    freePort().then((port) => startDevServer({ cli, dbFile: path.join(dir, 'temporal.sqlite'), port })),
-    freePort().then((port) => startThrowawayPostgres(port)),
-    startEmulator({ port: 0, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD }),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
-  ]);
-  const handle = openDb(pg.url, { max: 20 });
-  const native = await NativeConnection.connect({ address: dev.address });
-  const connection = await Connection.connect({ address: dev.address });
-  const client = new Client({ connection });
-  const http = tmfClientFromConfig(config, emulator.url);
+  const stack = await startBenchStack({ log: say });
+  const { config, client, emulator, dev } = stack;
   try {
-    await migrateDb(handle.db);
-    await applyDefinitions(handle.db, readDefinitionsFile(config.SLM_DEFINITIONS), config.SLM_DEFINITIONS);
-    const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, workflowBundle: bundle });
-    const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT });
-    const running = Promise.all([slm.run(), tmf.run()]);
-
     say(`e2e benchmark: ${n} tickets and ${n} trivial workflows per round, ${rounds} rounds`);
-    say(`server: temporal dev server ${dev.address} (SQLite); PostgreSQL ${pg.port}; emulator ${emulator.url}; tmf slots ${config.TMF_MAX_CONCURRENT}; ${os.cpus().length} cores`);
+    say(`server: temporal dev server ${dev.address} (SQLite); PostgreSQL ${stack.postgresPort}; emulator ${emulator.url}; tmf slots ${config.TMF_MAX_CONCURRENT}; ${os.cpus().length} cores`);
     const ticketRates: number[] = [];
     const trivialRates: number[] = [];
     const ratios: number[] = [];
@@ -107,17 +74,7 @@ export async function main(argv: string[]): Promise<void> {
     const tk = median(ticketRates);
     const tr = median(trivialRates);
     say(`median: tickets ${tk.toFixed(1)}/s, trivial workflows ${tr.toFixed(1)}/s, ratio tickets/trivial ${median(ratios).toFixed(3)} (median of the rounds' ratios)`);
-    slm.shutdown();
-    tmf.shutdown();
-    await running;
   } finally {
-    await http.close();
-    await native.close();
-    await connection.close();
-    await handle.close();
-    await emulator.close();
-    await dev.stop();
-    await pg.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 }

@@ -7,26 +7,12 @@
  * 2. Latency: tickets upserted at `--rate` per second; prints p50 and p99 of the time from upsert
  *    to problem created in SNOW (the seed's connector polls every 60 s).
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { upsertTicket } from '../../src/client/tickets';
-import { loadConfig } from '../../src/config';
-import { migrateDb, openDb } from '../../src/db/client';
-import { applyDefinitions } from '../../src/db/queries';
-import { startEmulator } from '../../src/emulator/server';
-import { readDefinitionsFile } from '../../src/infra/files';
-import { startDevServer } from '../../src/infra/devServer';
-import { startThrowawayPostgres } from '../../src/infra/postgres';
-import { freePort } from '../../src/infra/process';
-import { ensureTemporalCli } from '../../src/infra/temporalCli';
-import { createSlmWorker, createTmfWorker, tmfClientFromConfig, WORKFLOWS_PATH } from '../../src/workers/workers';
+import { median, startBenchStack } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 export async function main(argv: string[]): Promise<void> {
@@ -39,27 +25,9 @@ export async function main(argv: string[]): Promise<void> {
   const rate = Number(values.rate);
   const rounds = Number(values.rounds);
 
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-  const config = loadConfig({ ...process.env, SNOW_USERNAME: 'bench', SNOW_PASSWORD: 'bench-password' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-bench-tmf-'));
-  const cli = await ensureTemporalCli({ explicit: config.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log: say });
-  const [dev, pg, emulator, bundle] = await Promise.all([
-    freePort().then((port) => startDevServer({ cli, dbFile: path.join(dir, 'temporal.sqlite'), port })),
-    freePort().then((port) => startThrowawayPostgres(port)),
-    startEmulator({ port: 0, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, faults: { latencyMs } }),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
-  ]);
-  const handle = openDb(pg.url, { max: 20 });
-  const native = await NativeConnection.connect({ address: dev.address });
-  const connection = await Connection.connect({ address: dev.address });
-  const client = new Client({ connection });
-  const http = tmfClientFromConfig(config, emulator.url);
+  const stack = await startBenchStack({ faults: { latencyMs }, log: say });
+  const { config, client, emulator } = stack;
   try {
-    await migrateDb(handle.db);
-    await applyDefinitions(handle.db, readDefinitionsFile(config.SLM_DEFINITIONS), config.SLM_DEFINITIONS);
-    const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, workflowBundle: bundle });
-    const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT });
-    const running = Promise.all([slm.run(), tmf.run()]);
     const bound = config.TMF_MAX_CONCURRENT / (latencyMs / 1000);
     const createdAt = (prefix: string) =>
       new Map(
@@ -95,17 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     const lat = [...sentAt].map(([id, t]) => created.get(id)! - t);
     say(`upsert → problem created at ${rate} tickets/s (${latencyTickets} tickets): p50 ${percentile(lat, 50)} ms, p99 ${percentile(lat, 99)} ms (the seed's connector: a 60 s cycle)`);
 
-    slm.shutdown();
-    tmf.shutdown();
-    await running;
   } finally {
-    await http.close();
-    await native.close();
-    await connection.close();
-    await handle.close();
-    await emulator.close();
-    await dev.stop();
-    await pg.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * The stack the Temporal benchmarks run on: a fresh dev server (SQLite) and PostgreSQL cluster, the
+ * emulator, the example definitions, and both workers with the production settings.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../src/config';
+import { migrateDb, openDb } from '../../src/db/client';
+import { applyDefinitions } from '../../src/db/queries';
+import { startEmulator, type Emulator, type Faults } from '../../src/emulator/server';
+import { readDefinitionsFile } from '../../src/infra/files';
+import { startDevServer, type DevServer } from '../../src/infra/devServer';
+import { startThrowawayPostgres } from '../../src/infra/postgres';
+import { freePort } from '../../src/infra/process';
+import { ensureTemporalCli } from '../../src/infra/temporalCli';
+import { createSlmWorker, createTmfWorker, tmfClientFromConfig, WORKFLOWS_PATH } from '../../src/workers/workers';
+
+export interface BenchStack {
+  config: Config;
+  client: Client;
+  emulator: Emulator;
+  dev: DevServer;
+  postgresPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startBenchStack(opts: { faults?: Partial<Faults>; log: (msg: string) => void }): Promise<BenchStack> {
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  const config = loadConfig({ ...process.env, SNOW_USERNAME: 'bench', SNOW_PASSWORD: 'bench-password' });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-bench-'));
+  const cli = await ensureTemporalCli({ explicit: config.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log: opts.log });
+  const [dev, pg, emulator, bundle] = await Promise.all([
+    freePort().then((port) => startDevServer({ cli, dbFile: path.join(dir, 'temporal.sqlite'), port })),
+    freePort().then((port) => startThrowawayPostgres(port)),
+    startEmulator({ port: 0, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, faults: opts.faults }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
+  ]);
+  const handle = openDb(pg.url, { max: 20 });
+  const native = await NativeConnection.connect({ address: dev.address });
+  const connection = await Connection.connect({ address: dev.address });
+  const http = tmfClientFromConfig(config, emulator.url);
+  await migrateDb(handle.db);
+  await applyDefinitions(handle.db, readDefinitionsFile(config.SLM_DEFINITIONS), config.SLM_DEFINITIONS);
+  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, workflowBundle: bundle });
+  const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT });
+  const running = Promise.all([slm.run(), tmf.run()]);
+  return {
+    config,
+    client: new Client({ connection }),
+    emulator,
+    dev,
+    postgresPort: pg.port,
+    stop: async () => {
+      slm.shutdown();
+      tmf.shutdown();
+      await running;
+      await http.close();
+      await native.close();
+      await connection.close();
+      await handle.close();
+      await emulator.close();
+      await dev.stop();
+      await pg.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
