@@ -67,13 +67,18 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Pr
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Waits until the P1-resolution measurement of `ticketId` has `status`; returns it. */
+function untilStatus(ticketId: string, status: string) {
+  return waitFor(async () => {
+    const m = await measurement(ticketId);
+    return m.status === status ? m : undefined;
+  }, `${ticketId} ${status}`);
+}
+
 it('moves a P1 ticket with a 4 h goal and no stop to MissedGoal exactly at the due instant', async () => {
   const wallStart = Date.now();
   await upsertTicket(testEnv.client, settings, { id: 'WF-MISS', priority: 1, state: 'New' });
-  const started = await waitFor(async () => {
-    const m = await measurement('WF-MISS');
-    return m.status === 'InProcess' ? m : undefined;
-  }, 'InProcess');
+  const started = await untilStatus('WF-MISS', 'InProcess');
   const due = Date.parse(started.startedAt!) + 4 * HOUR;
   expect(started.dueAt).toBe(new Date(due).toISOString());
 
@@ -81,10 +86,7 @@ it('moves a P1 ticket with a 4 h goal and no stop to MissedGoal exactly at the d
   expect((await measurement('WF-MISS')).status).toBe('InProcess');
 
   await testEnv.sleep(2000);
-  const missed = await waitFor(async () => {
-    const m = await measurement('WF-MISS');
-    return m.status === 'MissedGoal' ? m : undefined;
-  }, 'MissedGoal');
+  const missed = await untilStatus('WF-MISS', 'MissedGoal');
   expect(missed.missedGoalAt).toBe(new Date(due).toISOString());
   expect(missed.dueAt).toBe(new Date(due).toISOString());
 
@@ -100,13 +102,10 @@ it('moves a P1 ticket with a 4 h goal and no stop to MissedGoal exactly at the d
 it('marks a ticket resolved before the due instant as Met, with elapsed and remaining time', async () => {
   const wallStart = Date.now();
   await upsertTicket(testEnv.client, settings, { id: 'WF-MET', priority: 1, state: 'New' });
-  await waitFor(async () => ((await measurement('WF-MET')).status === 'InProcess' ? true : undefined), 'InProcess');
+  await untilStatus('WF-MET', 'InProcess');
   await testEnv.sleep(HOUR);
   await upsertTicket(testEnv.client, settings, { id: 'WF-MET', priority: 1, state: 'Resolved' });
-  const met = await waitFor(async () => {
-    const m = await measurement('WF-MET');
-    return m.status === 'Met' ? m : undefined;
-  }, 'Met');
+  const met = await untilStatus('WF-MET', 'Met');
   expect(met.elapsedSeconds).toBeGreaterThanOrEqual(3600);
   expect(met.elapsedSeconds).toBeLessThan(3600 + 60);
   expect(met.metMissedSeconds).toBe(14400 - met.elapsedSeconds);
@@ -120,23 +119,14 @@ it('marks a ticket resolved before the due instant as Met, with elapsed and rema
 
 it('pauses the clock while the ticket is On Hold and moves the due instant by the pause', async () => {
   await upsertTicket(testEnv.client, settings, { id: 'WF-HOLD', priority: 1, state: 'New' });
-  const first = await waitFor(async () => {
-    const m = await measurement('WF-HOLD');
-    return m.status === 'InProcess' ? m : undefined;
-  }, 'InProcess');
+  const first = await untilStatus('WF-HOLD', 'InProcess');
   await testEnv.sleep(HOUR);
   await upsertTicket(testEnv.client, settings, { id: 'WF-HOLD', priority: 1, state: 'On Hold' });
-  const paused = await waitFor(async () => {
-    const m = await measurement('WF-HOLD');
-    return m.status === 'Pending' ? m : undefined;
-  }, 'Pending');
+  const paused = await untilStatus('WF-HOLD', 'Pending');
   expect(paused.dueAt).toBeNull();
   await testEnv.sleep(2 * HOUR);
   await upsertTicket(testEnv.client, settings, { id: 'WF-HOLD', priority: 1, state: 'In Progress' });
-  const resumed = await waitFor(async () => {
-    const m = await measurement('WF-HOLD');
-    return m.status === 'InProcess' ? m : undefined;
-  }, 'InProcess again');
+  const resumed = await untilStatus('WF-HOLD', 'InProcess');
   const shift = Date.parse(resumed.dueAt!) - Date.parse(first.dueAt!);
   expect(Math.abs(shift - 2 * HOUR)).toBeLessThan(60_000);
   expect(resumed.pausedSeconds).toBeGreaterThanOrEqual(2 * 3600 - 60);
@@ -144,7 +134,7 @@ it('pauses the clock while the ticket is On Hold and moves the due instant by th
 
 it('drops a malformed ticket update without poisoning the workflow', async () => {
   await upsertTicket(testEnv.client, settings, { id: 'WF-BAD', priority: 1, state: 'New' });
-  await waitFor(async () => ((await measurement('WF-BAD')).status === 'InProcess' ? true : undefined), 'InProcess');
+  await untilStatus('WF-BAD', 'InProcess');
   const handle = testEnv.client.workflow.getHandle(ticketWorkflowId('WF-BAD'));
   await handle.signal(upsertTicketSignal, { id: 'WF-BAD', priority: 'urgent' } as never);
   const view = await waitFor(async () => {
@@ -155,13 +145,13 @@ it('drops a malformed ticket update without poisoning the workflow', async () =>
   expect(view.ticket?.priority).toBe(1);
   // The workflow still takes good updates.
   await upsertTicket(testEnv.client, settings, { id: 'WF-BAD', priority: 1, state: 'Closed' });
-  await waitFor(async () => ((await measurement('WF-BAD')).status === 'Met' ? true : undefined), 'Met');
+  await untilStatus('WF-BAD', 'Met');
 });
 
 it('completes after the reopen window once settled, and a later change resumes from the database', async () => {
   const quick: EngineSettings = { ...settings, SLM_REOPEN_WINDOW: 3 * 86400 };
   await upsertTicket(testEnv.client, quick, { id: 'WF-REOPEN', priority: 1, state: 'New' });
-  await waitFor(async () => ((await measurement('WF-REOPEN')).status === 'InProcess' ? true : undefined), 'InProcess');
+  await untilStatus('WF-REOPEN', 'InProcess');
   await testEnv.sleep(HOUR);
   await upsertTicket(testEnv.client, quick, { id: 'WF-REOPEN', priority: 1, state: 'Resolved' });
   const met = await waitFor(async () => {
