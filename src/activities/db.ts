@@ -6,14 +6,19 @@ import type { ServiceTargetDefinition } from '../domain/definitions';
 export function createDbActivities({ db }: { db: Db }) {
   return {
     /**
-     * What a ticket workflow needs to apply a batch of changes: the service targets in force (with a
-     * version, so the workflow recompiles only on change) and the batch's instant. The workflow
-     * passes its own clock in and gets it back: as this activity's result it is recorded in history,
-     * so every replay applies the batch at the instant the live run used (a side effect, recorded).
+     * What a ticket workflow needs to apply a batch of changes: the batch's instant and the service
+     * targets in force. The workflow passes its own clock in and gets it back: as this activity's
+     * result it is recorded in history, so every replay applies the batch at the instant the live run
+     * used (a side effect, recorded). Targets come back only when the workflow's `knownVersion` is
+     * stale, so history does not carry the whole definitions document for every change.
      */
-    async loadEngineContext(workflowClock: number): Promise<{ now: number; version: string; serviceTargets: ServiceTargetDefinition[] }> {
+    async loadEngineContext(
+      workflowClock: number,
+      knownVersion: string | null,
+    ): Promise<{ now: number; version: string; serviceTargets: ServiceTargetDefinition[] | null }> {
       const latest = await latestDefinitions(db);
-      return { now: workflowClock, version: String(latest?.version ?? 0), serviceTargets: latest?.body.serviceTargets ?? [] };
+      const version = String(latest?.version ?? 0);
+      return { now: workflowClock, version, serviceTargets: version === knownVersion ? null : (latest?.body.serviceTargets ?? []) };
     },
 
     async saveTicketState(rec: TicketStateRecord): Promise<void> {

@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import type { AlarmBody } from '../domain/alarm';
 import type { ChangedProblem } from '../domain/problemSync';
 import { correlationIdFor, type ServiceProblemBody, type ServiceProblemRef } from '../domain/serviceProblem';
-import type { TmfClient } from './tmfClient';
+import { refOf, type TmfClient } from './tmfClient';
 
 export function createTmfActivities({ http }: { http: TmfClient }) {
   return {
@@ -15,13 +15,7 @@ export function createTmfActivities({ http }: { http: TmfClient }) {
     async createServiceProblem(ticketId: string, body: ServiceProblemBody): Promise<ServiceProblemRef> {
       if (Context.current().info.attempt > 1) {
         const [existing] = await http.queryProblems(`correlationId=${correlationIdFor(ticketId)}`, 1);
-        if (existing) {
-          return {
-            id: existing.id,
-            incidentNumber: typeof existing.number === 'string' ? existing.number : null,
-            link: typeof existing.link === 'string' ? existing.link : null,
-          };
-        }
+        if (existing) return refOf(existing);
       }
       return http.createProblem(body);
     },

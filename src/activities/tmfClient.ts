@@ -122,7 +122,8 @@ export class TmfClient {
   }
 }
 
-function refOf(rec: ServiceProblemRecord | null): ServiceProblemRef {
+/** The id, incident number and link of a problem record; a record without an id is a bad response. */
+export function refOf(rec: ServiceProblemRecord | null): ServiceProblemRef {
   if (!rec || typeof rec.id !== 'string' || rec.id === '') {
     throw ApplicationFailure.create({ type: TmfFailure.BadResponse, message: 'service problem response has no id', nonRetryable: false });
   }

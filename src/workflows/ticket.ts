@@ -76,6 +76,8 @@ interface CarriedState {
   lastSent: ServiceProblemBody | null;
   lastError: string | null;
   pending: Ticket[];
+  /** SNOW-side changes not yet applied. */
+  pendingRemote?: RemoteProblemChange[];
   /** Alarms raised for this ticket, and device events waiting to be raised. */
   alarms?: RaisedAlarm[];
   pendingAlarms?: { device: string; at: number; ticket: Ticket }[];
@@ -110,7 +112,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
   const inbox: Ticket[] = [...(input.carried?.pending ?? [])];
   const rejected: string[] = [];
-  const remote: RemoteProblemChange[] = [];
+  const remote: RemoteProblemChange[] = [...(input.carried?.pendingRemote ?? [])];
   let targets: { version: string; compiled: Map<string, CompiledServiceTarget> } | null = null;
 
   // Registered before the first await, so the snapshot delivered with the start is handled at once.
@@ -160,8 +162,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
    * instant is taken from it unrecorded.
    */
   async function loadContext(): Promise<{ now: number; compiled: Map<string, CompiledServiceTarget> }> {
-    const defs = await dbActs.loadEngineContext(Date.now());
-    if (!targets || targets.version !== defs.version) {
+    const defs = await dbActs.loadEngineContext(Date.now(), targets?.version ?? null);
+    if (defs.serviceTargets) {
       const compiled = new Map<string, CompiledServiceTarget>();
       for (const t of defs.serviceTargets) {
         // Definitions are validated before they are stored; a target that still fails to compile is
@@ -174,7 +176,13 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       }
       targets = { version: defs.version, compiled };
     }
-    return { now: defs.now, compiled: targets.compiled };
+    // Set above whenever targets were null: a null known version always gets the targets back.
+    return { now: defs.now, compiled: targets!.compiled };
+  }
+
+  /** The earliest instant at which time alone changes a measurement (its due date), if any. */
+  function earliestTimer(): number | undefined {
+    return state.measurements.map(nextTimer).filter((d): d is number => d !== null).sort((a, b) => a - b)[0];
   }
 
   /** Fires every due timer at its own instant, up to `now`. Returns true when something changed. */
@@ -266,7 +274,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
   function publishSearchAttributes(): void {
     if (input.searchAttributes === false || !state.ticket) return;
-    const due = state.measurements.map(nextTimer).filter((d): d is number => d !== null).sort((a, b) => a - b)[0];
+    const due = earliestTimer();
     const breached = state.measurements.some((m) => m.status === 'MissedGoal' || m.status === 'Missed');
     const pairs = [
       { key: SA.ticketId, value: state.ticket.id },
@@ -301,7 +309,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   let quietSince: number | null = null;
   for (;;) {
     const now = Date.now();
-    const timer = state.measurements.map(nextTimer).filter((d): d is number => d !== null).sort((a, b) => a - b)[0];
+    const timer = earliestTimer();
     const settled =
       state.ticket !== null &&
       isClosing(state.ticket) &&
@@ -350,7 +358,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof ticketWorkflow>({ ...input, carried: { ...state, pending: [...inbox] } });
+      await continueAsNew<typeof ticketWorkflow>({ ...input, carried: { ...state, pending: [...inbox], pendingRemote: [...remote] } });
     }
   }
   await condition(allHandlersFinished);
