@@ -60,6 +60,16 @@ export const configSchema = z.object({
   // Engine
   SLM_DEFINITIONS: z.string().min(1).default(path.join(PROJECT_ROOT, 'examples', 'definitions.yaml')),
   SLM_REOPEN_WINDOW: duration.default(30 * 24 * 3600),
+  // Milestone actions
+  /** Key of the HMAC-SHA256 signature on milestone webhooks (header X-SLM-Signature). */
+  SLM_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail.example.com:587. */
+  SLM_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  SLM_SMTP_FROM: z.string().min(3).default('temporal-slm <slm@localhost>'),
+  /** The ticket source's webhook: fields set by milestones (setField) are POSTed back to it. */
+  SLM_SOURCE_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
+  /** Timeout of one webhook or SMTP delivery. */
+  SLM_ACTION_TIMEOUT: duration.default(10),
   // Emulator
   EMULATOR_HOST: z.string().min(1).default('127.0.0.1'),
   EMULATOR_PORT: port.default(8480),

@@ -1,7 +1,7 @@
 /** Activities of the `slm` task queue that read and write PostgreSQL. */
 import type { Db } from '../db/client';
 import { latestDefinitions, loadTicketState, saveTicketState, type TicketStateRecord } from '../db/queries';
-import type { ServiceTargetDefinition } from '../domain/definitions';
+import type { Definitions } from '../domain/definitions';
 
 export function createDbActivities({ db }: { db: Db }) {
   return {
@@ -15,10 +15,10 @@ export function createDbActivities({ db }: { db: Db }) {
     async loadEngineContext(
       workflowClock: number,
       knownVersion: string | null,
-    ): Promise<{ now: number; version: string; serviceTargets: ServiceTargetDefinition[] | null }> {
+    ): Promise<{ now: number; version: string; definitions: Definitions | null }> {
       const latest = await latestDefinitions(db);
       const version = String(latest?.version ?? 0);
-      return { now: workflowClock, version, serviceTargets: version === knownVersion ? null : (latest?.body.serviceTargets ?? []) };
+      return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? { calendars: [], serviceTargets: [] }) };
     },
 
     async saveTicketState(rec: TicketStateRecord): Promise<void> {

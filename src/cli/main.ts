@@ -7,26 +7,29 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../config';
 import { changeSync, syncStatus } from '../client/sync';
-import { queryTicket, upsertTicket } from '../client/tickets';
+import { notifyDefinitionsChanged, queryTicket, upsertTicketChecked } from '../client/tickets';
 import { openDb, type DbHandle } from '../db/client';
 import { applyDefinitions, getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
 import { parseFaults } from '../emulator/faults';
 import { startEmulator } from '../emulator/server';
 import { readDefinitionsFile } from '../infra/files';
 import { readRuntimeInfo } from '../infra/runtimeInfo';
-import type { MeasurementView } from '../domain/measurement';
+import { normalizeMeasurement, toView, type Measurement } from '../domain/measurement';
+import { parseEvents, replay } from '../domain/replay';
+import { readStructuredFile } from '../infra/files';
 import { parseTicket } from '../domain/ticket';
 import { SYNC_FREQUENCY_RANGE, type SyncSettings } from '../workflows/messages';
 import { calendarCommand } from './calendar';
-import { UsageError, renderTicket, renderTicketList, ticketFromFlags } from './format';
+import { UsageError, renderTicket, renderTicketList, renderTimeline, ticketFromFlags, type TicketDoc } from './format';
 
 const HELP = `slm — temporal-slm operator CLI
 
   slm ticket upsert --id ID [--priority N] [--state S] [--field key=value …]
   slm ticket upsert --file FILE.json            (or --file - for stdin)
-  slm ticket show ID [--json]
+  slm ticket show ID [--json | --timeline]       --timeline explains each target, line by line
   slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
-  slm definitions apply FILE                    (YAML or JSON)
+  slm definitions apply FILE                    (YAML or JSON); running tickets are recomputed
+  slm replay --definitions FILE --events FILE.jsonl   evaluate a ticket history offline (no server)
   slm sync status|pause|resume [--json]         the SNOW poll loop
   slm sync frequency SECONDS                    10 – 86400
   slm calendar add|subtract --calendar FILE --from ISO --seconds N   → the ISO instant (UTC)
@@ -115,17 +118,19 @@ async function ticketUpsert(argv: string[], config: Config): Promise<void> {
   }
   parseTicket(raw); // reject bad input before touching the network
   await withClient(config, async (client) => {
-    const { workflowId, ticket } = await upsertTicket(client, config, raw);
-    process.stdout.write(`ticket ${ticket.id} sent to workflow ${workflowId}\n`);
+    const res = await upsertTicketChecked(client, config, raw);
+    const summary = res.measurements.map((m) => `${m.serviceTargetId} ${m.status}${m.dueAt ? ` due ${m.dueAt}` : ''}`).join('; ');
+    process.stdout.write(`ticket ${res.ticketId} measured: ${summary || 'no service target attached'}\n`);
   });
 }
 
 async function ticketShow(argv: string[], config: Config): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, timeline: { type: 'boolean' } }, allowPositionals: true, strict: true });
   const id = positionals[0];
-  if (!id || positionals.length > 1) throw new UsageError('usage: slm ticket show ID [--json]');
+  if (!id || positionals.length > 1) throw new UsageError('usage: slm ticket show ID [--json | --timeline]');
+  if (values.json && values.timeline) throw new UsageError('give --json or --timeline, not both');
   const live = await withClient(config, (client) => queryTicket(client, id)).catch(() => null);
-  let doc;
+  let doc: TicketDoc;
   if (live?.ticket) {
     doc = { ticket: live.ticket, measurements: live.measurements, serviceProblem: live.serviceProblem };
   } else {
@@ -133,22 +138,8 @@ async function ticketShow(argv: string[], config: Config): Promise<void> {
     if (!row) throw new Error(`no ticket ${id}`);
     doc = {
       ticket: row.ticket.ticket,
-      measurements: row.measurements.map((m) => ({
-        ticketId: m.ticketId,
-        serviceTargetId: m.serviceTargetId,
-        status: m.status as MeasurementView['status'],
-        startedAt: m.startedAt?.toISOString() ?? null,
-        stoppedAt: m.stoppedAt?.toISOString() ?? null,
-        dueAt: m.dueAt?.toISOString() ?? null,
-        goalSeconds: m.goalSeconds,
-        elapsedSeconds: m.elapsedSeconds,
-        pausedSeconds: m.pausedSeconds,
-        metMissedSeconds: m.metMissedSeconds,
-        missedGoalAt: m.missedGoalAt?.toISOString() ?? null,
-        impactCost: m.impactCost,
-        reason: m.reason,
-        milestones: [],
-      })),
+      // The workflow has completed (or is unreachable): the engine state it saved last.
+      measurements: row.measurements.map((m) => toView(normalizeMeasurement(m.engineState as Measurement), Date.now(), null)),
       serviceProblem: row.ticket.problemId
         ? {
             id: row.ticket.problemId,
@@ -161,7 +152,26 @@ async function ticketShow(argv: string[], config: Config): Promise<void> {
         : null,
     };
   }
-  process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : renderTicket(doc));
+  process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : values.timeline ? renderTimeline(doc) : renderTicket(doc));
+}
+
+async function replayCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { definitions: { type: 'string' }, events: { type: 'string' } }, strict: true });
+  if (!values.definitions || !values.events) throw new UsageError('usage: slm replay --definitions FILE --events FILE.jsonl');
+  let outputs;
+  try {
+    const defs = readStructuredFile(values.definitions, 'definitions');
+    let text: string;
+    try {
+      text = values.events === '-' ? readStdin() : fs.readFileSync(values.events, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read ${values.events}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+    outputs = replay(defs, parseEvents(text));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  process.stdout.write(outputs.map((o) => JSON.stringify(o)).join('\n') + '\n');
 }
 
 async function ticketsList(argv: string[], config: Config): Promise<void> {
@@ -209,7 +219,18 @@ async function definitionsApply(argv: string[], config: Config): Promise<void> {
     throw new UsageError((err as Error).message);
   }
   const res = await withDb(config, (h) => applyDefinitions(h.db, defs, file));
-  process.stdout.write(`definitions v${res.version}${res.changed ? '' : ' (unchanged)'}: ${defs.serviceTargets.length} service targets\n`);
+  let told = 'running tickets pick them up at their next change (Temporal not reachable to tell them now)';
+  if (res.changed) {
+    try {
+      const n = await withClient(config, (client) => notifyDefinitionsChanged(client, String(res.version)));
+      told = `${n} running tickets recomputed`;
+    } catch {
+      // Stored is what counts; ticket workflows read the newest version at their next change.
+    }
+  }
+  process.stdout.write(
+    `definitions v${res.version}${res.changed ? '' : ' (unchanged)'}: ${defs.serviceTargets.length} service targets, ${defs.calendars.length} calendars${res.changed ? `; ${told}` : ''}\n`,
+  );
 }
 
 async function sync(op: string | undefined, argv: string[], config: Config): Promise<void> {
@@ -305,6 +326,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (a === 'tickets' && b === 'list') await ticketsList(rest, config);
     else if (a === 'definitions' && b === 'apply') await definitionsApply(rest, config);
     else if (a === 'calendar') await calendarCommand(b, rest);
+    else if (a === 'replay') await replayCommand(b === undefined ? rest : [b, ...rest]);
     else if (a === 'sync') await sync(b, rest, config);
     else if (a === 'emulator') await emulator(b === undefined ? rest : [b, ...rest], config);
     else throw new UsageError(`unknown command "${[a, b].filter(Boolean).join(' ')}" (see slm --help)`);

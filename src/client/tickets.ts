@@ -2,10 +2,10 @@
  * The caller's side of ticket workflows: signal-with-start on `ticket:<id>`, status queries and the
  * database-backed views. Used by the CLI, tests and benchmarks alike.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { parseTicket, ticketWorkflowId, type Ticket } from '../domain/ticket';
-import { getTicketStatusQuery, upsertTicketSignal, type TicketStatusView } from '../workflows/messages';
+import { definitionsChangedSignal, getTicketStatusQuery, upsertTicketSignal, upsertTicketUpdate, type TicketStatusView, type UpsertResult } from '../workflows/messages';
 import { SA } from '../workflows/searchAttributes';
 import type { TicketWorkflowInput } from '../workflows/ticket';
 
@@ -38,6 +38,42 @@ export async function upsertTicket(client: Client, s: EngineSettings, raw: unkno
     ...(s.searchAttributes === false ? {} : { typedSearchAttributes: [{ key: SA.ticketId, value: ticket.id }] }),
   });
   return { workflowId, ticket };
+}
+
+/**
+ * Validates the ticket, then sends it as an update (with start): the workflow's validator rejects a
+ * malformed change before it reaches history, and the call returns once the change is measured.
+ */
+export async function upsertTicketChecked(client: Client, s: EngineSettings, raw: unknown): Promise<UpsertResult> {
+  const ticket = parseTicket(raw);
+  const startWorkflowOperation = new WithStartWorkflowOperation('ticketWorkflow', {
+    workflowId: ticketWorkflowId(ticket.id),
+    taskQueue: s.SLM_TASK_QUEUE,
+    args: [workflowInput(ticket.id, s)],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    ...(s.searchAttributes === false ? {} : { typedSearchAttributes: [{ key: SA.ticketId, value: ticket.id }] }),
+  });
+  return client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation });
+}
+
+/** Tells every running ticket workflow that new definitions are in force. Returns how many were told. */
+export async function notifyDefinitionsChanged(client: Client, version: string): Promise<number> {
+  let told = 0;
+  const pending: Promise<void>[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowType = 'ticketWorkflow' AND ExecutionStatus = 'Running'` })) {
+    pending.push(
+      client.workflow
+        .getHandle(wf.workflowId)
+        .signal(definitionsChangedSignal, version)
+        .then(
+          () => void told++,
+          () => undefined, // completed meanwhile: its next run reads the definitions anyway
+        ),
+    );
+    if (pending.length >= 32) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+  return told;
 }
 
 /** The live view of a ticket from its workflow, or null when no run exists. */

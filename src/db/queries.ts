@@ -1,11 +1,11 @@
 /** Named queries over the schema; activities and the CLI call these, never raw SQL. */
 import { createHash } from 'node:crypto';
-import { asc, count, desc, eq, ilike, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, ilike, or, sql } from 'drizzle-orm';
 import type { Definitions } from '../domain/definitions';
 import type { Measurement, MeasurementView } from '../domain/measurement';
 import type { Ticket } from '../domain/ticket';
 import type { Db } from './client';
-import { definitions, measurements, tickets, type MeasurementRow, type TicketRow } from './schema';
+import { actionLog, definitions, measurements, measurementSegments, milestoneFirings, tickets, type MeasurementRow, type TicketRow } from './schema';
 
 export interface SavedProblem {
   id: string;
@@ -57,6 +57,10 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
         metMissedSeconds: view.metMissedSeconds,
         impactCost: view.impactCost,
         reason: view.reason,
+        definitionVersion: view.definitionVersion,
+        calendarId: view.calendar,
+        inheritedFrom: view.inheritedFrom ?? null,
+        inheritedBy: view.inheritedBy ?? null,
         engineState: state,
         updatedAt: new Date(),
       };
@@ -64,6 +68,25 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
         .insert(measurements)
         .values(m)
         .onConflictDoUpdate({ target: [measurements.ticketId, measurements.serviceTargetId], set: m });
+      const key = { ticketId: rec.ticketId, serviceTargetId: view.serviceTargetId };
+      // A re-attached target starts a new measurement: its old segments and firings go.
+      await tx.delete(measurementSegments).where(and(eq(measurementSegments.ticketId, key.ticketId), eq(measurementSegments.serviceTargetId, key.serviceTargetId), gte(measurementSegments.seq, view.segments.length)));
+      if (view.segments.length) {
+        const rows = view.segments.map((s, seq) => ({ ...key, seq, status: s.status, startAt: new Date(s.start), stopAt: ts(s.stop), businessSeconds: s.businessSeconds, counts: s.counts, note: s.note ?? null }));
+        await tx.insert(measurementSegments).values(rows).onConflictDoUpdate({
+          target: [measurementSegments.ticketId, measurementSegments.serviceTargetId, measurementSegments.seq],
+          set: { status: sql`excluded.status`, startAt: sql`excluded.start_at`, stopAt: sql`excluded.stop_at`, businessSeconds: sql`excluded.business_seconds`, counts: sql`excluded.counts`, note: sql`excluded.note` },
+        });
+      }
+      if (view.firings.length === 0) {
+        await tx.delete(milestoneFirings).where(and(eq(milestoneFirings.ticketId, key.ticketId), eq(milestoneFirings.serviceTargetId, key.serviceTargetId)));
+      } else {
+        const rows = view.firings.map((f) => ({ ...key, milestone: f.milestone, occurrence: f.occurrence, dueAt: new Date(f.dueAt), firedAt: new Date(f.firedAt), skipped: f.skipped, actions: f.actions }));
+        await tx.insert(milestoneFirings).values(rows).onConflictDoUpdate({
+          target: [milestoneFirings.ticketId, milestoneFirings.serviceTargetId, milestoneFirings.milestone, milestoneFirings.occurrence],
+          set: { dueAt: sql`excluded.due_at`, firedAt: sql`excluded.fired_at`, skipped: sql`excluded.skipped`, actions: sql`excluded.actions` },
+        });
+      }
     }
   });
 }
@@ -136,4 +159,22 @@ export async function applyDefinitions(db: Db, body: Definitions, source: string
 export async function latestDefinitions(db: Db): Promise<{ version: number; body: Definitions } | null> {
   const [latest] = await db.select().from(definitions).orderBy(desc(definitions.version)).limit(1);
   return latest ? { version: latest.version, body: latest.body as Definitions } : null;
+}
+
+/** The recorded outcome of a milestone action, if it was carried out already. */
+export async function findAction(db: Db, key: string): Promise<{ status: string; detail: string | null } | null> {
+  const [row] = await db.select().from(actionLog).where(eq(actionLog.key, key));
+  return row ? { status: row.status, detail: row.detail } : null;
+}
+
+export async function recordAction(db: Db, key: string, status: string, detail: string | null): Promise<void> {
+  await db.insert(actionLog).values({ key, status, detail }).onConflictDoNothing();
+}
+
+export async function listSegments(db: Db, ticketId: string) {
+  return db.select().from(measurementSegments).where(eq(measurementSegments.ticketId, ticketId)).orderBy(asc(measurementSegments.serviceTargetId), asc(measurementSegments.seq));
+}
+
+export async function listFirings(db: Db, ticketId: string) {
+  return db.select().from(milestoneFirings).where(eq(milestoneFirings.ticketId, ticketId)).orderBy(asc(milestoneFirings.firedAt));
 }

@@ -40,12 +40,60 @@ export const measurements = pgTable(
     metMissedSeconds: integer('met_missed_seconds').notNull(),
     impactCost: doublePrecision('impact_cost'),
     reason: text('reason'),
+    definitionVersion: text('definition_version'),
+    calendarId: text('calendar_id'),
+    inheritedFrom: text('inherited_from'),
+    inheritedBy: text('inherited_by'),
     /** The engine's own state of the measurement, so a later run can pick it up. */
     engineState: jsonb('engine_state').notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId] }), index('measurements_status_idx').on(t.status)],
 );
+
+/** Status intervals of a measurement (SLM:MeasurementChild), numbered in order. */
+export const measurementSegments = pgTable(
+  'measurement_segments',
+  {
+    ticketId: text('ticket_id').notNull(),
+    serviceTargetId: text('service_target_id').notNull(),
+    seq: integer('seq').notNull(),
+    status: text('status').notNull(),
+    startAt: timestamp('start_at', { withTimezone: true }).notNull(),
+    stopAt: timestamp('stop_at', { withTimezone: true }),
+    businessSeconds: integer('business_seconds').notNull(),
+    counts: text('counts').notNull(),
+    note: text('note'),
+  },
+  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.seq] })],
+);
+
+/** Each milestone firing (or skip) with the outcome of each of its actions. */
+export const milestoneFirings = pgTable(
+  'milestone_firings',
+  {
+    ticketId: text('ticket_id').notNull(),
+    serviceTargetId: text('service_target_id').notNull(),
+    milestone: text('milestone').notNull(),
+    occurrence: integer('occurrence').notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    firedAt: timestamp('fired_at', { withTimezone: true }).notNull(),
+    skipped: text('skipped'),
+    actions: jsonb('actions').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.milestone, t.occurrence] })],
+);
+
+/**
+ * Milestone actions already carried out, by idempotency key: an activity retried after a worker
+ * crash finds its action here and does not repeat it.
+ */
+export const actionLog = pgTable('action_log', {
+  key: text('key').primaryKey(),
+  status: text('status').notNull(),
+  detail: text('detail'),
+  executedAt: timestamp('executed_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 /** Versioned definition documents; the newest row of a kind is in force. */
 export const definitions = pgTable('definitions', {

@@ -52,3 +52,27 @@ export function toAlarm(ticket: Ticket, field: string, device: string, problem: 
     ...(problem ? { alarmDetails: `service problem ${problem.id}${problem.incidentNumber ? ` (${problem.incidentNumber})` : ''}` } : {}),
   };
 }
+
+/** The TMF642 alarm a milestone's `raiseAlarm` action sends; its externalAlarmId is the action's key. */
+export function milestoneAlarm(
+  ticket: Ticket,
+  firing: { key: string; serviceTargetId: string; milestone: string; firedAt: number },
+  options: { alarmType?: string; perceivedSeverity?: AlarmBody['perceivedSeverity'] | 'indeterminate'; probableCause?: string },
+  problem: ServiceProblemRef | null,
+): AlarmBody {
+  const severity = options.perceivedSeverity === 'indeterminate' ? 'warning' : options.perceivedSeverity;
+  return {
+    alarmType: options.alarmType ?? 'QualityOfServiceAlarm',
+    perceivedSeverity: severity ?? 'major',
+    probableCause: options.probableCause ?? 'thresholdCrossed',
+    specificProblem: `milestone ${firing.milestone} of ${firing.serviceTargetId} on ticket ${ticket.id}`,
+    alarmedObject: { id: ticket.id },
+    alarmedObjectType: 'Ticket',
+    sourceSystemId: 'temporal-slm',
+    state: 'raised',
+    alarmRaisedTime: new Date(firing.firedAt).toISOString(),
+    externalAlarmId: `milestone:${firing.key}`,
+    serviceAffecting: true,
+    ...(problem ? { alarmDetails: `service problem ${problem.id}${problem.incidentNumber ? ` (${problem.incidentNumber})` : ''}` } : {}),
+  };
+}

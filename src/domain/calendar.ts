@@ -80,9 +80,44 @@ export class CalendarError extends Error {
 /** Thrown by a calendar made from a recorded window when a computation needs time outside it. */
 export class WindowExceededError extends Error {
   override name = 'WindowExceededError';
-  constructor(readonly needed: number) {
-    super(`calendar window does not cover ${new Date(needed).toISOString()}`);
+  constructor(
+    readonly needed: number,
+    readonly calendarId: string | null = null,
+  ) {
+    super(`calendar ${calendarId ?? ''} window does not cover ${new Date(needed).toISOString()}`.replace('  ', ' '));
   }
+}
+
+/** Local wall-clock position of an instant: weekday (0 = Monday) and minute of the day. */
+export interface LocalTime {
+  weekday: number;
+  minute: number;
+}
+
+/**
+ * Business-time arithmetic as the measurement engine needs it: a business calendar or 24×7.
+ * Instants are epoch milliseconds and durations milliseconds of business time.
+ */
+export interface BusinessTime {
+  readonly id: string | null;
+  addMs(t: number, ms: number): number;
+  diffMs(a: number, b: number): number;
+  localTime(t: number): LocalTime;
+}
+
+/** A target with no calendar runs 24×7 (UTC for goal schedules). */
+export const TWENTY_FOUR_SEVEN: BusinessTime = {
+  id: null,
+  addMs: (t, ms) => t + Math.max(0, ms),
+  diffMs: (a, b) => Math.max(0, b - a),
+  localTime: (t) => localFromOffset(t, 0),
+};
+
+function localFromOffset(t: number, offsetMinutes: number): LocalTime {
+  const local = t + offsetMinutes * 60_000;
+  const dayIndex = Math.floor(local / DAY_MS);
+  // 1970-01-01 was a Thursday (weekday 3 counting from Monday).
+  return { weekday: (((dayIndex + 3) % 7) + 7) % 7, minute: Math.floor((local - dayIndex * DAY_MS) / 60_000) };
 }
 
 /** Validates a calendar; throws a CalendarError naming the field. */
@@ -107,6 +142,8 @@ export interface CalendarWindow {
   to: number;
   starts: number[];
   ends: number[];
+  /** The zone's UTC offset (minutes) from each instant on, first entry at or before `from`. */
+  offsets?: [number, number][];
 }
 
 const DAY_MS = 86_400_000;
@@ -161,7 +198,27 @@ export function compileWindow(cal: Calendar, fromMs: number, toMs: number): Cale
     }
     if (s < e0) push(s, e0);
   }
-  return { from: fromMs, to: toMs, starts, ends };
+  return { from: fromMs, to: toMs, starts, ends, offsets: offsetChanges(zone, fromMs, toMs) };
+}
+
+/** The UTC offsets of `zone` over [fromMs, toMs]: the offset at fromMs, then each change (to the ms). */
+function offsetChanges(zoneName: string, fromMs: number, toMs: number): [number, number][] {
+  const zone = IANAZone.create(zoneName);
+  const out: [number, number][] = [[fromMs, zone.offset(fromMs)]];
+  const STEP = 6 * 3600_000; // no zone changes its offset twice within six hours
+  for (let a = fromMs; a < toMs; a += STEP) {
+    const b = Math.min(a + STEP, toMs);
+    if (zone.offset(a) === zone.offset(b)) continue;
+    let lo = a;
+    let hi = b;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (zone.offset(mid) === zone.offset(a)) lo = mid;
+      else hi = mid;
+    }
+    out.push([hi, zone.offset(hi)]);
+  }
+  return out;
 }
 
 /** The instant of local wall-clock `seconds` after the start of local `day` (may pass midnight). */
@@ -177,13 +234,14 @@ const HORIZON_MS = 200 * 365 * DAY_MS;
 const EPOCH_2000 = Date.UTC(2000, 0, 1);
 
 /** Exact business-time arithmetic on one calendar. Instants are epoch milliseconds; durations seconds. */
-export class BusinessCalendar {
+export class BusinessCalendar implements BusinessTime {
   private starts: number[] = [];
   private ends: number[] = [];
   /** cum[i]: open milliseconds from the window start to starts[i]; cum[n]: the window's total. */
   private cum: number[] = [0];
   private from = 0;
   private to = 0;
+  private offsets: [number, number][] = [];
 
   private constructor(
     private readonly cal: Calendar | null,
@@ -204,12 +262,45 @@ export class BusinessCalendar {
   }
 
   /** A calendar over a recorded window only (workflow code): outside it, WindowExceededError. */
-  static fromWindow(window: CalendarWindow): BusinessCalendar {
-    return new BusinessCalendar(null, window, Infinity);
+  static fromWindow(window: CalendarWindow, id: string | null = null): BusinessCalendar {
+    const c = new BusinessCalendar(null, window, Infinity);
+    c.windowId = id;
+    return c;
   }
 
+  private windowId: string | null = null;
+
   get id(): string | null {
-    return this.cal?.id ?? null;
+    return this.cal?.id ?? this.windowId;
+  }
+
+  /** The spec this calendar compiles from (null for a recorded window). */
+  get spec(): Calendar | null {
+    return this.cal;
+  }
+
+  /** The compiled window currently held, for recording in workflow history. */
+  get window(): CalendarWindow {
+    return { from: this.from, to: this.to, starts: this.starts, ends: this.ends, offsets: this.offsets };
+  }
+
+  localTime(t: number): LocalTime {
+    if (this.cal) {
+      const local = DateTime.fromMillis(t, { zone: this.cal.timezone });
+      return { weekday: local.weekday - 1, minute: local.hour * 60 + local.minute };
+    }
+    if (t < this.from || t > this.to || this.offsets.length === 0) throw new WindowExceededError(t, this.id);
+    let offset = this.offsets[0]![1];
+    for (const [at, minutes] of this.offsets) if (at <= t) offset = minutes;
+    return localFromOffset(t, offset);
+  }
+
+
+  /** Business milliseconds in [a, b]; 0 when b < a. */
+  diffMs(a: number, b: number): number {
+    if (b <= a) return 0;
+    this.cover(a, b);
+    return this.cumAt(b) - this.cumAt(a);
   }
 
   private load(w: CalendarWindow): void {
@@ -217,6 +308,7 @@ export class BusinessCalendar {
     this.to = w.to;
     this.starts = w.starts;
     this.ends = w.ends;
+    this.offsets = w.offsets ?? [];
     const cum = new Array<number>(w.starts.length + 1);
     cum[0] = 0;
     for (let i = 0; i < w.starts.length; i++) cum[i + 1] = cum[i]! + (w.ends[i]! - w.starts[i]!);
@@ -230,7 +322,7 @@ export class BusinessCalendar {
   private cover(a: number, b: number): void {
     const empty = this.to <= this.from;
     if (!empty && a >= this.from && b < this.to) return;
-    if (!this.cal) throw new WindowExceededError(a < this.from ? a : b);
+    if (!this.cal) throw new WindowExceededError(a < this.from ? a : b, this.id);
     if (a < EPOCH_2000 - HORIZON_MS || b > EPOCH_2000 + HORIZON_MS) throw new CalendarError('instant out of the supported range (±200 years around 2000)');
     const from = empty || a < this.from ? a - CHUNK_MS / 4 : this.from;
     const to = empty || b >= this.to ? b + CHUNK_MS : this.to;
@@ -301,20 +393,24 @@ export class BusinessCalendar {
 
   private extendForward(t: number): void {
     if (this.to >= this.openUntil) throw new CalendarError(`calendar ${this.id ?? ''} has no open time after ${new Date(this.openUntil).toISOString()}`.replace('  ', ' '));
-    if (!this.cal) throw new WindowExceededError(this.to);
+    if (!this.cal) throw new WindowExceededError(this.to, this.id);
     this.cover(this.from, Math.max(this.to, t) + CHUNK_MS);
   }
 
   private extendBackward(): void {
-    if (!this.cal) throw new WindowExceededError(this.from - 1);
+    if (!this.cal) throw new WindowExceededError(this.from - 1, this.id);
     this.cover(this.from - CHUNK_MS, this.to - 1);
   }
 
   /** The instant `seconds` of business time after t. Zero from closed time gives the next opening. */
   add(t: number, seconds: number): number {
-    if (seconds < 0) return this.subtract(t, -seconds);
-    if (seconds === 0) return this.advance(t);
-    const d = seconds * 1000;
+    return this.addMs(t, seconds * 1000);
+  }
+
+  /** `add` in milliseconds of business time. */
+  addMs(t: number, d: number): number {
+    if (d < 0) return this.subtract(t, -d / 1000);
+    if (d === 0) return this.advance(t);
     this.cover(t, t + d);
     for (;;) {
       const target = this.cumAt(t) + d;

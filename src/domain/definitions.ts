@@ -1,15 +1,79 @@
 /**
- * Service-target definitions (DESIGN §4.4), validated on load: a zod schema for the shape and a CEL
- * compile for every condition. An invalid file is rejected whole with the path of the bad field.
- *
- * This is the request-based subset the engine measures today; fields it does not measure yet
- * (calendars, milestones, goal schedules) are rejected rather than silently ignored.
+ * Service-target definitions (DESIGN §4.4), validated on load: a zod schema for the shape, a CEL
+ * compile for every condition and a check of every calendar reference. An invalid file is rejected
+ * whole with the path of the bad field; nothing of it is applied.
  */
 import { z } from 'zod';
+import { calendarSchema, type Calendar } from './calendar';
 import { compileOptional, type Condition } from './conditions';
-import { positiveDurationSchema } from './duration';
+import { positiveDurationSchema, durationSchema } from './duration';
+import { goalScheduleSchema } from './goalSchedule';
 
 const cel = z.string().trim().min(1, 'must be a CEL expression');
+const fieldName = z.string().trim().min(1, 'must name a ticket field');
+const fromField = z.object({ fromField: fieldName }).strict();
+
+/**
+ * Exactly one of the keys of `shape`, each validated with its own path (so an error reads
+ * `goal.duration: …`, not "no union member matched"), typed as the union of single-key objects.
+ */
+function oneOf<S extends Record<string, z.ZodType>>(shape: S) {
+  const keys = Object.keys(shape);
+  const optional = Object.fromEntries(keys.map((k) => [k, shape[k]!.optional()])) as { [K in keyof S]: z.ZodOptional<S[K]> };
+  return z
+    .object(optional)
+    .strict()
+    .superRefine((v, ctx) => {
+      const present = keys.filter((k) => (v as Record<string, unknown>)[k] !== undefined);
+      if (present.length !== 1) ctx.addIssue({ code: 'custom', message: `expected exactly one of ${keys.join(', ')}${present.length ? ` (got ${present.join(', ')})` : ''}` });
+    })
+    .transform((v) => v as { [K in keyof S]: { [P in K]: z.output<S[K]> } }[keyof S]);
+}
+
+const goalSchema = oneOf({ duration: positiveDurationSchema, fromField: fieldName, schedule: goalScheduleSchema });
+
+const milestoneAtSchema = oneOf({
+  percentOfGoal: z.number().gt(0).max(1000),
+  afterStart: durationSchema,
+  beforeDue: durationSchema,
+  afterDue: durationSchema,
+  on: z.enum(['start', 'stop', 'exclude']),
+  when: cel,
+});
+
+const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+export const actionSchema = oneOf({
+  notify: z
+    .object({
+      webhook: url.optional(),
+      email: z.union([z.email(), z.array(z.email()).min(1)]).optional(),
+      subject: z.string().optional(),
+    })
+    .strict()
+    .refine((n) => n.webhook !== undefined || n.email !== undefined, { message: 'notify needs a webhook or an email' }),
+  setField: z.record(z.string().min(1), z.json()).refine((o) => Object.keys(o).length > 0 && !('id' in o), { message: 'setField needs at least one field, and never id' }),
+  raiseAlarm: z
+    .object({
+      alarmType: z.string().optional(),
+      perceivedSeverity: z.enum(['critical', 'major', 'minor', 'warning', 'indeterminate']).optional(),
+      probableCause: z.string().optional(),
+    })
+    .strict(),
+  startWorkflow: z.object({ workflowType: z.string().min(1), taskQueue: z.string().min(1).optional(), input: z.json().optional() }).strict(),
+});
+export type ActionDefinition = z.infer<typeof actionSchema>;
+
+const milestoneSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only'),
+    at: milestoneAtSchema,
+    repeat: z.object({ every: positiveDurationSchema, times: z.number().int().positive().optional() }).strict().optional(),
+    if: cel.optional(),
+    actions: z.array(actionSchema).default([]),
+  })
+  .strict();
+export type MilestoneDefinition = z.infer<typeof milestoneSchema>;
 
 export const serviceTargetSchema = z
   .object({
@@ -20,23 +84,34 @@ export const serviceTargetSchema = z
     start: cel.optional(),
     stop: cel,
     exclude: cel.optional(),
-    goal: z.object({ duration: positiveDurationSchema }).strict(),
-    group: z.string().optional(),
+    goal: goalSchema,
+    startTime: fromField.optional(),
+    calendar: z.union([z.string().min(1), fromField]).optional(),
+    group: z.string().min(1).optional(),
     costPerMinute: z.number().nonnegative().optional(),
+    milestones: z.array(milestoneSchema).default([]),
   })
   .strict();
 
 export const definitionsSchema = z
   .object({
+    calendars: z.array(calendarSchema).default([]),
     serviceTargets: z.array(serviceTargetSchema).default([]),
   })
   .strict();
 
 export type ServiceTargetDefinition = z.infer<typeof serviceTargetSchema>;
 export type Definitions = z.infer<typeof definitionsSchema>;
+export type GoalDefinition = ServiceTargetDefinition['goal'];
+
+export interface CompiledMilestone extends MilestoneDefinition {
+  when: Condition | null;
+  if_: Condition;
+}
 
 export type CompiledServiceTarget = ServiceTargetDefinition & {
   conditions: { appliesTo: Condition; start: Condition; stop: Condition; exclude: Condition };
+  compiledMilestones: CompiledMilestone[];
 };
 
 export class DefinitionError extends Error {
@@ -50,35 +125,95 @@ export function parseDefinitions(raw: unknown): Definitions {
     const issue = parsed.error.issues[0]!;
     throw new DefinitionError(`invalid definitions at ${formatPath(issue.path)}: ${issue.message}`);
   }
-  const seen = new Set<string>();
-  parsed.data.serviceTargets.forEach((t, i) => {
-    if (seen.has(t.id)) throw new DefinitionError(`invalid definitions at serviceTargets[${i}].id: duplicate id "${t.id}"`);
-    seen.add(t.id);
-    compileTarget(t, `serviceTargets[${i}]`);
-  });
+  checkDefinitions(parsed.data);
   return parsed.data;
+}
+
+/** Cross-field checks: unique ids, known calendars, unique milestone names, compilable CEL. */
+function checkDefinitions(defs: Definitions): void {
+  const calendarIds = new Set<string>();
+  defs.calendars.forEach((c, i) => {
+    if (calendarIds.has(c.id)) throw new DefinitionError(`invalid definitions at calendars[${i}].id: duplicate id "${c.id}"`);
+    calendarIds.add(c.id);
+  });
+  const seen = new Set<string>();
+  defs.serviceTargets.forEach((t, i) => {
+    const where = `serviceTargets[${i}]`;
+    if (seen.has(t.id)) throw new DefinitionError(`invalid definitions at ${where}.id: duplicate id "${t.id}"`);
+    seen.add(t.id);
+    if (typeof t.calendar === 'string' && !calendarIds.has(t.calendar)) {
+      throw new DefinitionError(`invalid definitions at ${where}.calendar: unknown calendar "${t.calendar}"`);
+    }
+    const names = new Set<string>();
+    t.milestones.forEach((m, j) => {
+      if (names.has(m.name)) throw new DefinitionError(`invalid definitions at ${where}.milestones[${j}].name: duplicate milestone "${m.name}"`);
+      names.add(m.name);
+    });
+    compileTarget(t, where);
+  });
+}
+
+/**
+ * Merges `update` into `base` by id (DESIGN §4.3: a `definitions` line replaces the definitions with
+ * the same ids and keeps the others), then validates the result.
+ */
+export function mergeDefinitions(base: Definitions, update: unknown): Definitions {
+  const raw = (update ?? {}) as { calendars?: unknown; serviceTargets?: unknown };
+  const incoming = definitionsSchema.safeParse(raw);
+  if (!incoming.success) {
+    const issue = incoming.error.issues[0]!;
+    throw new DefinitionError(`invalid definitions at ${formatPath(issue.path)}: ${issue.message}`);
+  }
+  const byId = <T extends { id: string }>(a: T[], b: T[]) => {
+    const map = new Map(a.map((x) => [x.id, x]));
+    for (const x of b) map.set(x.id, x);
+    return [...map.values()];
+  };
+  const merged = { calendars: byId(base.calendars, incoming.data.calendars), serviceTargets: byId(base.serviceTargets, incoming.data.serviceTargets) };
+  checkDefinitions(merged);
+  return merged;
 }
 
 /** Compiles every condition of a target; throws a DefinitionError naming the field on bad CEL. */
 export function compileTarget(t: ServiceTargetDefinition, where = t.id): CompiledServiceTarget {
-  const field = (name: 'appliesTo' | 'start' | 'stop' | 'exclude', fallback: 'always' | 'never') => {
+  const compile = (source: string | undefined, fallback: 'always' | 'never', path: string) => {
     try {
-      return compileOptional(t[name], fallback);
+      return compileOptional(source, fallback);
     } catch (err) {
-      throw new DefinitionError(`invalid definitions at ${where}.${name}: ${(err as Error).message}`);
+      throw new DefinitionError(`invalid definitions at ${where}.${path}: ${(err as Error).message}`);
     }
   };
   return {
     ...t,
     conditions: {
-      appliesTo: field('appliesTo', 'always'),
-      start: field('start', 'always'),
-      stop: field('stop', 'never'),
-      exclude: field('exclude', 'never'),
+      appliesTo: compile(t.appliesTo, 'always', 'appliesTo'),
+      start: compile(t.start, 'always', 'start'),
+      stop: compile(t.stop, 'never', 'stop'),
+      exclude: compile(t.exclude, 'never', 'exclude'),
     },
+    compiledMilestones: t.milestones.map((m, j) => ({
+      ...m,
+      when: 'when' in m.at ? compile(m.at.when, 'never', `milestones[${j}].at.when`) : null,
+      if_: compile(m.if, 'always', `milestones[${j}].if`),
+    })),
   };
 }
 
-function formatPath(path: PropertyKey[]): string {
+/** The definitions compiled for the engine: targets in file order and calendars by id. */
+export interface CompiledDefinitions {
+  version: string;
+  targets: CompiledServiceTarget[];
+  calendars: Map<string, Calendar>;
+}
+
+export function compileDefinitions(defs: Definitions, version: string): CompiledDefinitions {
+  return {
+    version,
+    targets: defs.serviceTargets.map((t) => compileTarget(t)),
+    calendars: new Map(defs.calendars.map((c) => [c.id, c])),
+  };
+}
+
+export function formatPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
 }

@@ -39,3 +39,13 @@ export const positiveDurationSchema = z.union([z.string(), z.number()]).transfor
     return z.NEVER;
   }
 });
+
+/** A zod field for a non-negative duration (offsets such as `beforeDue: 0s`). */
+export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});

@@ -4,12 +4,11 @@
  * (the target's calendar's); a window whose end is not after its start runs overnight and belongs
  * to the day it starts on, as calendar intervals do. The first matching entry wins.
  *
- * Used by workflow code: the zone lookup reads time-zone data, so the workflow records the chosen
- * entry with the measurement when it starts (a replay reuses it) — see calendar.ts on determinism.
+ * The local weekday and minute come from the measurement's calendar (`BusinessTime.localTime`), which
+ * in workflows reads the zone offsets recorded with the calendar window, not time-zone data.
  */
-import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
-import { WEEKDAYS, type Weekday } from './calendar';
+import { WEEKDAYS, type LocalTime, type Weekday } from './calendar';
 import { positiveDurationSchema } from './duration';
 
 const time = z.string().regex(/^(?:([01]\d|2[0-3]):([0-5]\d)|24:00)$/, 'expected HH:MM');
@@ -37,12 +36,9 @@ function matches(entry: GoalScheduleEntry, day: Weekday, previousDay: Weekday, m
   return (entry.days.includes(day) && minute >= from) || (entry.days.includes(previousDay) && minute < to);
 }
 
-/** The entry that applies to a measurement starting at `startMs` in `zone`, or null when none does. */
-export function goalForStart(schedule: GoalScheduleEntry[], zone: string, startMs: number): GoalScheduleEntry | null {
-  if (!IANAZone.isValidZone(zone)) throw new Error(`unknown IANA time zone "${zone}"`);
-  const local = DateTime.fromMillis(startMs, { zone });
-  const day = WEEKDAYS[local.weekday - 1]!;
-  const previousDay = WEEKDAYS[(local.weekday + 5) % 7]!;
-  const minute = local.hour * 60 + local.minute;
-  return schedule.find((e) => matches(e, day, previousDay, minute)) ?? null;
+/** The entry that applies to a measurement starting at local time `at`, or null when none does. */
+export function goalForStart(schedule: GoalScheduleEntry[], at: LocalTime): GoalScheduleEntry | null {
+  const day = WEEKDAYS[at.weekday]!;
+  const previousDay = WEEKDAYS[(at.weekday + 6) % 7]!;
+  return schedule.find((e) => matches(e, day, previousDay, at.minute)) ?? null;
 }

@@ -1,13 +1,15 @@
 /**
- * The request-based measurement state machine (seed 002, SLM:Measurement). Pure and deterministic:
- * the ticket workflow and `slm replay` run the same functions, passing instants explicitly.
+ * One service target measured on one ticket (seed 002, SLM:Measurement and SLM:MeasurementChild):
+ * the record, its status segments, its milestone state, and the operations the engine applies to it.
  *
- * Time is 24×7 here (no calendar yet): elapsed business time is elapsed wall time while the clock runs.
- * All instants are epoch milliseconds; durations are whole seconds in views and milliseconds inside.
+ * Pure and deterministic: the ticket workflow and `slm replay` run the same code (through
+ * `engine.ts`), passing instants and business time explicitly. Instants are epoch milliseconds and
+ * durations milliseconds of business time inside; views show whole seconds and ISO instants.
+ *
+ * Records are plain JSON (they travel through workflow history and PostgreSQL) and the engine
+ * mutates the copy it is given; callers that need the previous state keep a copy.
  */
-import type { CompiledServiceTarget } from './definitions';
-import type { ConditionResult } from './conditions';
-import type { Ticket } from './ticket';
+import type { BusinessTime } from './calendar';
 
 export const MEASUREMENT_STATUSES = [
   'Attached',
@@ -21,23 +23,286 @@ export const MEASUREMENT_STATUSES = [
 ] as const;
 export type MeasurementStatus = (typeof MEASUREMENT_STATUSES)[number];
 
+/** One status interval (SLM:MeasurementChild): what its business time counted as. */
+export interface Segment {
+  status: MeasurementStatus;
+  start: number;
+  stop: number | null;
+  businessMs: number;
+  counts: 'elapsed' | 'paused' | 'none';
+  /** Set on the gap a reopen or a group inheritance counts as excluded time. */
+  note?: string;
+}
+
+export interface ActionRecord {
+  kind: 'notify' | 'setField' | 'raiseAlarm' | 'startWorkflow';
+  status: 'pending' | 'done' | 'failed';
+  detail: string | null;
+}
+
+/** One firing of a milestone (or its skip when its `if` was false). */
+export interface Firing {
+  milestone: string;
+  /** 0 for the first firing, then 1, 2, … for repeats. */
+  occurrence: number;
+  dueAt: number;
+  firedAt: number;
+  skipped: string | null;
+  actions: ActionRecord[];
+}
+
+export interface MilestoneState {
+  name: string;
+  /** Occurrences handled (fired or skipped). */
+  count: number;
+  /** When a time-based milestone fires next; null while paused, stopped or done. */
+  dueAt: number | null;
+  /** Last value of a `when` condition, for its rising edge. */
+  lastWhen: boolean | null;
+}
+
 export interface Measurement {
   ticketId: string;
   serviceTargetId: string;
+  definitionVersion: string;
+  group: string | null;
+  calendarId: string | null;
   status: MeasurementStatus;
   attachedAt: number;
   startedAt: number | null;
   stoppedAt: number | null;
   goalMs: number;
-  /** Clock time counted up to `accountedTo` (InProcess and running MissedGoal). */
+  /** Business time counted up to `accountedTo` (InProcess and running MissedGoal). */
   elapsedMs: number;
-  /** Clock time excluded up to `accountedTo` (Pending). */
+  /** Business time excluded up to `accountedTo` (Pending, and gaps of reopens and inheritance). */
   pausedMs: number;
   accountedTo: number;
   /** The instant elapsed reached the goal; fixed once reached. */
   goalReachedAt: number | null;
+  /** Due instant as of the last change (see `refreshDue`). */
+  dueAt: number | null;
   costPerMinute: number | null;
   reason: string | null;
+  inheritedFrom: string | null;
+  inheritedBy: string | null;
+  segments: Segment[];
+  milestones: MilestoneState[];
+  firings: Firing[];
+}
+
+const FINAL: ReadonlySet<MeasurementStatus> = new Set(['Met', 'Missed']);
+const RUNNING: ReadonlySet<MeasurementStatus> = new Set(['InProcess', 'MissedGoal']);
+
+export const isFinal = (m: Measurement): boolean => FINAL.has(m.status);
+export const isRunning = (m: Measurement): boolean => RUNNING.has(m.status);
+/** Still measured: not final, detached or invalid. */
+export const isOpen = (m: Measurement): boolean => !FINAL.has(m.status) && m.status !== 'Detached' && m.status !== 'Invalid';
+
+function countsOf(status: MeasurementStatus): Segment['counts'] {
+  if (RUNNING.has(status)) return 'elapsed';
+  if (status === 'Pending') return 'paused';
+  return 'none';
+}
+
+export function newMeasurement(init: {
+  ticketId: string;
+  serviceTargetId: string;
+  definitionVersion: string;
+  group: string | null;
+  calendarId: string | null;
+  at: number;
+  goalMs: number;
+  costPerMinute: number | null;
+  milestones: string[];
+}): Measurement {
+  return {
+    ticketId: init.ticketId,
+    serviceTargetId: init.serviceTargetId,
+    definitionVersion: init.definitionVersion,
+    group: init.group,
+    calendarId: init.calendarId,
+    status: 'Attached',
+    attachedAt: init.at,
+    startedAt: null,
+    stoppedAt: null,
+    goalMs: init.goalMs,
+    elapsedMs: 0,
+    pausedMs: 0,
+    accountedTo: init.at,
+    goalReachedAt: null,
+    dueAt: null,
+    costPerMinute: init.costPerMinute,
+    reason: null,
+    inheritedFrom: null,
+    inheritedBy: null,
+    segments: [{ status: 'Attached', start: init.at, stop: null, businessMs: 0, counts: 'none' }],
+    milestones: init.milestones.map((name) => ({ name, count: 0, dueAt: null, lastWhen: null })),
+    firings: [],
+  };
+}
+
+/** A stored record from an older release, completed with the fields it lacks. */
+export function normalizeMeasurement(raw: Measurement): Measurement {
+  return {
+    ...raw,
+    definitionVersion: raw.definitionVersion ?? '0',
+    group: raw.group ?? null,
+    calendarId: raw.calendarId ?? null,
+    dueAt: raw.dueAt ?? null,
+    inheritedFrom: raw.inheritedFrom ?? null,
+    inheritedBy: raw.inheritedBy ?? null,
+    segments: raw.segments ?? [],
+    milestones: raw.milestones ?? [],
+    firings: raw.firings ?? [],
+  };
+}
+
+/** Brings the counters of an open measurement up to `at` in business time, without changing status. */
+export function accountTo(m: Measurement, at: number, cal: BusinessTime): void {
+  if (at <= m.accountedTo || !isOpen(m)) return;
+  const counts = countsOf(m.status);
+  if (counts !== 'none') {
+    const span = cal.diffMs(m.accountedTo, at);
+    if (counts === 'elapsed') m.elapsedMs += span;
+    else m.pausedMs += span;
+    const seg = m.segments[m.segments.length - 1];
+    if (seg) seg.businessMs += span;
+  }
+  m.accountedTo = at;
+}
+
+/** Moves to `status` at `at` (counters already accounted): closes the open segment, opens the next. */
+export function setStatus(m: Measurement, status: MeasurementStatus, at: number): void {
+  if (m.status === status) return;
+  const last = m.segments[m.segments.length - 1];
+  if (last && last.stop === null) last.stop = at;
+  m.segments.push({ status, start: at, stop: null, businessMs: 0, counts: countsOf(status) });
+  m.status = status;
+}
+
+/**
+ * The instant elapsed business time reached `goalMs`, read from the segments (used when the goal was
+ * reached in the past: an inherited or retroactive start, or a goal lowered by an edit).
+ */
+export function crossingInstant(m: Measurement, goalMs: number, cal: BusinessTime): number {
+  let cum = 0;
+  let lastStop: number | null = null;
+  for (const s of m.segments) {
+    if (s.counts !== 'elapsed') continue;
+    if (cum + s.businessMs >= goalMs) {
+      const need = goalMs - cum;
+      if (need === 0) return lastStop ?? s.start;
+      return cal.addMs(s.start, need);
+    }
+    cum += s.businessMs;
+    lastStop = s.stop ?? m.accountedTo;
+  }
+  return m.accountedTo;
+}
+
+/**
+ * Recomputes what follows from the counters: a running measurement whose elapsed time has reached
+ * the goal is MissedGoal from the instant it reached it; the due instant is projected while running.
+ */
+export function settle(m: Measurement, cal: BusinessTime): void {
+  if (!isOpen(m)) return;
+  if (m.startedAt !== null && m.status !== 'Attached') {
+    if (m.elapsedMs < m.goalMs) m.goalReachedAt = null; // a raised goal un-reaches it
+    else m.goalReachedAt ??= crossingInstant(m, m.goalMs, cal);
+  }
+  if (m.status === 'InProcess' && m.goalReachedAt !== null) setStatus(m, 'MissedGoal', m.accountedTo);
+  if (m.status === 'MissedGoal' && m.goalReachedAt === null) setStatus(m, 'InProcess', m.accountedTo);
+  refreshDue(m, cal);
+}
+
+/** The due instant as DESIGN §4.3 defines it, stored so views and timers need no calendar. */
+export function refreshDue(m: Measurement, cal: BusinessTime): void {
+  switch (m.status) {
+    case 'InProcess':
+      m.dueAt = m.goalReachedAt ?? cal.addMs(m.accountedTo, m.goalMs - m.elapsedMs);
+      break;
+    case 'MissedGoal':
+    case 'Pending':
+      m.dueAt = m.goalReachedAt;
+      break;
+    case 'Met':
+    case 'Missed':
+      break; // fixed at the stop
+    default:
+      m.dueAt = null;
+  }
+}
+
+/** Stops the clock at `at`: Met when elapsed is within the goal (equal is Met), Missed otherwise. */
+export function stop(m: Measurement, at: number, cal: BusinessTime): void {
+  accountTo(m, at, cal);
+  if (m.startedAt === null) m.startedAt = at;
+  if (m.goalReachedAt === null && m.elapsedMs > m.goalMs) m.goalReachedAt = crossingInstant(m, m.goalMs, cal);
+  m.dueAt = m.goalReachedAt ?? (m.goalMs > m.elapsedMs ? cal.addMs(at, m.goalMs - m.elapsedMs) : at);
+  m.stoppedAt = at;
+  setStatus(m, m.elapsedMs <= m.goalMs ? 'Met' : 'Missed', at);
+}
+
+/** Terms no longer match, or a definition went away. */
+export function detach(m: Measurement, at: number, cal: BusinessTime, reason: string | null = null): void {
+  accountTo(m, at, cal);
+  m.stoppedAt = at;
+  m.dueAt = null;
+  m.reason = reason;
+  setStatus(m, 'Detached', at);
+  for (const ms of m.milestones) ms.dueAt = null;
+}
+
+export function invalidate(m: Measurement, at: number, reason: string, cal: BusinessTime | null): void {
+  if (cal) accountTo(m, at, cal);
+  m.stoppedAt = at;
+  m.dueAt = null;
+  m.reason = reason;
+  setStatus(m, 'Invalid', at);
+  for (const ms of m.milestones) ms.dueAt = null;
+}
+
+/**
+ * A stopped measurement whose ticket reopened (seed p. 30): back to running with its elapsed time;
+ * the closed gap counts as excluded time.
+ */
+export function reopen(m: Measurement, at: number, cal: BusinessTime): void {
+  const gap = m.stoppedAt === null ? 0 : cal.diffMs(m.stoppedAt, at);
+  const last = m.segments[m.segments.length - 1]!;
+  last.businessMs = gap;
+  last.counts = 'paused';
+  last.note = 'reopened: the closed time counts as excluded';
+  m.pausedMs += gap;
+  m.accountedTo = at;
+  m.stoppedAt = null;
+  setStatus(m, m.goalReachedAt !== null ? 'MissedGoal' : 'InProcess', at);
+}
+
+// ── views ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface SegmentView {
+  status: MeasurementStatus;
+  start: string;
+  stop: string | null;
+  businessSeconds: number;
+  counts: Segment['counts'];
+  note?: string;
+}
+
+export interface MilestoneView {
+  name: string;
+  dueAt: string | null;
+  firedAt: string | null;
+  firings: number;
+}
+
+export interface FiringView {
+  milestone: string;
+  occurrence: number;
+  dueAt: string;
+  firedAt: string;
+  skipped: string | null;
+  actions: ActionRecord[];
 }
 
 /** The JSON shape of DESIGN §4.3, shared by `slm ticket show --json`, queries and replay. */
@@ -52,161 +317,76 @@ export interface MeasurementView {
   elapsedSeconds: number;
   pausedSeconds: number;
   metMissedSeconds: number;
+  milestones: MilestoneView[];
+  inheritedFrom?: string;
+  inheritedBy?: string;
+  attachedAt: string;
   missedGoalAt: string | null;
   impactCost: number | null;
   reason: string | null;
-  milestones: never[];
+  calendar: string | null;
+  group: string | null;
+  definitionVersion: string;
+  segments: SegmentView[];
+  firings: FiringView[];
 }
 
-const FINAL: ReadonlySet<MeasurementStatus> = new Set(['Met', 'Missed']);
-const RUNNING: ReadonlySet<MeasurementStatus> = new Set(['InProcess', 'MissedGoal']);
-
-export function isFinal(m: Measurement): boolean {
-  return FINAL.has(m.status);
-}
-
-export function isOpen(m: Measurement): boolean {
-  return !FINAL.has(m.status) && m.status !== 'Detached' && m.status !== 'Invalid';
-}
-
-/** Brings the counters up to `at` without changing status. */
-export function accountTo(m: Measurement, at: number): Measurement {
-  if (at <= m.accountedTo) return m;
-  const span = at - m.accountedTo;
-  if (RUNNING.has(m.status)) return { ...m, elapsedMs: m.elapsedMs + span, accountedTo: at };
-  if (m.status === 'Pending') return { ...m, pausedMs: m.pausedMs + span, accountedTo: at };
-  return { ...m, accountedTo: at };
-}
-
-/**
- * The instant the goal is (or will be) reached: fixed once reached, projected while running, null while
- * paused before reaching it and for Detached/Invalid/Attached measurements.
- */
-export function dueAt(m: Measurement): number | null {
-  if (m.goalReachedAt !== null) return m.goalReachedAt;
-  if (m.status === 'Detached' || m.status === 'Invalid' || m.status === 'Attached' || m.status === 'Pending') return null;
-  if (m.status === 'InProcess') return m.accountedTo + (m.goalMs - m.elapsedMs);
-  // Met/Missed: the instant as projected at the stop.
-  if (m.stoppedAt !== null) return m.stoppedAt + Math.max(0, m.goalMs - m.elapsedMs);
-  return null;
-}
-
-/** The next instant at which time alone changes this measurement (its due date), if any. */
-export function nextTimer(m: Measurement): number | null {
-  return m.status === 'InProcess' ? dueAt(m) : null;
-}
-
-/** Fires the due-date timer if it is due at or before `at`: the measurement becomes MissedGoal at its own due instant. */
-export function fireTimers(m: Measurement, at: number): Measurement {
-  const due = nextTimer(m);
-  if (due === null || due > at) return m;
-  const reached = accountTo(m, due);
-  return { ...reached, status: 'MissedGoal', goalReachedAt: due };
-}
-
-type Evaluated = { applies: boolean; start: boolean; stop: boolean; exclude: boolean };
-
-function evaluateAll(target: CompiledServiceTarget, ticket: Ticket): { ok: true; value: Evaluated } | { ok: false; reason: string } {
-  const out: Partial<Evaluated> = {};
-  const pairs: [keyof Evaluated, ConditionResult][] = [
-    ['applies', target.conditions.appliesTo.evaluate(ticket)],
-    ['start', target.conditions.start.evaluate(ticket)],
-    ['stop', target.conditions.stop.evaluate(ticket)],
-    ['exclude', target.conditions.exclude.evaluate(ticket)],
-  ];
-  for (const [key, r] of pairs) {
-    if (!r.ok) return { ok: false, reason: r.reason };
-    out[key] = r.value;
+/** A copy of `m` as of `at` (counters brought forward without changing the record). */
+export function asOf(m: Measurement, at: number, cal: BusinessTime | null): Measurement {
+  if (!isOpen(m) || at <= m.accountedTo || !cal) return m;
+  const copy: Measurement = { ...m, segments: m.segments.map((s) => ({ ...s })) };
+  try {
+    accountTo(copy, at, cal);
+    return copy;
+  } catch {
+    return m; // outside a recorded calendar window: the last accounted values
   }
-  return { ok: true, value: out as Evaluated };
 }
 
-function fresh(target: CompiledServiceTarget, ticketId: string, at: number): Measurement {
-  return {
-    ticketId,
-    serviceTargetId: target.id,
-    status: 'Attached',
-    attachedAt: at,
-    startedAt: null,
-    stoppedAt: null,
-    goalMs: target.goal.duration * 1000,
-    elapsedMs: 0,
-    pausedMs: 0,
-    accountedTo: at,
-    goalReachedAt: null,
-    costPerMinute: target.costPerMinute ?? null,
-    reason: null,
-  };
-}
-
-/**
- * Applies a ticket snapshot at instant `at` to the measurement of `target` on that ticket (or to none).
- * Callers fire timers due at or before `at` first (see `fireTimers`). Returns the new measurement, or
- * null when the target does not attach.
- */
-export function applyTicket(
-  current: Measurement | null,
-  target: CompiledServiceTarget,
-  ticket: Ticket,
-  at: number,
-): Measurement | null {
-  let m = current ? accountTo(current, at) : null;
-  if (m && isFinal(m)) return m;
-
-  const evaluated = evaluateAll(target, ticket);
-  if (!evaluated.ok) {
-    const base = m ?? fresh(target, ticket.id, at);
-    return { ...base, status: 'Invalid', stoppedAt: at, reason: evaluated.reason };
-  }
-  const c = evaluated.value;
-
-  if (!m || m.status === 'Detached' || m.status === 'Invalid') {
-    if (!c.applies) return m;
-    m = fresh(target, ticket.id, at);
-  } else if (!c.applies) {
-    return { ...m, status: 'Detached', stoppedAt: at };
-  }
-
-  if (m.status === 'Attached') {
-    if (!c.start) return m;
-    m = { ...m, status: 'InProcess', startedAt: at };
-  }
-
-  if (c.stop) {
-    const status = m.elapsedMs <= m.goalMs ? 'Met' : 'Missed';
-    return { ...m, status, stoppedAt: at };
-  }
-  if (c.exclude) return { ...m, status: 'Pending' };
-  return { ...m, status: m.goalReachedAt !== null ? 'MissedGoal' : 'InProcess' };
-}
-
-/** Updates goal and cost of an open measurement after a definition edit. */
-export function retarget(m: Measurement, target: CompiledServiceTarget): Measurement {
-  if (!isOpen(m)) return m;
-  return { ...m, goalMs: target.goal.duration * 1000, costPerMinute: target.costPerMinute ?? null };
-}
-
-export function toView(m: Measurement, at: number): MeasurementView {
-  const now = isOpen(m) ? accountTo(m, at) : m;
-  const due = dueAt(now);
-  const metMissedMs = now.goalMs - now.elapsedMs;
-  const missedMinutes = Math.max(0, -metMissedMs) / 60000;
-  return {
+export function toView(m: Measurement, at: number, cal: BusinessTime | null): MeasurementView {
+  const now = asOf(m, at, cal);
+  const goalSeconds = Math.round(now.goalMs / 1000);
+  const elapsedSeconds = Math.floor(now.elapsedMs / 1000);
+  const pastDueMinutes = Math.max(0, now.elapsedMs - now.goalMs) / 60000;
+  const lastFiring = new Map<string, Firing>();
+  for (const f of now.firings) if (f.skipped === null) lastFiring.set(f.milestone, f);
+  const view: MeasurementView = {
     ticketId: now.ticketId,
     serviceTargetId: now.serviceTargetId,
     status: now.status,
     startedAt: iso(now.startedAt),
     stoppedAt: iso(now.stoppedAt),
-    dueAt: now.status === 'Detached' || now.status === 'Invalid' ? null : iso(due),
-    goalSeconds: Math.round(now.goalMs / 1000),
-    elapsedSeconds: Math.floor(now.elapsedMs / 1000),
+    dueAt: now.status === 'Detached' || now.status === 'Invalid' ? null : iso(now.dueAt),
+    goalSeconds,
+    elapsedSeconds,
     pausedSeconds: Math.floor(now.pausedMs / 1000),
-    metMissedSeconds: Math.round(now.goalMs / 1000) - Math.floor(now.elapsedMs / 1000),
+    metMissedSeconds: goalSeconds - elapsedSeconds,
+    milestones: now.milestones.map((ms) => ({
+      name: ms.name,
+      dueAt: iso(ms.dueAt),
+      firedAt: iso(lastFiring.get(ms.name)?.firedAt ?? null),
+      firings: now.firings.filter((f) => f.milestone === ms.name && f.skipped === null).length,
+    })),
+    attachedAt: iso(now.attachedAt)!,
     missedGoalAt: iso(now.goalReachedAt),
-    impactCost: now.costPerMinute === null ? null : Math.round(missedMinutes * now.costPerMinute * 100) / 100,
+    impactCost: now.costPerMinute === null ? null : Math.round(pastDueMinutes * now.costPerMinute * 100) / 100,
     reason: now.reason,
-    milestones: [],
+    calendar: now.calendarId,
+    group: now.group,
+    definitionVersion: now.definitionVersion,
+    segments: now.segments.map((s) => ({
+      status: s.status,
+      start: iso(s.start)!,
+      stop: iso(s.stop),
+      businessSeconds: Math.floor(s.businessMs / 1000),
+      counts: s.counts,
+      ...(s.note ? { note: s.note } : {}),
+    })),
+    firings: now.firings.map((f) => ({ ...f, dueAt: iso(f.dueAt)!, firedAt: iso(f.firedAt)!, actions: f.actions.map((a) => ({ ...a })) })),
   };
+  if (now.inheritedFrom) view.inheritedFrom = now.inheritedFrom;
+  if (now.inheritedBy) view.inheritedBy = now.inheritedBy;
+  return view;
 }
 
 function iso(ms: number | null): string | null {

@@ -19,7 +19,7 @@ import { startPostgres, type PostgresCluster } from '../infra/postgres';
 import { writeRuntimeInfo, removeRuntimeInfo } from '../infra/runtimeInfo';
 import { registerSearchAttributes } from '../infra/searchAttributes';
 import { ensureTemporalCli } from '../infra/temporalCli';
-import { createSlmWorker, createTmfWorker, installRuntime, onShutdownSignal, tmfClientFromConfig } from './workers';
+import { actionSettingsFrom, createSlmWorker, createTmfWorker, installRuntime, onShutdownSignal, tmfClientFromConfig } from './workers';
 
 const say = (msg: string) => process.stdout.write(`[slm] ${msg}\n`);
 
@@ -114,7 +114,7 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
     cleanups.push(() => connection.close());
     const http = tmfClientFromConfig(config, snowBaseUrl);
     cleanups.push(() => http.close());
-    const slm = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db });
+    const slm = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config) });
     const tmf = await createTmfWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,

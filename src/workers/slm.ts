@@ -7,7 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ensureProblemSync } from '../client/sync';
 import { loadConfig } from '../config';
 import { migrateDb, openDb } from '../db/client';
-import { createSlmWorker, installRuntime, onShutdownSignal } from './workers';
+import { actionSettingsFrom, createSlmWorker, installRuntime, onShutdownSignal } from './workers';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     await migrateDb(handle.db);
-    const worker = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db });
+    const worker = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config) });
     void onShutdownSignal().then(() => worker.shutdown());
     const running = worker.run();
     // The connector's poll loop runs once per namespace; every slm worker makes sure it exists.

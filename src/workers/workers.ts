@@ -5,7 +5,9 @@
  */
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActionActivities, type ActionSettings } from '../activities/actions';
 import { createDbActivities } from '../activities/db';
+import { createEngineActivities } from '../activities/engine';
 import { createTmfActivities } from '../activities/tmf';
 import { TmfClient } from '../activities/tmfClient';
 import type { Config } from '../config';
@@ -31,6 +33,8 @@ export async function createSlmWorker(opts: {
   namespace: string;
   taskQueue: string;
   db: Db;
+  /** Milestone action settings (webhook key, SMTP, source webhook); none configured by default. */
+  actions?: ActionSettings;
   workflowBundle?: WorkflowBundleOption;
 }): Promise<Worker> {
   return Worker.create({
@@ -38,8 +42,24 @@ export async function createSlmWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundler })),
-    activities: createDbActivities({ db: opts.db }),
+    activities: {
+      ...createDbActivities({ db: opts.db }),
+      ...createEngineActivities(),
+      ...createActionActivities({ db: opts.db, settings: opts.actions ?? NO_ACTIONS }),
+    },
   });
+}
+
+const NO_ACTIONS: ActionSettings = { webhookSecret: null, smtpUrl: null, smtpFrom: 'temporal-slm <slm@localhost>', sourceWebhook: null, timeoutMs: 10_000 };
+
+export function actionSettingsFrom(config: Config): ActionSettings {
+  return {
+    webhookSecret: config.SLM_WEBHOOK_SECRET ?? null,
+    smtpUrl: config.SLM_SMTP_URL ?? null,
+    smtpFrom: config.SLM_SMTP_FROM,
+    sourceWebhook: config.SLM_SOURCE_WEBHOOK ?? null,
+    timeoutMs: config.SLM_ACTION_TIMEOUT * 1000,
+  };
 }
 
 export function tmfClientFromConfig(config: Config, baseUrl: string): TmfClient {

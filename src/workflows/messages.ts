@@ -10,6 +10,21 @@ import type { Ticket } from '../domain/ticket';
 /** The full new snapshot of a ticket. Sent with signal-with-start by `slm ticket upsert`. */
 export const upsertTicketSignal = defineSignal<[Ticket]>('upsertTicket');
 
+/** What the upsert update returns once the change is applied to the measurements. */
+export interface UpsertResult {
+  ticketId: string;
+  measurements: MeasurementView[];
+}
+
+/**
+ * The same change as an update with a validator (used by `slm ticket upsert`): a malformed ticket is
+ * rejected to the caller and never reaches history; a valid one returns once it is measured.
+ */
+export const upsertTicketUpdate = defineUpdate<UpsertResult, [Ticket]>('upsertTicketChecked');
+
+/** Sent by `slm definitions apply` to running ticket workflows: re-read the definitions now. */
+export const definitionsChangedSignal = defineSignal<[string]>('definitionsChanged');
+
 export interface TicketStatusView {
   ticket: Ticket | null;
   measurements: MeasurementView[];
@@ -17,6 +32,8 @@ export interface TicketStatusView {
   rejectedUpdates: string[];
   /** TMF642 alarms raised for this ticket's device events. */
   alarms: { id: string; externalAlarmId: string; device: string; raisedAt: string }[];
+  /** Milestone actions scheduled and not finished yet. */
+  pendingActions: number;
 }
 
 export const getTicketStatusQuery = defineQuery<TicketStatusView>('getTicketStatus');

@@ -12,10 +12,12 @@ export const SA = {
   nextDue: defineSearchAttributeKey('SlmNextDue', 'DATETIME'),
   problemId: defineSearchAttributeKey('SlmProblemId', 'KEYWORD'),
   incidentNumber: defineSearchAttributeKey('SlmIncidentNumber', 'KEYWORD'),
+  /** Every measurement as `<serviceTargetId>:<status>` plus the bare statuses, e.g. `MissedGoal`. */
+  statuses: defineSearchAttributeKey('SlmStatuses', 'KEYWORD_LIST'),
 } as const;
 
 /** Name → CLI type, as `temporal server start-dev --search-attribute Name=Type` wants them. */
-export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int' | 'Bool' | 'Datetime'> = {
+export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int' | 'Bool' | 'Datetime' | 'KeywordList'> = {
   SlmTicketId: 'Keyword',
   SlmTicketState: 'Keyword',
   SlmPriority: 'Int',
@@ -23,4 +25,5 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int' | 'Bool' |
   SlmNextDue: 'Datetime',
   SlmProblemId: 'Keyword',
   SlmIncidentNumber: 'Keyword',
+  SlmStatuses: 'KeywordList',
 };

@@ -1,11 +1,16 @@
 /**
  * ticketWorkflow — one long-lived entity workflow per ticket, id `ticket:<ticketId>`.
  *
- * It holds the ticket's latest snapshot and one measurement per attached service target, moves each
- * through the measurement statuses, and sleeps until the earliest due date or the next message. Every
- * change is written to PostgreSQL (slm queue) and mirrored to SNOW as a TMF656 service problem (tmf
- * queue). Due dates are computed here, from pure domain code: 24×7 arithmetic has no time-zone input,
- * so replay cannot drift.
+ * It holds the ticket's latest snapshot and every measurement on it (the engine state of
+ * `domain/engine.ts`, the same reducer `slm replay` runs), sleeps until the earliest due instant or
+ * milestone, wakes on ticket changes and definition edits, runs milestone actions, writes everything
+ * to PostgreSQL (slm queue) and mirrors the ticket to SNOW as a TMF656 service problem (tmf queue).
+ *
+ * Business time: the workflow never compiles a calendar (that reads time-zone data, which changes
+ * with Node upgrades). A local activity compiles the window of open intervals a computation needs and
+ * the result is recorded in history; the engine computes on it and, when a computation leaves the
+ * window, the step is re-run from a copy of the state after the window is widened. A replay therefore
+ * reproduces every due instant from recorded numbers.
  */
 import {
   ActivityFailure,
@@ -14,25 +19,35 @@ import {
   condition,
   continueAsNew,
   log,
+  ParentClosePolicy,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { createActionActivities } from '../activities/actions';
 import type { createDbActivities } from '../activities/db';
+import type { createEngineActivities } from '../activities/engine';
 import type { createTmfActivities } from '../activities/tmf';
-import { clearedDevice, toAlarm } from '../domain/alarm';
-import { compileTarget, type CompiledServiceTarget } from '../domain/definitions';
+import { clearedDevice, milestoneAlarm, toAlarm } from '../domain/alarm';
+import { BusinessCalendar, WindowExceededError, type CalendarWindow } from '../domain/calendar';
+import { compileDefinitions, parseDefinitions, type CompiledDefinitions } from '../domain/definitions';
 import {
-  applyTicket,
-  fireTimers,
-  isOpen,
-  nextTimer,
-  retarget,
-  toView,
-  type Measurement,
-} from '../domain/measurement';
+  advance,
+  applyDefinitionsChange,
+  applyTicketChange,
+  engineEnv,
+  newEngineState,
+  nextWake,
+  recordActionResult,
+  type ActionEffect,
+  type EngineEnv,
+  type TicketEngineState,
+} from '../domain/engine';
+import { isOpen, normalizeMeasurement, toView, type ActionRecord, type MeasurementView } from '../domain/measurement';
 import {
   diffForPatch,
   isActive,
@@ -42,11 +57,21 @@ import {
   type ServiceProblemRef,
 } from '../domain/serviceProblem';
 import { parseTicket, type Ticket } from '../domain/ticket';
-import { getTicketStatusQuery, remoteProblemChangedSignal, upsertTicketSignal, type RemoteProblemChange, type TicketStatusView } from './messages';
+import {
+  definitionsChangedSignal,
+  getTicketStatusQuery,
+  remoteProblemChangedSignal,
+  upsertTicketSignal,
+  upsertTicketUpdate,
+  type RemoteProblemChange,
+  type TicketStatusView,
+} from './messages';
 import { SA } from './searchAttributes';
 
 type DbActivities = ReturnType<typeof createDbActivities>;
 type TmfActivities = ReturnType<typeof createTmfActivities>;
+type ActionActivities = ReturnType<typeof createActionActivities>;
+type EngineActivities = ReturnType<typeof createEngineActivities>;
 
 export interface TicketWorkflowInput {
   ticketId: string;
@@ -70,8 +95,7 @@ interface ProblemState extends ServiceProblemRef {
 }
 
 interface CarriedState {
-  ticket: Ticket | null;
-  measurements: Measurement[];
+  engine: TicketEngineState;
   problem: ProblemState | null;
   lastSent: ServiceProblemBody | null;
   lastError: string | null;
@@ -81,6 +105,12 @@ interface CarriedState {
   /** Alarms raised for this ticket, and device events waiting to be raised. */
   alarms?: RaisedAlarm[];
   pendingAlarms?: { device: string; at: number; ticket: Ticket }[];
+  /** Milestone actions not carried out yet (their keys make a repeat harmless). */
+  actions?: ActionEffect[];
+  /** Recorded calendar windows, by `<definitions version>:<calendar id>`. */
+  windows?: Record<string, CalendarWindow>;
+  /** A definitions change seen but not applied yet. */
+  definitionsDirty?: boolean;
 }
 
 interface RaisedAlarm {
@@ -90,21 +120,30 @@ interface RaisedAlarm {
   raisedAt: string;
 }
 
+interface LoadedDefinitions {
+  version: string;
+  compiled: CompiledDefinitions;
+}
+
 const DEFAULT_ACTIVE_STATES = ['New', 'Assigned', 'In Progress', 'On Hold'];
+const DAY_MS = 86_400_000;
+const EMPTY_WINDOW: CalendarWindow = { from: 0, to: 0, starts: [], ends: [], offsets: [] };
 
 export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> {
   // Short database calls on the worker running this workflow: local activities, so no task-queue
   // round trip through the server for each (a marker in history instead).
-  const dbActs = proxyLocalActivities<DbActivities>({
-    startToCloseTimeout: '30s',
-    localRetryThreshold: '10s',
-    retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 },
-  });
+  const localRetry = { startToCloseTimeout: '30s', localRetryThreshold: '10s', retry: { initialInterval: '1s', maximumInterval: '1m', backoffCoefficient: 2 } } as const;
+  const dbActs = proxyLocalActivities<DbActivities>(localRetry);
+  const engineActs = proxyLocalActivities<EngineActivities>(localRetry);
   const tmf = proxyActivities<TmfActivities>({
     taskQueue: input.tmfTaskQueue ?? 'tmf',
     // Covers the HTTP timeout plus queueing behind the worker's five slots.
     startToCloseTimeout: '2m',
     retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2 },
+  });
+  const actionActs = proxyActivities<ActionActivities>({
+    startToCloseTimeout: '1m',
+    retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2, maximumAttempts: 10 },
   });
   const activeStates = input.activeStates ?? DEFAULT_ACTIVE_STATES;
   const eventField = input.eventField ?? 'deviceIp';
@@ -113,35 +152,80 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   const inbox: Ticket[] = [...(input.carried?.pending ?? [])];
   const rejected: string[] = [];
   const remote: RemoteProblemChange[] = [...(input.carried?.pendingRemote ?? [])];
-  let targets: { version: string; compiled: Map<string, CompiledServiceTarget> } | null = null;
+  const actionResults: { key: string; status: ActionRecord['status']; detail: string | null }[] = [];
+  let received = inbox.length;
+  let applied = 0;
+  let definitionsDirty = input.carried?.definitionsDirty ?? false;
+  let defs: LoadedDefinitions | null = null;
+  /** The definitions being replaced, while a definitions change is applied. */
+  let previousDefs: LoadedDefinitions | null = null;
+
+  function reject(reason: string): void {
+    rejected.push(reason);
+    if (rejected.length > 20) rejected.shift();
+    log.warn('ticket update rejected', { ticketId: input.ticketId, reason });
+  }
+  function validTicket(raw: unknown): Ticket {
+    const ticket = parseTicket(raw);
+    if (ticket.id !== input.ticketId) throw new Error(`ticket id "${ticket.id}" does not belong to workflow ticket:${input.ticketId}`);
+    return ticket;
+  }
 
   // Registered before the first await, so the snapshot delivered with the start is handled at once.
   setHandler(upsertTicketSignal, (raw) => {
     try {
-      const ticket = parseTicket(raw);
-      if (ticket.id !== input.ticketId) throw new Error(`ticket id "${ticket.id}" does not belong to workflow ticket:${input.ticketId}`);
-      inbox.push(ticket);
+      inbox.push(validTicket(raw));
+      received++;
     } catch (err) {
       // A malformed snapshot is recorded and dropped; it never reaches the measurements.
-      const reason = (err as Error).message;
-      rejected.push(reason);
-      if (rejected.length > 20) rejected.shift();
-      log.warn('ticket update rejected', { ticketId: input.ticketId, reason });
+      reject((err as Error).message);
     }
   });
-
-  // SNOW's own changes to the problem (from the problem-sync workflow) are recorded on the ticket.
+  setHandler(
+    upsertTicketUpdate,
+    async (raw) => {
+      inbox.push(validTicket(raw));
+      const mine = ++received;
+      await condition(() => applied >= mine);
+      return { ticketId: input.ticketId, measurements: views(Date.now()) };
+    },
+    {
+      // Runs before the update is accepted: a rejected update never enters history.
+      validator: (raw) => {
+        validTicket(raw);
+      },
+    },
+  );
   setHandler(remoteProblemChangedSignal, (change) => {
     remote.push(change);
   });
+  setHandler(definitionsChangedSignal, () => {
+    definitionsDirty = true;
+  });
 
   const state: CarriedState = input.carried ?? (await restore(dbActs, input.ticketId));
+  state.windows ??= {};
+  state.actions ??= [];
+
+  function envFor(d: LoadedDefinitions): EngineEnv {
+    return engineEnv(d.compiled, (cal) => BusinessCalendar.fromWindow(state.windows![`${d.version}:${cal.id}`] ?? EMPTY_WINDOW, `${d.version}:${cal.id}`));
+  }
+
+  function views(now: number): MeasurementView[] {
+    const env = defs && envFor(defs);
+    return state.engine.measurements.map((m) => {
+      try {
+        return toView(m, now, env?.calendar(m.calendarId) ?? null);
+      } catch {
+        return toView(m, now, null); // a calendar gone from the definitions: the last accounted values
+      }
+    });
+  }
 
   setHandler(getTicketStatusQuery, (): TicketStatusView => {
-    const now = Date.now();
     return {
-      ticket: state.ticket,
-      measurements: state.measurements.map((m) => toView(m, now)),
+      ticket: state.engine.ticket,
+      measurements: views(Date.now()),
       serviceProblem: state.problem && {
         id: state.problem.id,
         incidentNumber: state.problem.incidentNumber,
@@ -152,59 +236,148 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       },
       rejectedUpdates: [...rejected],
       alarms: [...(state.alarms ?? [])],
+      pendingActions: state.actions!.length,
     };
   });
 
   /**
-   * The targets in force and the instant at which this batch of changes applies. The instant is the
-   * workflow clock, recorded through the local activity's result: workflow `Date.now()` alone is not
-   * guaranteed to replay identically around local activities and task retries, so no business
-   * instant is taken from it unrecorded.
+   * The definitions in force and the instant at which this batch applies. The instant is the workflow
+   * clock, recorded through the local activity's result: workflow `Date.now()` alone is not guaranteed
+   * to replay identically around local activities and task retries, so no business instant is taken
+   * from it unrecorded. Returns the previous definitions when they changed.
    */
-  async function loadContext(): Promise<{ now: number; compiled: Map<string, CompiledServiceTarget> }> {
-    const defs = await dbActs.loadEngineContext(Date.now(), targets?.version ?? null);
-    if (defs.serviceTargets) {
-      const compiled = new Map<string, CompiledServiceTarget>();
-      for (const t of defs.serviceTargets) {
-        // Definitions are validated before they are stored; a target that still fails to compile is
-        // skipped here rather than failing the workflow task.
-        try {
-          compiled.set(t.id, compileTarget(t));
-        } catch (err) {
-          log.error('service target skipped', { serviceTargetId: t.id, reason: (err as Error).message });
-        }
+  async function loadContext(): Promise<{ now: number; previous: LoadedDefinitions | null }> {
+    const ctx = await dbActs.loadEngineContext(Date.now(), defs?.version ?? null);
+    if (ctx.definitions === null) return { now: ctx.now, previous: null };
+    let compiled: CompiledDefinitions;
+    try {
+      compiled = compileDefinitions(parseDefinitions(ctx.definitions), ctx.version);
+    } catch (err) {
+      // Definitions are validated before they are stored; a stored document that no longer
+      // validates keeps the previous definitions in force instead of failing the workflow task.
+      log.error('stored definitions rejected', { version: ctx.version, reason: (err as Error).message });
+      if (defs) return { now: ctx.now, previous: null };
+      compiled = compileDefinitions({ calendars: [], serviceTargets: [] }, ctx.version);
+    }
+    const previous = defs;
+    defs = { version: ctx.version, compiled };
+    return { now: ctx.now, previous };
+  }
+
+  /**
+   * Runs one engine step. When it needs business time outside a recorded calendar window, the state
+   * goes back to its copy, the window is widened (a recorded local activity) and the step runs again.
+   */
+  async function runEngine(step: () => ActionEffect[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const copy = JSON.stringify(state.engine);
+      try {
+        queueActions(step());
+        return;
+      } catch (err) {
+        if (!(err instanceof WindowExceededError) || err.calendarId === null || attempt >= 20) throw err;
+        state.engine = JSON.parse(copy) as TicketEngineState;
+        await widen(err.calendarId, err.needed);
       }
-      targets = { version: defs.version, compiled };
     }
-    // Set above whenever targets were null: a null known version always gets the targets back.
-    return { now: defs.now, compiled: targets!.compiled };
   }
 
-  /** The earliest instant at which time alone changes a measurement (its due date), if any. */
-  function earliestTimer(): number | undefined {
-    return state.measurements.map(nextTimer).filter((d): d is number => d !== null).sort((a, b) => a - b)[0];
+  async function widen(key: string, needed: number): Promise<void> {
+    const sep = key.indexOf(':');
+    const version = key.slice(0, sep);
+    const spec = defs?.version === version ? defs.compiled.calendars.get(key.slice(sep + 1)) : previousDefs?.compiled.calendars.get(key.slice(sep + 1));
+    if (!spec) throw ApplicationFailure.nonRetryable(`calendar ${key} is not in the definitions in force`);
+    const current = state.windows![key];
+    const from = current && needed >= current.from ? current.from : needed - 7 * DAY_MS;
+    const to = current && needed < current.to ? current.to : needed + 60 * DAY_MS;
+    state.windows![key] = await engineActs.compileCalendarWindow(spec, Math.min(from, current?.from ?? from), Math.max(to, current?.to ?? to));
   }
 
-  /** Fires every due timer at its own instant, up to `now`. Returns true when something changed. */
-  function fireDue(now: number): boolean {
-    let changed = false;
-    state.measurements = state.measurements.map((m) => {
-      const next = fireTimers(m, now);
-      if (next !== m) changed = true;
-      return next;
-    });
-    return changed;
+  /** Actions go to the runner; setField is applied by the engine itself, its write-back is an action. */
+  function queueActions(effects: ActionEffect[]): void {
+    state.actions!.push(...effects);
   }
 
-  function applyTicketChange(ticket: Ticket, now: number, compiled: Map<string, CompiledServiceTarget>): void {
-    const byTarget = new Map(state.measurements.map((m) => [m.serviceTargetId, m]));
-    for (const [id, target] of compiled) {
-      const current = byTarget.get(id) ?? null;
-      const next = applyTicket(current ? retarget(current, target) : null, target, ticket, now);
-      if (next) byTarget.set(id, next);
+  /** Carries out milestone actions one after the other, beside the main loop. */
+  async function actionRunner(): Promise<void> {
+    for (;;) {
+      await condition(() => state.actions!.length > 0);
+      const e = state.actions![0]!;
+      let status: ActionRecord['status'] = 'done';
+      let detail: string | null;
+      try {
+        detail = await runAction(e);
+      } catch (err) {
+        status = 'failed';
+        detail = failureText(err);
+        log.warn('milestone action failed', { ticketId: input.ticketId, key: e.key, reason: detail });
+      }
+      state.actions!.shift();
+      actionResults.push({ key: e.key, status, detail });
     }
-    state.measurements = [...byTarget.values()];
-    state.ticket = ticket;
+  }
+
+  async function runAction(e: ActionEffect): Promise<string> {
+    const a = e.action;
+    const payload = {
+      event: 'milestone',
+      key: e.key,
+      ticketId: e.ticketId,
+      serviceTargetId: e.serviceTargetId,
+      milestone: e.milestone,
+      occurrence: e.occurrence,
+      dueAt: new Date(e.dueAt).toISOString(),
+      firedAt: new Date(e.firedAt).toISOString(),
+      ticket: e.ticket,
+      measurement: views(e.firedAt).find((m) => m.serviceTargetId === e.serviceTargetId) ?? null,
+    };
+    if ('notify' in a) {
+      const done: string[] = [];
+      if (a.notify.webhook) done.push(await actionActs.notifyWebhook({ key: `${e.key}|webhook`, url: a.notify.webhook, payload }));
+      if (a.notify.email) {
+        const to = Array.isArray(a.notify.email) ? a.notify.email : [a.notify.email];
+        const subject = a.notify.subject ?? `[SLM] ${e.milestone}: ${e.serviceTargetId} on ticket ${e.ticketId}`;
+        const m = payload.measurement;
+        const text = [
+          `Milestone ${e.milestone} of service target ${e.serviceTargetId} fired at ${payload.firedAt} on ticket ${e.ticketId}.`,
+          m ? `Status ${m.status}; due ${m.dueAt ?? 'n/a'}; elapsed ${m.elapsedSeconds} s of ${m.goalSeconds} s.` : '',
+        ].join('\n');
+        done.push(await actionActs.notifyEmail({ key: `${e.key}|email`, to, subject, text }));
+      }
+      return done.join('; ');
+    }
+    if ('setField' in a) return actionActs.writeBackFields({ key: e.key, ticketId: e.ticketId, fields: a.setField });
+    if ('raiseAlarm' in a) {
+      const body = milestoneAlarm(e.ticket, e, a.raiseAlarm, state.problem);
+      const { id } = await tmf.raiseAlarm(body);
+      (state.alarms ??= []).push({ id, externalAlarmId: body.externalAlarmId, device: e.ticketId, raisedAt: body.alarmRaisedTime });
+      return `alarm ${id}`;
+    }
+    const workflowId = `slm-action:${e.key}`;
+    try {
+      await startChild(a.startWorkflow.workflowType, {
+        workflowId,
+        ...(a.startWorkflow.taskQueue ? { taskQueue: a.startWorkflow.taskQueue } : {}),
+        args: [a.startWorkflow.input ?? payload],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return `workflow ${workflowId} already started`;
+      throw err;
+    }
+    return `started workflow ${workflowId}`;
+  }
+
+  /** Raises the pending device alarms, each once, naming the service problem when there is one. */
+  async function raiseAlarms(): Promise<void> {
+    while (state.pendingAlarms?.length) {
+      const { device, at, ticket } = state.pendingAlarms.shift()!;
+      const body = toAlarm(ticket, eventField, device, state.problem, at);
+      await recordingFailure('alarm', async () => {
+        const { id } = await tmf.raiseAlarm(body);
+        (state.alarms ??= []).push({ id, externalAlarmId: body.externalAlarmId, device, raisedAt: body.alarmRaisedTime });
+      });
+    }
   }
 
   /** Records SNOW's view of our problem; our own changes coming back from the poll change nothing. */
@@ -221,24 +394,12 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     return true;
   }
 
-  /** Raises the pending device alarms, each once, naming the service problem when there is one. */
-  async function raiseAlarms(): Promise<void> {
-    while (state.pendingAlarms?.length) {
-      const { device, at, ticket } = state.pendingAlarms.shift()!;
-      const body = toAlarm(ticket, eventField, device, state.problem, at);
-      await recordingFailure('alarm', async () => {
-        const { id } = await tmf.raiseAlarm(body);
-        (state.alarms ??= []).push({ id, externalAlarmId: body.externalAlarmId, device, raisedAt: body.alarmRaisedTime });
-      });
-    }
-  }
-
   /**
    * The seed's cycle, per change: create the service problem if the ticket needs one, raise pending
    * device alarms (so they can name the problem), then PATCH what changed (including closing).
    */
   async function syncProblem(): Promise<void> {
-    const ticket = state.ticket;
+    const ticket = state.engine.ticket;
     if (!ticket) return;
     const body = toServiceProblem(ticket);
     await recordingFailure('service problem sync', async () => {
@@ -266,35 +427,45 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       await fn();
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
-      const cause = err.cause instanceof ApplicationFailure ? err.cause.message : String(err.cause?.message ?? err.message);
+      const cause = failureText(err);
       state.lastError = cause;
       log.warn(`${what} failed`, { ticketId: input.ticketId, reason: cause });
     }
   }
 
   function publishSearchAttributes(): void {
-    if (input.searchAttributes === false || !state.ticket) return;
-    const due = earliestTimer();
-    const breached = state.measurements.some((m) => m.status === 'MissedGoal' || m.status === 'Missed');
-    const pairs = [
-      { key: SA.ticketId, value: state.ticket.id },
+    const ticket = state.engine.ticket;
+    if (input.searchAttributes === false || !ticket) return;
+    const due = nextDue();
+    const ms = state.engine.measurements;
+    const breached = ms.some((m) => m.status === 'MissedGoal' || m.status === 'Missed');
+    const statuses = [...new Set([...ms.map((m) => m.status), ...ms.map((m) => `${m.serviceTargetId}:${m.status}`)])];
+    upsertSearchAttributes([
+      { key: SA.ticketId, value: ticket.id },
       { key: SA.breached, value: breached },
-      { key: SA.nextDue, value: due === undefined ? null : new Date(due) },
-      { key: SA.ticketState, value: state.ticket.state ?? null },
-      { key: SA.priority, value: state.ticket.priority ?? null },
+      { key: SA.nextDue, value: due === null ? null : new Date(due) },
+      { key: SA.ticketState, value: ticket.state ?? null },
+      { key: SA.priority, value: ticket.priority ?? null },
       { key: SA.problemId, value: state.problem?.id ?? null },
       { key: SA.incidentNumber, value: state.problem?.incidentNumber ?? null },
-    ];
-    upsertSearchAttributes(pairs);
+      { key: SA.statuses, value: statuses },
+    ]);
+  }
+
+  /** The earliest due instant of a running measurement (what operators sort by). */
+  function nextDue(): number | null {
+    const dues = state.engine.measurements.filter((m) => m.status === 'InProcess' && m.dueAt !== null).map((m) => m.dueAt!);
+    return dues.length ? Math.min(...dues) : null;
   }
 
   async function persist(): Promise<void> {
-    if (!state.ticket) return;
-    const now = Date.now();
+    const ticket = state.engine.ticket;
+    if (!ticket) return;
+    const all = views(Date.now());
     await dbActs.saveTicketState({
       ticketId: input.ticketId,
-      ticket: state.ticket,
-      measurements: state.measurements.map((m) => ({ state: m, view: toView(m, now) })),
+      ticket,
+      measurements: state.engine.measurements.map((m, i) => ({ state: m, view: all[i]! })),
       problem: state.problem && {
         id: state.problem.id,
         incidentNumber: state.problem.incidentNumber,
@@ -306,47 +477,74 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     });
   }
 
+  /** Applies new definitions from `now` on: open measurements are recomputed, final ones kept. */
+  async function applyDefinitions(previous: LoadedDefinitions | null, now: number): Promise<void> {
+    if (!previous) return;
+    previousDefs = previous;
+    const next = defs!;
+    await runEngine(() => applyDefinitionsChange(state.engine, envFor(previous), envFor(next), now));
+    previousDefs = null;
+    for (const key of Object.keys(state.windows!)) if (!key.startsWith(`${next.version}:`)) delete state.windows![key];
+  }
+
+  // Definitions are needed before any timer can fire.
+  await loadContext();
+  void actionRunner();
+
   let quietSince: number | null = null;
   for (;;) {
     const now = Date.now();
-    const timer = earliestTimer();
+    const wake = nextWake(state.engine);
+    const ticket = state.engine.ticket;
     const settled =
-      state.ticket !== null &&
-      isClosing(state.ticket) &&
-      !state.measurements.some(isOpen) &&
+      ticket !== null &&
+      isClosing(ticket) &&
+      !state.engine.measurements.some(isOpen) &&
+      state.actions.length === 0 &&
       (state.problem === null || state.problem.status === 'resolved' || state.problem.status === 'closed');
 
     if (settled) quietSince ??= now;
     else quietSince = null;
 
-    // `now` only sizes the wait; instants come from state (a timer fires at the due instant it was
-    // set for) or from the recorded context of a batch of changes.
+    // `now` only sizes the wait; instants come from state (a timer fires at the instant it was set
+    // for) or from the recorded context of a batch of changes.
     let waitMs: number | undefined;
-    if (timer !== undefined) waitMs = Math.max(1, timer - now);
+    if (wake !== null) waitMs = Math.max(1, wake - now);
     else if (quietSince !== null) waitMs = Math.max(1, quietSince + reopenWindowMs - now);
 
     let changed = false;
-    const hasWork = () => inbox.length > 0 || remote.length > 0;
+    const hasWork = () => inbox.length > 0 || remote.length > 0 || actionResults.length > 0 || definitionsDirty;
     if (!hasWork()) {
       if (waitMs === undefined) await condition(hasWork);
       else {
         const signalled = await condition(hasWork, waitMs);
-        if (!signalled && timer === undefined && quietSince !== null) break; // reopen window passed
-        if (!signalled && timer !== undefined) changed = fireDue(timer);
+        if (!signalled && wake === null && quietSince !== null) break; // reopen window passed
+        if (!signalled && wake !== null) {
+          await runEngine(() => advance(state.engine, envFor(defs!), wake));
+          changed = true;
+        }
       }
     }
 
-    if (inbox.length > 0) {
-      // Timers due at or before the batch's instant fire first, each at its own instant; then the
-      // changes apply in order.
+    if (inbox.length > 0 || definitionsDirty) {
+      definitionsDirty = false;
+      // Timers due at or before the batch's instant fire first, each at its own instant; then new
+      // definitions, then the changes in order.
       const ctx = await loadContext();
-      fireDue(ctx.now);
+      await applyDefinitions(ctx.previous, ctx.now);
+      await runEngine(() => advance(state.engine, envFor(defs!), ctx.now));
       while (inbox.length > 0) {
-        const ticket = inbox.shift()!;
-        const device = clearedDevice(state.ticket, ticket, eventField);
-        if (device) (state.pendingAlarms ??= []).push({ device, at: ctx.now, ticket });
-        applyTicketChange(ticket, ctx.now, ctx.compiled);
+        const next = inbox.shift()!;
+        const device = clearedDevice(state.engine.ticket, next, eventField);
+        if (device) (state.pendingAlarms ??= []).push({ device, at: ctx.now, ticket: next });
+        await runEngine(() => applyTicketChange(state.engine, envFor(defs!), next, ctx.now));
+        applied++;
       }
+      changed = true;
+    }
+    while (actionResults.length > 0) {
+      const r = actionResults.shift()!;
+      recordActionResult(state.engine, r.key, r.status, r.detail);
       changed = true;
     }
     while (remote.length > 0) changed = applyRemoteChange(remote.shift()!) || changed;
@@ -358,17 +556,31 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof ticketWorkflow>({ ...input, carried: { ...state, pending: [...inbox], pendingRemote: [...remote] } });
+      await continueAsNew<typeof ticketWorkflow>({
+        ...input,
+        carried: { ...state, pending: [...inbox], pendingRemote: [...remote], definitionsDirty },
+      });
     }
   }
   await condition(allHandlersFinished);
 }
 
+function failureText(err: unknown): string {
+  if (err instanceof ActivityFailure || (err as { cause?: unknown })?.cause) {
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof ApplicationFailure) return cause.message;
+    if (cause instanceof Error) return cause.message;
+  }
+  return (err as Error)?.message ?? String(err);
+}
+
 async function restore(acts: DbActivities, ticketId: string): Promise<CarriedState> {
   const saved = await acts.loadTicketState(ticketId);
+  const engine = newEngineState(ticketId);
+  engine.ticket = saved?.ticket ?? null;
+  engine.measurements = (saved?.measurements ?? []).map(normalizeMeasurement);
   return {
-    ticket: saved?.ticket ?? null,
-    measurements: saved?.measurements ?? [],
+    engine,
     problem: saved?.problem ?? null,
     lastSent: saved?.ticket && saved.problem ? toServiceProblem(saved.ticket) : null,
     lastError: saved?.lastError ?? null,

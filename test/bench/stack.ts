@@ -16,7 +16,7 @@ import { startDevServer, type DevServer } from '../../src/infra/devServer';
 import { startThrowawayPostgres } from '../../src/infra/postgres';
 import { freePort } from '../../src/infra/process';
 import { ensureTemporalCli } from '../../src/infra/temporalCli';
-import { createSlmWorker, createTmfWorker, tmfClientFromConfig, WORKFLOWS_PATH } from '../../src/workers/workers';
+import { actionSettingsFrom, createSlmWorker, createTmfWorker, tmfClientFromConfig, WORKFLOWS_PATH } from '../../src/workers/workers';
 
 export interface BenchStack {
   config: Config;
@@ -44,7 +44,7 @@ export async function startBenchStack(opts: { faults?: Partial<Faults>; log: (ms
   const http = tmfClientFromConfig(config, emulator.url);
   await migrateDb(handle.db);
   await applyDefinitions(handle.db, readDefinitionsFile(config.SLM_DEFINITIONS), config.SLM_DEFINITIONS);
-  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, workflowBundle: bundle });
+  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), workflowBundle: bundle });
   const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT });
   const running = Promise.all([slm.run(), tmf.run()]);
   return {

@@ -78,7 +78,8 @@ const posts = () => emulator.requests.filter((r) => r.method === 'POST' && r.pat
 it('creates exactly one service problem, PATCHes it to resolved, and records the measurement as Met', async () => {
   const up = await runCli(['ticket', 'upsert', '--id', 'E2E-1', '--priority', '1', '--state', 'New', '--field', 'category=network', '--field', 'deviceIp=10.0.0.7'], { env: cliEnv });
   expect(up).toMatchObject({ code: 0 });
-  expect(up.stdout).toContain('ticket:E2E-1');
+  // The update returns once the change is measured: the attached target and its due instant.
+  expect(up.stdout).toMatch(/^ticket E2E-1 measured: P1-resolution InProcess due \d{4}-\d\d-\d\dT/);
 
   const problem = await eventually(async () => [...emulator.problems.values()].find((p) => p.correlationId === 'ticket:E2E-1'), 20000, 'service problem');
   // The POST carries every field TMF656 v4 makes mandatory on create.
@@ -277,7 +278,7 @@ it('applies a definitions file, refuses an invalid one whole, and skips an ident
   const examples = path.join(__dirname, '..', '..', 'examples', 'definitions.yaml');
   const applied = await runCli(['definitions', 'apply', examples], { env: cliEnv });
   expect(applied.code).toBe(0);
-  expect(applied.stdout).toMatch(/^definitions v\d+: 3 service targets$/m);
+  expect(applied.stdout).toMatch(/^definitions v\d+: 3 service targets, 0 calendars; \d+ running tickets recomputed$/m);
   const again = await runCli(['definitions', 'apply', examples], { env: cliEnv });
   expect(again.stdout).toMatch(/\(unchanged\)/);
 });

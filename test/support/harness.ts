@@ -14,7 +14,7 @@ import { migrateDb, openDb, type DbHandle } from '../../src/db/client';
 import { applyDefinitions } from '../../src/db/queries';
 import { parseDefinitions } from '../../src/domain/definitions';
 import { startEmulator, type Emulator } from '../../src/emulator/server';
-import { createSlmWorker, createTmfWorker } from '../../src/workers/workers';
+import { actionSettingsFrom, createSlmWorker, createTmfWorker } from '../../src/workers/workers';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -85,7 +85,7 @@ export async function startWorkers(opts: {
     timeoutMs: 10000,
     connections: opts.config.TMF_MAX_CONCURRENT,
   });
-  const slm = await createSlmWorker({ connection: opts.connection, namespace, taskQueue: opts.config.SLM_TASK_QUEUE, db: opts.db.db, workflowBundle: loadBundle() });
+  const slm = await createSlmWorker({ connection: opts.connection, namespace, taskQueue: opts.config.SLM_TASK_QUEUE, db: opts.db.db, actions: actionSettingsFrom(opts.config), workflowBundle: loadBundle() });
   const tmf = await createTmfWorker({ connection: opts.connection, namespace, taskQueue: opts.config.TMF_TASK_QUEUE, http, maxConcurrent: opts.config.TMF_MAX_CONCURRENT });
   const running = Promise.all([slm.run(), tmf.run()]);
   return {

@@ -187,6 +187,19 @@ describe('validation', () => {
 });
 
 describe('goal schedules', () => {
+  const berlin = BusinessCalendar.fromSpec({ id: 'berlin', timezone: 'Europe/Berlin', weekly: { mon: [['09:00', '17:00']] } });
+  it('reads local time from a recorded window exactly as from the zone, across both DST changes', () => {
+    const from = at('2026-03-01T00:00:00Z');
+    const to = at('2026-11-01T00:00:00Z');
+    const recorded = BusinessCalendar.fromWindow(compileWindow(berlin.spec!, from, to), 'berlin');
+    expect(recorded.window.offsets).toEqual([
+      [from, 60],
+      [at('2026-03-29T01:00:00Z'), 120],
+      [at('2026-10-25T01:00:00Z'), 60],
+    ]);
+    for (let t = from; t < to; t += 3_599_777) expect(recorded.localTime(t)).toEqual(berlin.localTime(t));
+    expect(() => recorded.localTime(to + 1)).toThrow(WindowExceededError);
+  });
   const schedule = goalScheduleSchema.parse([
     { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '18:00', goal: '4h', costPerMinute: 10 },
     { days: ['fri'], from: '18:00', to: '08:00', goal: '8h' },
@@ -198,10 +211,10 @@ describe('goal schedules', () => {
     ['2026-03-07T07:59:00+01:00', 8 * H], // Sat morning, still Friday's overnight window
     ['2026-03-07T08:00:00+01:00', 12 * H], // Sat 08:00: the catch-all
   ])('picks the goal for a start at %s', (start, goal) => {
-    expect(goalForStart(schedule, 'Europe/Berlin', Date.parse(start))?.goal).toBe(goal);
+    expect(goalForStart(schedule, berlin.localTime(Date.parse(start)))?.goal).toBe(goal);
   });
   it('returns null when no entry matches', () => {
-    expect(goalForStart(schedule.slice(0, 1), 'Europe/Berlin', Date.parse('2026-03-07T12:00:00+01:00'))).toBeNull();
+    expect(goalForStart(schedule.slice(0, 1), berlin.localTime(Date.parse('2026-03-07T12:00:00+01:00')))).toBeNull();
   });
 });
 
