@@ -1,0 +1,73 @@
+/**
+ * A ticket workflow's history as `slm replay` input (DESIGN §4.3): the ticket snapshots it received,
+ * each at the instant the workflow applied it (recorded by its context local activity), and the
+ * definitions it loaded. Replaying the export runs the same engine offline and must reproduce the
+ * workflow's measurements field by field — an audit trail anyone can re-run without a server.
+ */
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import { parseTicket, ticketWorkflowId, type Ticket } from '../domain/ticket';
+import { definitionsChangedSignal, upsertTicketSignal, upsertTicketUpdate } from '../workflows/messages';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
+
+export interface ExportedHistory {
+  /** The definitions the first run started with (the replay's --definitions). */
+  definitions: unknown;
+  /** Replay lines: `{at, ticket}` and `{at, definitions}`, in the order the workflow applied them. */
+  events: ({ at: string; ticket: Ticket } | { at: string; definitions: unknown })[];
+}
+
+const decode = (p: Payloads): unknown[] => (p?.payloads ?? []).map((x) => defaultPayloadConverter.fromPayload(x));
+
+/** Exports every run of the ticket's workflow (following continue-as-new back to the first run). */
+export async function exportTicketHistory(client: Client, ticketId: string): Promise<ExportedHistory> {
+  const workflowId = ticketWorkflowId(ticketId);
+  const runs: HistoryEvent[][] = [];
+  let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
+  while (runId) {
+    const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events: HistoryEvent[] = history.events ?? [];
+    runs.unshift(events);
+    runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+
+  const out: ExportedHistory = { definitions: null, events: [] };
+  const waiting: Ticket[] = [];
+  let version: string | null = null;
+  for (const events of runs) {
+    // Each run loads the definitions once before it applies anything; the tickets that started it
+    // are applied at the next context load.
+    let first = true;
+    for (const e of events) {
+      const signal = e.workflowExecutionSignaledEventAttributes;
+      if (signal?.signalName === upsertTicketSignal.name) {
+        const [raw] = decode(signal.input);
+        try {
+          waiting.push(parseTicket(raw));
+        } catch {
+          // rejected by the workflow too
+        }
+      } else if (signal?.signalName === definitionsChangedSignal.name) continue;
+      const update = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
+      if (update?.input?.name === upsertTicketUpdate.name) waiting.push(parseTicket(decode(update.input.args)[0]));
+      const marker = e.markerRecordedEventAttributes;
+      if (!marker?.details) continue;
+      const [data] = decode(marker.details.data) as { activity_type?: string; activityType?: string }[];
+      if ((data?.activity_type ?? data?.activityType) !== 'loadEngineContext') continue;
+      const [result] = decode(marker.details.result) as { now: number; version: string; definitions: unknown }[];
+      if (!result) continue;
+      const at = new Date(result.now).toISOString();
+      if (result.definitions !== null && result.version !== version) {
+        if (out.definitions === null) out.definitions = result.definitions;
+        else out.events.push({ at, definitions: result.definitions });
+        version = result.version;
+      }
+      if (first) first = false;
+      else for (const ticket of waiting.splice(0)) out.events.push({ at, ticket });
+    }
+  }
+  return out;
+}
