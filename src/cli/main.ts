@@ -3,10 +3,12 @@
  * document. Bad input exits 2 with a one-line reason on stderr; other failures exit 1.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../config';
 import { changeSync, syncStatus } from '../client/sync';
+import { exportTicketHistory } from '../client/history';
 import { notifyDefinitionsChanged, queryTicket, upsertTicketChecked } from '../client/tickets';
 import { openDb, type DbHandle } from '../db/client';
 import { applyDefinitions, getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
@@ -27,6 +29,7 @@ const HELP = `slm — temporal-slm operator CLI
   slm ticket upsert --id ID [--priority N] [--state S] [--field key=value …]
   slm ticket upsert --file FILE.json            (or --file - for stdin)
   slm ticket show ID [--json | --timeline]       --timeline explains each target, line by line
+  slm ticket export ID --out DIR                 the workflow's history as replay input
   slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
   slm definitions apply FILE                    (YAML or JSON); running tickets are recomputed
   slm replay --definitions FILE --events FILE.jsonl   evaluate a ticket history offline (no server)
@@ -153,6 +156,18 @@ async function ticketShow(argv: string[], config: Config): Promise<void> {
     };
   }
   process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : values.timeline ? renderTimeline(doc) : renderTicket(doc));
+}
+
+async function ticketExport(argv: string[], config: Config): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { out: { type: 'string' } }, allowPositionals: true, strict: true });
+  const id = positionals[0];
+  if (!id || positionals.length > 1 || !values.out) throw new UsageError('usage: slm ticket export ID --out DIR');
+  const out = values.out;
+  const exported = await withClient(config, (client) => exportTicketHistory(client, id));
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'definitions.json'), JSON.stringify(exported.definitions ?? {}, null, 2) + '\n');
+  fs.writeFileSync(path.join(out, 'events.jsonl'), exported.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  process.stdout.write(`${exported.events.length} events of ticket ${id} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`);
 }
 
 async function replayCommand(argv: string[]): Promise<void> {
@@ -323,6 +338,7 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     if (a === 'ticket' && b === 'upsert') await ticketUpsert(rest, config);
     else if (a === 'ticket' && b === 'show') await ticketShow(rest, config);
+    else if (a === 'ticket' && b === 'export') await ticketExport(rest, config);
     else if (a === 'tickets' && b === 'list') await ticketsList(rest, config);
     else if (a === 'definitions' && b === 'apply') await definitionsApply(rest, config);
     else if (a === 'calendar') await calendarCommand(b, rest);

@@ -61,8 +61,10 @@ export async function exportTicketHistory(client: Client, ticketId: string): Pro
       if (!result) continue;
       const at = new Date(result.now).toISOString();
       if (result.definitions !== null && result.version !== version) {
-        if (out.definitions === null) out.definitions = result.definitions;
-        else out.events.push({ at, definitions: result.definitions });
+        // Labelled with the stored version, so replayed measurements name the same version.
+        const labelled = { ...(result.definitions as object), version: result.version };
+        if (out.definitions === null) out.definitions = labelled;
+        else out.events.push({ at, definitions: labelled });
         version = result.version;
       }
       if (first) first = false;

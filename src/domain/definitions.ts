@@ -95,6 +95,8 @@ export const serviceTargetSchema = z
 
 export const definitionsSchema = z
   .object({
+    /** An optional label recorded on measurements by `slm replay` (the server numbers stored versions itself). */
+    version: z.union([z.string().min(1), z.number()]).transform(String).optional(),
     calendars: z.array(calendarSchema).default([]),
     serviceTargets: z.array(serviceTargetSchema).default([]),
   })
@@ -169,7 +171,11 @@ export function mergeDefinitions(base: Definitions, update: unknown): Definition
     for (const x of b) map.set(x.id, x);
     return [...map.values()];
   };
-  const merged = { calendars: byId(base.calendars, incoming.data.calendars), serviceTargets: byId(base.serviceTargets, incoming.data.serviceTargets) };
+  const merged: Definitions = {
+    ...(incoming.data.version !== undefined ? { version: incoming.data.version } : {}),
+    calendars: byId(base.calendars, incoming.data.calendars),
+    serviceTargets: byId(base.serviceTargets, incoming.data.serviceTargets),
+  };
   checkDefinitions(merged);
   return merged;
 }

@@ -69,9 +69,10 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
   } catch (err) {
     throw new ReplayError((err as Error).message);
   }
-  let version = 1;
-  const makeEnv = (d: Definitions) => engineEnv(compileDefinitions(d, String(version)), (cal) => BusinessCalendar.fromSpec(cal));
-  let env: EngineEnv = makeEnv(defs);
+  // Measurements record the definitions version they used: the document's `version` label, else 1, 2, …
+  let count = 1;
+  const makeEnv = (d: Definitions, label: string | undefined) => engineEnv(compileDefinitions(d, label ?? String(count)), (cal) => BusinessCalendar.fromSpec(cal));
+  let env: EngineEnv = makeEnv(defs, defs.version);
   const tickets = new Map<string, TicketEngineState>();
   const out: ReplayOutput[] = [];
   const emit = (effects: ActionEffect[]) => effects.forEach((e) => onEffect?.(e));
@@ -94,8 +95,8 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
         emit(applyTicketChange(state, env, ticket, event.at));
       } else if ('definitions' in event) {
         defs = mergeDefinitions(defs, event.definitions);
-        version++;
-        const next = makeEnv(defs);
+        count++;
+        const next = makeEnv(defs, (event.definitions as { version?: unknown } | null)?.version === undefined ? undefined : defs.version);
         for (const state of tickets.values()) emit(applyDefinitionsChange(state, env, next, event.at));
         env = next;
       } else out.push(snapshot(event.check, event.at));

@@ -25,6 +25,8 @@ export interface DevServerOptions {
   uiPort?: number | null;
   namespace?: string;
   logFile?: string;
+  /** Dynamic config overrides (`--dynamic-config-value key=value`), e.g. for tests. */
+  dynamicConfig?: Record<string, string | number>;
 }
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
@@ -38,6 +40,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
   else args.push('--headless');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${value}`);
   const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   // Its own process group: a Ctrl-C in the terminal must not stop the server before our workers have
   // drained; we stop it ourselves, last.

@@ -48,7 +48,7 @@ beforeAll(async () => {
   emulator = await startTestEmulator();
   db = await freshDatabase('milestones');
   await applyTestDefinitions(db, {
-    calendars: [office],
+    calendars: [office, { ...office, id: 'office-holidays', holidays: ['2026-12-24', '2026-12-25', '2026-12-31', '2027-01-01'] }],
     serviceTargets: [
       {
         id: 'RES',
@@ -63,6 +63,8 @@ beforeAll(async () => {
         ],
       },
       { id: 'ESC', appliesTo: 'ticket.escalated == true', ...stateConditions, goal: { duration: '1h' } },
+      // Months of business time: 45 office days, with holidays, measured on recorded calendar windows.
+      { id: 'LONG', appliesTo: 'ticket.kind == "project"', ...stateConditions, goal: { duration: '360h' }, calendar: 'office-holidays' },
     ],
   });
   workers = await startWorkers({ connection: testEnv.nativeConnection, db, snowUrl: emulator.url, config });
@@ -146,6 +148,22 @@ it('fires milestones at their business-time instants, runs each action once, and
   const [end] = replay(exported.definitions, parseEvents(lines));
   const strip = (m: MeasurementView) => ({ ...m, firings: m.firings.map((f) => ({ ...f, actions: f.actions.map((a) => a.kind) })) });
   expect(end!.measurements.map(strip)).toEqual(final.measurements.map(strip));
+});
+
+it('runs months of business time through widened calendar windows, to the exact due instant', async () => {
+  const cal = BusinessCalendar.fromSpec({ ...office, id: 'office-holidays', holidays: ['2026-12-24', '2026-12-25', '2026-12-31', '2027-01-01'] });
+  await upsertTicket(testEnv.client, settings, { id: 'LONG-1', kind: 'project', state: 'New' });
+  const started = await eventually(() => measurementOf('LONG-1', 'LONG'), 20000, 'LONG attached');
+  const due = cal.add(Date.parse(started.startedAt!), 360 * H);
+  expect(started.dueAt).toBe(new Date(due).toISOString());
+  expect(due - Date.parse(started.startedAt!)).toBeGreaterThan(60 * 86400 * 1000); // beyond one recorded window
+  await testEnv.sleep('75 days');
+  const missed = await eventually(async () => {
+    const m = await measurementOf('LONG-1', 'LONG');
+    return m?.status === 'MissedGoal' ? m : undefined;
+  }, 30000, 'LONG missed');
+  expect(missed.missedGoalAt).toBe(new Date(due).toISOString());
+  expect(missed.elapsedSeconds).toBeGreaterThanOrEqual(360 * H);
 });
 
 it('never carries out the same action twice: a retried activity finds its key in the action log', async () => {

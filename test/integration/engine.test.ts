@@ -1,0 +1,203 @@
+/**
+ * The measurement engine on the dev server with PostgreSQL: upserts through the validated update,
+ * definition edits reaching running tickets, the timeline, replay from the CLI, search attributes,
+ * and continue-as-new under thousands of changes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { queryTicket, upsertTicket, upsertTicketChecked, type EngineSettings } from '../../src/client/tickets';
+import { ticketWorkflowId } from '../../src/domain/ticket';
+import type { Emulator } from '../../src/emulator/server';
+import { startDevServer, type DevServer } from '../../src/infra/devServer';
+import { freePort } from '../../src/infra/process';
+import { upsertTicketSignal, upsertTicketUpdate } from '../../src/workflows/messages';
+import { applyTestDefinitions, env, eventually, freshDatabase, NativeConnection, runCli, SNOW, startTestEmulator, startWorkers, testConfig, type RunningWorkers } from '../support/harness';
+
+const P1 = {
+  id: 'P1',
+  appliesTo: 'ticket.priority == 1',
+  start: 'ticket.state != "Draft"',
+  stop: 'ticket.state in ["Resolved", "Closed"]',
+  exclude: 'ticket.state == "On Hold"',
+  goal: { duration: '4h' },
+  milestones: [{ name: 'half', at: { percentOfGoal: 50 } }],
+};
+
+let dev: DevServer;
+let emulator: Emulator;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let workers: RunningWorkers;
+let nativeConnection: NativeConnection;
+let connection: Connection;
+let client: Client;
+const config = testConfig();
+const settings: EngineSettings = config;
+let cliEnv: Record<string, string>;
+const dir = () => env('SLM_TEST_DIR');
+
+beforeAll(async () => {
+  dev = await startDevServer({
+    cli: env('SLM_TEST_TEMPORAL_CLI'),
+    dbFile: path.join(dir(), `engine-${process.pid}.sqlite`),
+    port: await freePort(),
+    // Suggest continue-as-new early, so a few thousand changes exercise it several times.
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 600 },
+  });
+  emulator = await startTestEmulator();
+  db = await freshDatabase('engine');
+  await applyTestDefinitions(db, { serviceTargets: [P1] });
+  nativeConnection = await NativeConnection.connect({ address: dev.address });
+  workers = await startWorkers({ connection: nativeConnection, db, snowUrl: emulator.url, config });
+  connection = await Connection.connect({ address: dev.address });
+  client = new Client({ connection });
+  cliEnv = { TEMPORAL_ADDRESS: dev.address, DATABASE_URL: db.url, SNOW_USERNAME: SNOW.username, SNOW_PASSWORD: SNOW.password };
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await connection?.close();
+  await nativeConnection?.close();
+  await dev?.stop();
+  await emulator?.close();
+  await db?.close();
+});
+
+it('takes upserts through an update: a malformed change is rejected to the caller and never reaches history', async () => {
+  const res = await upsertTicketChecked(client, settings, { id: 'UPD-1', priority: 1, state: 'New' });
+  expect(res.measurements).toEqual([expect.objectContaining({ serviceTargetId: 'P1', status: 'InProcess', goalSeconds: 14400 })]);
+
+  const handle = client.workflow.getHandle(ticketWorkflowId('UPD-1'));
+  await expect(handle.executeUpdate(upsertTicketUpdate, { args: [{ id: 'UPD-1', priority: 'urgent' } as never] })).rejects.toMatchObject({
+    cause: { message: expect.stringMatching(/invalid ticket: priority/) },
+  });
+  await expect(handle.executeUpdate(upsertTicketUpdate, { args: [{ id: 'OTHER', priority: 1 } as never] })).rejects.toMatchObject({
+    cause: { message: expect.stringMatching(/does not belong to workflow ticket:UPD-1/) },
+  });
+  const history = await handle.fetchHistory();
+  const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+  expect(accepted).toHaveLength(1); // only the good one
+  expect(JSON.stringify(history)).not.toContain('urgent');
+  expect((await queryTicket(client, 'UPD-1'))!.ticket).toEqual({ id: 'UPD-1', priority: 1, state: 'New' });
+});
+
+it('recomputes open measurements when definitions are applied, keeps closed ones, and explains both in the timeline', async () => {
+  await upsertTicketChecked(client, settings, { id: 'EDIT-OPEN', priority: 1, state: 'New' });
+  await upsertTicketChecked(client, settings, { id: 'EDIT-DONE', priority: 1, state: 'New' });
+  const done = (await upsertTicketChecked(client, settings, { id: 'EDIT-DONE', priority: 1, state: 'Resolved' })).measurements[0]!;
+  const before = (await queryTicket(client, 'EDIT-OPEN'))!.measurements[0]!;
+
+  const file = path.join(dir(), 'engine-defs.yaml');
+  fs.writeFileSync(file, `serviceTargets:\n  - ${JSON.stringify({ ...P1, goal: { duration: '8h' } })}\n`);
+  const applied = await runCli(['definitions', 'apply', file], { env: cliEnv });
+  expect(applied).toMatchObject({ code: 0 });
+  expect(applied.stdout).toMatch(/running tickets recomputed/);
+
+  const after = await eventually(async () => {
+    const m = (await queryTicket(client, 'EDIT-OPEN'))!.measurements[0]!;
+    return m.goalSeconds === 28800 ? m : undefined;
+  }, 20000, 'goal edit applied');
+  expect(Date.parse(after.dueAt!) - Date.parse(before.dueAt!)).toBe(4 * 3600 * 1000);
+  expect(after.definitionVersion).not.toBe(before.definitionVersion);
+  expect((await queryTicket(client, 'EDIT-DONE'))!.measurements[0]).toMatchObject({ status: 'Met', goalSeconds: 14400, definitionVersion: done.definitionVersion });
+
+  const timeline = await runCli(['ticket', 'show', 'EDIT-DONE', '--timeline'], { env: cliEnv });
+  expect(timeline.code).toBe(0);
+  const lines = timeline.stdout.trim().split('\n');
+  expect(lines[0]).toMatch(/^P1 — Met \(24×7\), goal 4h, definitions v\d+$/);
+  expect(lines.some((l) => /InProcess\s+clock running — counted/.test(l))).toBe(true);
+  expect(lines[lines.length - 1]).toMatch(/^ {2}→ Met at .*: .* of 4h used — .* to spare \(elapsed within the goal\)$/);
+});
+
+it('publishes statuses, breach and next due as search attributes', async () => {
+  await upsertTicket(client, settings, { id: 'SA-1', priority: 1, state: 'New' });
+  const found = await eventually(async () => {
+    for await (const wf of client.workflow.list({ query: `SlmStatuses = 'P1:InProcess' AND SlmTicketId = 'SA-1'` })) return wf;
+    return undefined;
+  }, 20000, 'visibility');
+  expect(found.searchAttributes.SlmBreached).toEqual([false]);
+  expect((found.searchAttributes.SlmNextDue as Date[])[0]!.getTime()).toBe(Date.parse((await queryTicket(client, 'SA-1'))!.measurements[0]!.dueAt!));
+});
+
+it('replays a history file from the CLI, and a ticket exported from its workflow replays to its live state', async () => {
+  const defs = path.join(dir(), 'replay-defs.json');
+  const events = path.join(dir(), 'replay-events.jsonl');
+  fs.writeFileSync(defs, JSON.stringify({ serviceTargets: [{ ...P1, id: 'P2-resolution', appliesTo: 'ticket.priority == 2', milestones: [{ name: 'warn-50', at: { percentOfGoal: 50 } }] }] }));
+  fs.writeFileSync(
+    events,
+    [
+      { at: '2026-03-02T09:30:00Z', ticket: { id: 'T1', state: 'New', priority: 2 } },
+      { at: '2026-03-02T10:00:00Z', ticket: { id: 'T1', state: 'On Hold', priority: 2 } },
+      { at: '2026-03-02T11:00:00Z', check: 'on hold' },
+    ]
+      .map((l) => JSON.stringify(l))
+      .join('\n'),
+  );
+  const out = await runCli(['replay', '--definitions', defs, '--events', events]);
+  expect(out.code).toBe(0);
+  const [check, end] = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { check: string; at: string; measurements: Record<string, unknown>[] });
+  expect(check).toMatchObject({ check: 'on hold', at: '2026-03-02T11:00:00.000Z' });
+  expect(check!.measurements[0]).toMatchObject({
+    ticketId: 'T1',
+    serviceTargetId: 'P2-resolution',
+    status: 'Pending',
+    startedAt: '2026-03-02T09:30:00.000Z',
+    stoppedAt: null,
+    dueAt: null,
+    goalSeconds: 14400,
+    elapsedSeconds: 1800,
+    pausedSeconds: 3600,
+    metMissedSeconds: 12600,
+    milestones: [{ name: 'warn-50', dueAt: null, firedAt: null, firings: 0 }],
+  });
+  expect(end!.check).toBe('end');
+
+  const bad = await runCli(['replay', '--definitions', defs, '--events', defs]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/^slm: line 1: /);
+
+  // Export a live ticket and replay it: the same measurements.
+  await upsertTicketChecked(client, settings, { id: 'EXP-1', priority: 1, state: 'New' });
+  await upsertTicketChecked(client, settings, { id: 'EXP-1', priority: 1, state: 'On Hold' });
+  await upsertTicketChecked(client, settings, { id: 'EXP-1', priority: 1, state: 'Closed' });
+  const exportDir = path.join(dir(), 'export-EXP-1');
+  const exported = await runCli(['ticket', 'export', 'EXP-1', '--out', exportDir], { env: cliEnv });
+  expect(exported).toMatchObject({ code: 0 });
+  const replayed = await runCli(['replay', '--definitions', path.join(exportDir, 'definitions.json'), '--events', path.join(exportDir, 'events.jsonl')]);
+  const last = JSON.parse(replayed.stdout.trim().split('\n').pop()!) as { measurements: unknown[] };
+  expect(last.measurements).toEqual((await queryTicket(client, 'EXP-1'))!.measurements);
+});
+
+it('continues as new under thousands of changes, carrying the measurement', async () => {
+  const id = 'CAN-1';
+  await upsertTicketChecked(client, settings, { id, priority: 1, state: 'Draft' });
+  const handle = client.workflow.getHandle(ticketWorkflowId(id));
+  const firstRun = (await handle.describe()).runId;
+  // Three waves of 1 000 changes, sent 100 at a time (so in arbitrary order); each wave ends with one
+  // change sent alone, and the next wave waits until it is applied.
+  const waves = 3;
+  let view;
+  for (let w = 0; w < waves; w++) {
+    for (let i = 0; i < 1000; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, k) => handle.signal(upsertTicketSignal, { id, priority: 1, state: w + i + k === 0 ? 'New' : 'In Progress', seq: w * 1000 + i + k })));
+    }
+    const last = (w + 1) * 1000;
+    await handle.signal(upsertTicketSignal, { id, priority: 1, state: w === waves - 1 ? 'On Hold' : 'In Progress', seq: last });
+    view = await eventually(async () => {
+      const v = await queryTicket(client, id);
+      return v?.ticket?.seq === last ? v : undefined;
+    }, 60000, `wave ${w + 1} applied`);
+  }
+  const run = await handle.describe();
+  expect(run.runId).not.toBe(firstRun);
+  expect(run.historyLength).toBeLessThan(1500);
+  // Walk the chain of runs back through their start events.
+  let runs = 0;
+  for (let runId: string | undefined = run.runId; runId; runs++) {
+    const first = (await client.workflow.getHandle(ticketWorkflowId(id), runId).fetchHistory()).events?.[0];
+    runId = first?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  }
+  expect(runs).toBeGreaterThan(waves);
+  expect(view!.measurements[0]).toMatchObject({ status: 'Pending', serviceTargetId: 'P1' });
+  expect(Date.parse(view!.measurements[0]!.startedAt!)).toBeLessThan(Date.parse(run.startTime.toISOString()));
+}, 180000);
