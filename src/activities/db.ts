@@ -21,8 +21,10 @@ export function createDbActivities({ db }: { db: Db }) {
       return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? { calendars: [], serviceTargets: [] }) };
     },
 
-    async saveTicketState(rec: TicketStateRecord): Promise<void> {
+    /** Saves, and returns the wall clock after saving (the workflow times its next timer from it). */
+    async saveTicketState(rec: TicketStateRecord): Promise<number> {
       await saveTicketState(db, rec);
+      return Date.now();
     },
 
     async loadTicketState(ticketId: string) {

@@ -223,6 +223,8 @@ async function ticketsList(argv: string[], config: Config): Promise<void> {
   process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : renderTicketList(doc));
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 async function definitionsApply(argv: string[], config: Config): Promise<void> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
   const file = positionals[0];
@@ -244,7 +246,7 @@ async function definitionsApply(argv: string[], config: Config): Promise<void> {
     }
   }
   process.stdout.write(
-    `definitions v${res.version}${res.changed ? '' : ' (unchanged)'}: ${defs.serviceTargets.length} service targets, ${defs.calendars.length} calendars${res.changed ? `; ${told}` : ''}\n`,
+    `definitions v${res.version}${res.changed ? '' : ' (unchanged)'}: ${plural(defs.serviceTargets.length, 'service target')}, ${plural(defs.calendars.length, 'calendar')}${res.changed ? `; ${told}` : ''}\n`,
   );
 }
 

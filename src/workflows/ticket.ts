@@ -458,11 +458,14 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     return dues.length ? Math.min(...dues) : null;
   }
 
+  /** The wall clock at the last save, as the save recorded it (see the main loop's timers). */
+  let savedAt = 0;
+
   async function persist(): Promise<void> {
     const ticket = state.engine.ticket;
     if (!ticket) return;
     const all = views(Date.now());
-    await dbActs.saveTicketState({
+    savedAt = await dbActs.saveTicketState({
       ticketId: input.ticketId,
       ticket,
       measurements: state.engine.measurements.map((m, i) => ({ state: m, view: all[i]! })),
@@ -493,7 +496,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
   let quietSince: number | null = null;
   for (;;) {
-    const now = Date.now();
+    const now = Math.max(Date.now(), savedAt);
     const wake = nextWake(state.engine);
     const ticket = state.engine.ticket;
     const settled =
@@ -508,6 +511,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
     // `now` only sizes the wait; instants come from state (a timer fires at the instant it was set
     // for) or from the recorded context of a batch of changes.
+    // A timer runs from when the server records it, at the end of the workflow task that set it. A
+    // task that ran local activities (a new ticket's first one, or any that saved its state) started
+    // well before that, so the wait is measured from the save's own clock, recorded with its result:
+    // firings then land within milliseconds of their instant instead of a task's duration late.
     let waitMs: number | undefined;
     if (wake !== null) waitMs = Math.max(1, wake - now);
     else if (quietSince !== null) waitMs = Math.max(1, quietSince + reopenWindowMs - now);

@@ -9,19 +9,10 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { upsertTicket } from '../../src/client/tickets';
-import { median, startBenchStack } from './stack';
+import { median, pool, startBenchStack } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 async function until(what: string, probe: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

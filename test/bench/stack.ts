@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config';
-import { migrateDb, openDb } from '../../src/db/client';
+import { migrateDb, openDb, type DbHandle } from '../../src/db/client';
+import { parseDefinitions } from '../../src/domain/definitions';
 import { applyDefinitions } from '../../src/db/queries';
 import { startEmulator, type Emulator, type Faults } from '../../src/emulator/server';
 import { readDefinitionsFile } from '../../src/infra/files';
@@ -20,6 +21,7 @@ import { actionSettingsFrom, createSlmWorker, createTmfWorker, tmfClientFromConf
 
 export interface BenchStack {
   config: Config;
+  db: DbHandle['db'];
   client: Client;
   emulator: Emulator;
   dev: DevServer;
@@ -27,9 +29,15 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(opts: { faults?: Partial<Faults>; log: (msg: string) => void }): Promise<BenchStack> {
+export async function startBenchStack(opts: {
+  faults?: Partial<Faults>;
+  log: (msg: string) => void;
+  /** Definitions to load instead of the example file. */
+  definitions?: unknown;
+  env?: Record<string, string>;
+}): Promise<BenchStack> {
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-  const config = loadConfig({ ...process.env, SNOW_USERNAME: 'bench', SNOW_PASSWORD: 'bench-password' });
+  const config = loadConfig({ ...process.env, SNOW_USERNAME: 'bench', SNOW_PASSWORD: 'bench-password', ...opts.env });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-bench-'));
   const cli = await ensureTemporalCli({ explicit: config.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log: opts.log });
   const [dev, pg, emulator, bundle] = await Promise.all([
@@ -43,12 +51,14 @@ export async function startBenchStack(opts: { faults?: Partial<Faults>; log: (ms
   const connection = await Connection.connect({ address: dev.address });
   const http = tmfClientFromConfig(config, emulator.url);
   await migrateDb(handle.db);
-  await applyDefinitions(handle.db, readDefinitionsFile(config.SLM_DEFINITIONS), config.SLM_DEFINITIONS);
+  const definitions = opts.definitions === undefined ? readDefinitionsFile(config.SLM_DEFINITIONS) : parseDefinitions(opts.definitions);
+  await applyDefinitions(handle.db, definitions, opts.definitions === undefined ? config.SLM_DEFINITIONS : 'bench');
   const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), workflowBundle: bundle });
   const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT });
   const running = Promise.all([slm.run(), tmf.run()]);
   return {
     config,
+    db: handle.db,
     client: new Client({ connection }),
     emulator,
     dev,
@@ -70,3 +80,16 @@ export async function startBenchStack(opts: { faults?: Partial<Faults>; log: (ms
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+/** The p-th percentile (nearest rank). */
+export const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;

@@ -10,10 +10,9 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { upsertTicket } from '../../src/client/tickets';
-import { median, startBenchStack } from './stack';
+import { median, percentile, startBenchStack } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({

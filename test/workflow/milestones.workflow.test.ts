@@ -4,6 +4,7 @@
  * Business days of ticket time pass in seconds; the live result is then replayed offline from the
  * workflow's own history and must match field by field.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { exportTicketHistory } from '../../src/client/history';
 import { queryTicket, upsertTicket, type EngineSettings } from '../../src/client/tickets';
@@ -63,6 +64,9 @@ beforeAll(async () => {
         ],
       },
       { id: 'ESC', appliesTo: 'ticket.escalated == true', ...stateConditions, goal: { duration: '1h' } },
+      // A group for the long replay scenario.
+      { id: 'G-HIGH', appliesTo: 'ticket.kind == "scenario" && ticket.priority == 1', ...stateConditions, goal: { duration: '6h' }, calendar: 'office', group: 'g', milestones: [{ name: 'half', at: { percentOfGoal: 50 } }, { name: 'held', at: { on: 'exclude' } }] },
+      { id: 'G-LOW', appliesTo: 'ticket.kind == "scenario" && ticket.priority == 3', ...stateConditions, goal: { duration: '16h' }, calendar: 'office', group: 'g', milestones: [{ name: 'ten', at: { afterStart: '10h' }, repeat: { every: '2h', times: 2 } }] },
       // Months of business time: 45 office days, with holidays, measured on recorded calendar windows.
       { id: 'LONG', appliesTo: 'ticket.kind == "project"', ...stateConditions, goal: { duration: '360h' }, calendar: 'office-holidays' },
     ],
@@ -150,6 +154,41 @@ it('fires milestones at their business-time instants, runs each action once, and
   expect(end!.measurements.map(strip)).toEqual(final.measurements.map(strip));
 });
 
+it('replays a long history offline to exactly the live measurements: pauses, a group move, a reopen, milestones', async () => {
+  const id = 'LONG-SCENARIO';
+  const steps: [number, Record<string, unknown>][] = [
+    [0, { state: 'New', priority: 1 }],
+    [3, { state: 'On Hold', priority: 1 }],
+    [20, { state: 'In Progress', priority: 1 }],
+    [2, { state: 'In Progress', priority: 3 }],
+    [26, { state: 'Resolved', priority: 3 }],
+    [5, { state: 'In Progress', priority: 3 }],
+    [7, { state: 'On Hold', priority: 3 }],
+    [30, { state: 'Closed', priority: 3 }],
+  ];
+  for (const [hours, fields] of steps) {
+    if (hours) await testEnv.sleep(hours * 3600_000);
+    await upsertTicket(testEnv.client, settings, { id, kind: 'scenario', ...fields });
+    await eventually(async () => ((await queryTicket(testEnv.client, id))?.ticket?.state === fields.state ? true : undefined), 20000, String(fields.state));
+  }
+  const live = await eventually(async () => {
+    const view = await queryTicket(testEnv.client, id);
+    const settled = view && view.pendingActions === 0 && view.measurements.every((m) => ['Met', 'Missed', 'Detached'].includes(m.status));
+    return settled ? view : undefined;
+  }, 30000, 'all final');
+  const byId = Object.fromEntries(live.measurements.map((m) => [m.serviceTargetId, m]));
+  expect(byId['G-HIGH']).toMatchObject({ status: 'Detached', inheritedBy: 'G-LOW' });
+  expect(byId['G-LOW']).toMatchObject({ inheritedFrom: 'G-HIGH', startedAt: byId['G-HIGH']!.startedAt });
+  expect(byId['G-LOW']!.segments.some((s) => s.note?.startsWith('reopened'))).toBe(true);
+  expect(byId['G-HIGH']!.firings.map((f) => f.milestone)).toContain('held');
+
+  const exported = await exportTicketHistory(testEnv.client, id);
+  expect(exported.events).toHaveLength(steps.length);
+  const [end] = replay(exported.definitions, parseEvents(exported.events.map((e) => JSON.stringify(e)).join('\n')));
+  const strip = (m: MeasurementView) => ({ ...m, firings: m.firings.map((f) => ({ ...f, actions: f.actions.map((a) => a.kind) })) });
+  expect(end!.measurements.map(strip)).toEqual(live.measurements.map(strip));
+});
+
 it('runs months of business time through widened calendar windows, to the exact due instant', async () => {
   const cal = BusinessCalendar.fromSpec({ ...office, id: 'office-holidays', holidays: ['2026-12-24', '2026-12-25', '2026-12-31', '2027-01-01'] });
   await upsertTicket(testEnv.client, settings, { id: 'LONG-1', kind: 'project', state: 'New' });
@@ -178,7 +217,13 @@ it('never carries out the same action twice: a retried activity finds its key in
   expect(receiver.hooks.length - before).toBe(1);
   // A receiver that refuses the notification is a final failure, not a retry storm.
   receiver.respondWith(422);
-  await expect(acts.notifyWebhook({ ...req, key: 'DUP|T|m|1|0|webhook' })).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/HTTP 422/) });
+  const refused = await acts.notifyWebhook({ ...req, key: 'DUP|T|m|1|0|webhook' }).then(
+    () => null,
+    (err: ApplicationFailure) => err,
+  );
+  expect(refused).toBeInstanceOf(ApplicationFailure);
+  expect(refused!.nonRetryable).toBe(true);
+  expect(refused!.message).toMatch(/HTTP 422/);
   receiver.respondWith(200);
   // E-mail without SMTP configured is a clear, final error.
   await expect(acts.notifyEmail({ key: 'k', to: ['a@b.c'], subject: 's', text: 't' })).rejects.toThrow('e-mail notification needs SLM_SMTP_URL');

@@ -1,0 +1,85 @@
+/**
+ * `npm run bench -- timers [--tickets 5000] [--spread 600]`
+ *
+ * N open tickets on the dev server, each with its due instant (goal taken from a ticket field) and a
+ * milestone 30 s before it, the due instants spread evenly over `--spread` seconds. Prints how late
+ * the firings were against the wall clock: for due instants, when the MissedGoal status was written
+ * to PostgreSQL; for milestones, when their webhook reached a receiver on loopback. Goal: p99 under
+ * 1 s (the incumbents poll every minute or more).
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { isNotNull } from 'drizzle-orm';
+import { upsertTicket } from '../../src/client/tickets';
+import { measurements } from '../../src/db/schema';
+import { startWebhookReceiver } from '../support/catchers';
+import { median, percentile, pool, startBenchStack } from './stack';
+
+const say = (msg: string) => process.stdout.write(msg + '\n');
+
+
+
+const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { tickets: { type: 'string', default: '5000' }, spread: { type: 'string', default: '600' } } });
+  const n = Number(values.tickets);
+  const spread = Number(values.spread);
+  if (!Number.isInteger(n) || n < 1 || !(spread > 0)) throw new Error('--tickets must be a whole number ≥ 1 and --spread a positive number of seconds');
+
+  const receiver = await startWebhookReceiver();
+  const arrivals: { at: number; dueAt: number }[] = [];
+  const stack = await startBenchStack({
+    log: say,
+    definitions: {
+      serviceTargets: [
+        {
+          id: 'timer',
+          appliesTo: 'ticket.bench == "timers"',
+          stop: 'ticket.state == "Closed"',
+          goal: { fromField: 'dueAt' },
+          milestones: [{ name: 'pre-30s', at: { beforeDue: '30s' }, actions: [{ notify: { webhook: `${receiver.url}/hook` } }] }],
+        },
+      ],
+    },
+  });
+  // Arrival times are taken as each webhook lands.
+  const seen = receiver.hooks.length;
+  const watch = setInterval(() => {
+    for (const h of receiver.hooks.splice(seen)) arrivals.push({ at: Date.now(), dueAt: Date.parse((h.body as { dueAt: string }).dueAt) });
+  }, 5);
+  try {
+    const { client, config, db, dev } = stack;
+    say(`timers benchmark: ${n} open tickets, due instants spread over ${spread} s, a milestone 30 s before each; ${os.cpus().length} cores, dev server ${dev.address}`);
+    // Created in the order of their due instants; the first is due once creation is well ahead.
+    const firstDue = Date.now() + 180_000;
+    const dueOf = (i: number) => firstDue + Math.floor((i * spread * 1000) / n);
+    const t0 = Date.now();
+    // A state outside SNOW's active states: no service problems, only the engine's timers.
+    await pool(
+      Array.from({ length: n }, (_, i) => i),
+      32,
+      (i) => upsertTicket(client, config, { id: `TM-${i}`, bench: 'timers', state: 'Queued', dueAt: new Date(dueOf(i)).toISOString() }),
+    );
+    const created = (Date.now() - t0) / 1000;
+    say(`created ${n} tickets in ${created.toFixed(1)} s (${(n / created).toFixed(1)}/s); first due in ${((firstDue - Date.now()) / 1000).toFixed(0)} s`);
+    if (Date.now() > firstDue - 30_000) say('warning: creation ran into the first milestones; their lateness includes creation time');
+
+    const lastDue = dueOf(n - 1);
+    while (Date.now() < lastDue + 10_000) await new Promise((r) => setTimeout(r, 1000));
+    const rows = await db.select({ missedGoalAt: measurements.missedGoalAt, updatedAt: measurements.updatedAt }).from(measurements).where(isNotNull(measurements.missedGoalAt));
+    clearInterval(watch);
+    for (const h of receiver.hooks.splice(seen)) arrivals.push({ at: Date.now(), dueAt: Date.parse((h.body as { dueAt: string }).dueAt) });
+
+    const dueLateness = rows.map((r) => r.updatedAt.getTime() - r.missedGoalAt!.getTime());
+    const msLateness = arrivals.map((a) => a.at - a.dueAt);
+    say(`due instants fired: ${rows.length}/${n}; lateness (MissedGoal written − due instant): p50 ${fmt(percentile(dueLateness, 50))}, p99 ${fmt(percentile(dueLateness, 99))}, max ${fmt(Math.max(...dueLateness))}`);
+    say(`milestones fired: ${arrivals.length}/${n}; lateness (webhook received − milestone instant): p50 ${fmt(percentile(msLateness, 50))}, p99 ${fmt(percentile(msLateness, 99))}, max ${fmt(Math.max(...msLateness))}`);
+    const p99 = Math.max(percentile(dueLateness, 99), percentile(msLateness, 99));
+    say(`goal p99 < 1000 ms: ${p99 < 1000 ? 'met' : 'NOT met'} (worst p99 ${fmt(p99)}; median of both p50s ${fmt(median([percentile(dueLateness, 50), percentile(msLateness, 50)]))})`);
+  } finally {
+    clearInterval(watch);
+    await stack.stop();
+    await receiver.close();
+  }
+}
