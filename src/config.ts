@@ -47,6 +47,17 @@ export const configSchema = z.object({
     .default('New,Assigned,In Progress,On Hold')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   SNOW_HTTP_TIMEOUT: duration.default(30),
+  /** PEM file of the CA bundle that issued SNOW's certificate (added to the system's). */
+  SNOW_CA_FILE: z.string().min(1).optional(),
+  /** Proxy for SNOW; defaults to HTTPS_PROXY / HTTP_PROXY (by SNOW's scheme). */
+  SNOW_PROXY: z.url({ protocol: /^https?$/ }).optional(),
+  /** Hosts that skip the proxy; defaults to NO_PROXY. */
+  SNOW_NO_PROXY: z.string().optional(),
+  /** The seed's BypassProxy switch: never use a proxy for SNOW. */
+  SNOW_BYPASS_PROXY: bool.default(false),
+  HTTPS_PROXY: z.string().optional(),
+  HTTP_PROXY: z.string().optional(),
+  NO_PROXY: z.string().optional(),
   /** The ticket field whose clearing raises a TMF642 alarm for that device (seed: the device IP). */
   SNOW_EVENT_FIELD: z.string().min(1).default('deviceIp'),
   /** `u_source` that marks our problems in SNOW and filters the poll (seed: dataminer). */
@@ -57,6 +68,8 @@ export const configSchema = z.object({
   SLM_TASK_QUEUE: z.string().min(1).default('slm'),
   TMF_TASK_QUEUE: z.string().min(1).default('tmf'),
   TMF_MAX_CONCURRENT: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Ticket workflows kept in the slm worker's memory (about 1–2 MB each); others replay when they wake. */
+  SLM_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100000).default(1000),
   // Engine
   SLM_DEFINITIONS: z.string().min(1).default(path.join(PROJECT_ROOT, 'examples', 'definitions.yaml')),
   SLM_REOPEN_WINDOW: duration.default(30 * 24 * 3600),
@@ -91,10 +104,12 @@ export class ConfigError extends Error {
 
 /** Parses `env` (process.env by default); throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // The proxy variables are conventionally lower-case too.
+  const lower: Record<string, string | undefined> = { HTTPS_PROXY: env.https_proxy, HTTP_PROXY: env.http_proxy, NO_PROXY: env.no_proxy };
   const known = Object.fromEntries(
     Object.keys(configSchema.shape)
-      .filter((k) => env[k] !== undefined && env[k] !== '')
-      .map((k) => [k, env[k]]),
+      .map((k) => [k, env[k] ?? lower[k]] as const)
+      .filter(([, v]) => v !== undefined && v !== ''),
   );
   const parsed = configSchema.safeParse(known);
   if (!parsed.success) {

@@ -1,7 +1,7 @@
 /** Activities of the `slm` task queue that read and write PostgreSQL. */
 import type { Db } from '../db/client';
 import { latestDefinitions, loadTicketState, saveTicketState, type TicketStateRecord } from '../db/queries';
-import type { Definitions } from '../domain/definitions';
+import { parseDefinitions, type Definitions } from '../domain/definitions';
 
 export function createDbActivities({ db }: { db: Db }) {
   return {
@@ -18,7 +18,7 @@ export function createDbActivities({ db }: { db: Db }) {
     ): Promise<{ now: number; version: string; definitions: Definitions | null }> {
       const latest = await latestDefinitions(db);
       const version = String(latest?.version ?? 0);
-      return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? { calendars: [], serviceTargets: [] }) };
+      return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})) };
     },
 
     /** Saves, and returns the wall clock after saving (the workflow times its next timer from it). */

@@ -3,7 +3,7 @@
  * (seed 000). Credentials live only here: they never appear in errors, logs or workflow history.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { Agent, request } from 'undici';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { ServiceProblemBody, ServiceProblemRef } from '../domain/serviceProblem';
 
 export interface TmfClientOptions {
@@ -15,7 +15,44 @@ export interface TmfClientOptions {
   timeoutMs: number;
   /** Connections kept open to SNOW; the seed uses five. */
   connections: number;
+  /** PEM CA bundle trusted for SNOW's certificate (besides the system's). */
+  ca?: string | null;
+  /** HTTP(S) proxy URL; requests to SNOW tunnel through it (CONNECT) unless bypassed. */
+  proxyUrl?: string | null;
+  /** NO_PROXY-style list: hosts, domain suffixes, `host:port`, or `*`. */
+  noProxy?: string | null;
+  /** The seed's BypassProxy: never use the proxy. */
+  bypassProxy?: boolean;
 }
+
+/** Whether `url`'s host is exempt from the proxy by a NO_PROXY-style list. */
+export function bypassesProxy(url: URL, noProxy: string | null | undefined): boolean {
+  if (!noProxy) return false;
+  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return noProxy
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .some((raw) => {
+      const entry = raw.toLowerCase();
+      if (entry === '*') return true;
+      const [name, entryPort] = entry.startsWith('[') ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]] : (entry.split(':') as [string, string | undefined]);
+      if (entryPort && entryPort !== port) return false;
+      const bare = name.replace(/^\*?\./, '');
+      return host === bare || host.endsWith(`.${bare}`);
+    });
+}
+
+/** TLS failures that retrying cannot fix: SNOW's certificate is not trusted or does not match. */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /** Failure types of the TMF area (STYLE §7). */
 export const TmfFailure = {
@@ -26,6 +63,7 @@ export const TmfFailure = {
   ServerError: 'TmfServerError',
   Network: 'TmfNetwork',
   BadResponse: 'TmfBadResponse',
+  Tls: 'TmfTls',
 } as const;
 
 export interface ServiceProblemRecord extends Record<string, unknown> {
@@ -38,13 +76,21 @@ export interface ServiceProblemRecord extends Record<string, unknown> {
 }
 
 export class TmfClient {
-  private readonly agent: Agent;
+  private readonly agent: Dispatcher & { close(): Promise<void> };
+  /** Whether requests go through the configured proxy. */
+  readonly viaProxy: boolean;
   private readonly auth: string;
   private readonly problemBase: URL;
   private readonly alarmUrl: URL;
 
   constructor(private readonly opts: TmfClientOptions) {
-    this.agent = new Agent({ connections: opts.connections, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
+    const tls = opts.ca ? { ca: opts.ca } : undefined;
+    const common = { connections: opts.connections, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs };
+    const useProxy = !!opts.proxyUrl && !opts.bypassProxy && !bypassesProxy(new URL(opts.baseUrl), opts.noProxy);
+    this.agent = useProxy
+      ? new ProxyAgent({ uri: opts.proxyUrl!, ...common, ...(tls ? { requestTls: tls } : {}) })
+      : new Agent({ ...common, ...(tls ? { connect: tls } : {}) });
+    this.viaProxy = useProxy;
     this.auth = 'Basic ' + Buffer.from(`${opts.username}:${opts.password}`).toString('base64');
     const base = opts.baseUrl.endsWith('/') ? opts.baseUrl : opts.baseUrl + '/';
     const problemPath = opts.problemPath.replace(/^\//, '');
@@ -104,9 +150,17 @@ export class TmfClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
+      const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code ?? '';
+      if (TLS_CODES.has(code)) {
+        throw ApplicationFailure.create({
+          type: TmfFailure.Tls,
+          message: `${what}: SNOW's TLS certificate is not trusted (${code}); set SNOW_CA_FILE to the CA bundle that issued it`,
+          nonRetryable: true,
+        });
+      }
       throw ApplicationFailure.create({
         type: TmfFailure.Network,
-        message: `${what}: ${(err as Error).message}`,
+        message: `${what}: ${(err as Error).message}${this.viaProxy ? ' (through the proxy)' : ''}`,
         nonRetryable: false,
       });
     }
@@ -134,7 +188,7 @@ export function refOf(rec: ServiceProblemRecord | null): ServiceProblemRef {
   };
 }
 
-/** Maps an HTTP failure to a typed ApplicationFailure: 4xx other than 408/409/429 is not retried. */
+/** Maps an HTTP failure to a typed ApplicationFailure: 4xx other than 408 and 429 is not retried. */
 export function failureFor(what: string, status: number, text: string, retryAfter?: string | string[]): ApplicationFailure {
   let reason: string;
   try {
@@ -153,7 +207,7 @@ export function failureFor(what: string, status: number, text: string, retryAfte
       nextRetryDelay: Number.isFinite(seconds) && seconds > 0 ? `${seconds}s` : undefined,
     });
   }
-  if (status >= 500 || status === 408 || status === 409) {
+  if (status >= 500 || status === 408) {
     return ApplicationFailure.create({ type: TmfFailure.ServerError, message, nonRetryable: false });
   }
   const type = status === 401 || status === 403 ? TmfFailure.Unauthorized : status === 404 ? TmfFailure.NotFound : TmfFailure.Rejected;

@@ -9,7 +9,8 @@ import { definitionsChangedSignal, getTicketStatusQuery, upsertTicketSignal, ups
 import { SA } from '../workflows/searchAttributes';
 import type { TicketWorkflowInput } from '../workflows/ticket';
 
-export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 'SNOW_ACTIVE_STATES' | 'SLM_REOPEN_WINDOW' | 'SNOW_EVENT_FIELD'> & {
+export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 'SNOW_ACTIVE_STATES' | 'SLM_REOPEN_WINDOW' | 'SNOW_EVENT_FIELD'> &
+  Partial<Pick<Config, 'SNOW_HTTP_TIMEOUT'>> & {
   /** False on servers that do not have the search attributes registered (the time-skipping server). */
   searchAttributes?: boolean;
 };
@@ -22,6 +23,8 @@ export function workflowInput(ticketId: string, s: EngineSettings): TicketWorkfl
     reopenWindowSeconds: s.SLM_REOPEN_WINDOW,
     eventField: s.SNOW_EVENT_FIELD,
     searchAttributes: s.searchAttributes ?? true,
+    // A tmf activity makes at most two requests (a look-up, then the call itself).
+    ...(s.SNOW_HTTP_TIMEOUT ? { tmfTimeoutSeconds: 2 * s.SNOW_HTTP_TIMEOUT + 10 } : {}),
   };
 }
 

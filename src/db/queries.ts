@@ -21,6 +21,7 @@ export interface TicketStateRecord {
   measurements: { state: Measurement; view: MeasurementView }[];
   problem: SavedProblem | null;
   lastError: string | null;
+  syncClosed?: boolean;
 }
 
 const ts = (iso: string | null) => (iso === null ? null : new Date(iso));
@@ -39,6 +40,7 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       problemStatus: rec.problem?.status ?? null,
       lastSyncAt: rec.problem?.lastSyncAt ? new Date(rec.problem.lastSyncAt) : null,
       lastError: rec.lastError,
+      syncClosed: rec.syncClosed ?? false,
       updatedAt: new Date(),
     };
     await tx.insert(tickets).values(row).onConflictDoUpdate({ target: tickets.ticketId, set: row });
@@ -109,6 +111,7 @@ export async function loadTicketState(db: Db, ticketId: string): Promise<Omit<Ti
         }
       : null,
     lastError: row.lastError,
+    syncClosed: row.syncClosed,
   };
 }
 

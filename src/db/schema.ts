@@ -2,7 +2,7 @@
  * The one drizzle schema. Migrations under src/db/migrations are generated from it with
  * `npm run db:generate` and applied at start-up.
  */
-import { doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Managed tickets: the seed's Tickets Table (ticket id, ticket JSON, problem id, incident number, link). */
 export const tickets = pgTable(
@@ -18,6 +18,8 @@ export const tickets = pgTable(
     problemStatus: text('problem_status'),
     lastSyncAt: timestamp('last_sync_at', { withTimezone: true }),
     lastError: text('last_error'),
+    /** Closed by the connector's closure condition: no longer synced to SNOW. */
+    syncClosed: boolean('sync_closed').notNull().default(false),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('tickets_state_idx').on(t.state)],

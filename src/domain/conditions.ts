@@ -8,7 +8,10 @@ import { Environment } from '@marcbachmann/cel-js';
 import type { Ticket } from './ticket';
 
 export type ConditionResult = { ok: true; value: boolean } | { ok: false; reason: string };
-export type Condition = { source: string; evaluate(ticket: Ticket): ConditionResult };
+/** `vars` binds more names beside `ticket` (the connector's rules read `previous` and `problem`). */
+export type Condition = { source: string; evaluate(ticket: Ticket, vars?: Record<string, unknown>): ConditionResult };
+export type ExpressionResult = { ok: true; value: unknown } | { ok: false; reason: string };
+export type Expression = { source: string; evaluate(vars: Record<string, unknown>): ExpressionResult };
 
 const env = new Environment({ unlistedVariablesAreDyn: true });
 
@@ -26,13 +29,33 @@ export function compileCondition(source: string): Condition {
   }
   return {
     source,
-    evaluate(ticket) {
+    evaluate(ticket, vars) {
       try {
-        const value = program({ ticket });
+        const value = program(vars ? { ...vars, ticket } : { ticket });
         if (typeof value !== 'boolean') return { ok: false, reason: `"${source}" is not a boolean (got ${typeof value})` };
         return { ok: true, value };
       } catch (err) {
         if ((err as { code?: string }).code === 'no_such_key') return { ok: true, value: false };
+        return { ok: false, reason: `"${source}": ${firstLine(err)}` };
+      }
+    },
+  };
+}
+
+/** A CEL expression of any type (the connector's field mapping); a missing field is an error here. */
+export function compileExpression(source: string): Expression {
+  let program: (ctx: Record<string, unknown>) => unknown;
+  try {
+    program = env.parse(source);
+  } catch (err) {
+    throw new ConditionSyntaxError(`invalid CEL "${source}": ${firstLine(err)}`);
+  }
+  return {
+    source,
+    evaluate(vars) {
+      try {
+        return { ok: true, value: program(vars) };
+      } catch (err) {
         return { ok: false, reason: `"${source}": ${firstLine(err)}` };
       }
     },

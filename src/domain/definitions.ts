@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { calendarSchema, type Calendar } from './calendar';
 import { compileOptional, type Condition } from './conditions';
+import { compileConnector, connectorSchema, type CompiledConnector } from './connector';
 import { positiveDurationSchema, durationSchema } from './duration';
 import { goalScheduleSchema } from './goalSchedule';
 
@@ -99,6 +100,8 @@ export const definitionsSchema = z
     version: z.union([z.string().min(1), z.number()]).transform(String).optional(),
     calendars: z.array(calendarSchema).default([]),
     serviceTargets: z.array(serviceTargetSchema).default([]),
+    /** The SNOW connector's rules (mapping, closure, events, reactions to remote changes). */
+    connector: connectorSchema.prefault({}),
   })
   .strict();
 
@@ -133,6 +136,11 @@ export function parseDefinitions(raw: unknown): Definitions {
 
 /** Cross-field checks: unique ids, known calendars, unique milestone names, compilable CEL. */
 function checkDefinitions(defs: Definitions): void {
+  try {
+    compileConnector(defs.connector);
+  } catch (err) {
+    throw new DefinitionError(`invalid definitions at ${(err as Error).message}`);
+  }
   const calendarIds = new Set<string>();
   defs.calendars.forEach((c, i) => {
     if (calendarIds.has(c.id)) throw new DefinitionError(`invalid definitions at calendars[${i}].id: duplicate id "${c.id}"`);
@@ -175,6 +183,7 @@ export function mergeDefinitions(base: Definitions, update: unknown): Definition
     ...(incoming.data.version !== undefined ? { version: incoming.data.version } : {}),
     calendars: byId(base.calendars, incoming.data.calendars),
     serviceTargets: byId(base.serviceTargets, incoming.data.serviceTargets),
+    connector: raw && typeof raw === 'object' && 'connector' in raw ? incoming.data.connector : base.connector,
   };
   checkDefinitions(merged);
   return merged;
@@ -210,6 +219,7 @@ export interface CompiledDefinitions {
   version: string;
   targets: CompiledServiceTarget[];
   calendars: Map<string, Calendar>;
+  connector: CompiledConnector;
 }
 
 export function compileDefinitions(defs: Definitions, version: string): CompiledDefinitions {
@@ -217,6 +227,7 @@ export function compileDefinitions(defs: Definitions, version: string): Compiled
     version,
     targets: defs.serviceTargets.map((t) => compileTarget(t)),
     calendars: new Map(defs.calendars.map((c) => [c.id, c])),
+    connector: compileConnector(defs.connector ?? connectorSchema.parse({})),
   };
 }
 

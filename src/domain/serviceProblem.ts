@@ -2,6 +2,7 @@
  * How a ticket becomes a TMF656 service problem, and what changes are worth a PATCH. Pure: the
  * workflow decides, the `tmf` activities only carry the bodies.
  */
+import { closes, DEFAULT_CONNECTOR, plain, textOf, type CompiledConnector } from './connector';
 import type { Ticket, TicketValue } from './ticket';
 
 export type ProblemStatus = 'acknowledged' | 'rejected' | 'pending' | 'held' | 'inProgress' | 'resolved' | 'cancelled' | 'closed';
@@ -52,35 +53,56 @@ export function correlationIdFor(ticketId: string): string {
   return `ticket:${ticketId}`;
 }
 
-/** The closure trigger of the seed: the ticket is restored by the SES group, or resolved/closed. */
-export function isClosing(ticket: Ticket): boolean {
+/** The ticket's own state says it is over (resolved or closed). */
+export function isClosedState(ticket: Ticket): boolean {
   const state = String(ticket.state ?? '').toLowerCase();
-  return ticket.restoredBy === 'ses_group' || state === 'resolved' || state === 'closed';
+  return state === 'resolved' || state === 'closed';
+}
+
+/** The ticket is over: restored by the SES group (the seed's closure trigger), or resolved/closed. */
+export function isClosing(ticket: Ticket): boolean {
+  return ticket.restoredBy === 'ses_group' || isClosedState(ticket);
 }
 
 export function isActive(ticket: Ticket, policy: SyncPolicy): boolean {
   return ticket.state !== undefined && policy.activeStates.includes(ticket.state);
 }
 
-export function toServiceProblem(ticket: Ticket): ServiceProblemBody {
+/** The service problem for `ticket` under the connector's mapping (DEFAULT_CONNECTOR: the seed's). */
+export function toServiceProblem(ticket: Ticket, connector: CompiledConnector = DEFAULT_CONNECTOR): ServiceProblemBody {
   const state = String(ticket.state ?? 'New');
-  const status: ProblemStatus = isClosing(ticket) ? 'resolved' : (STATE_TO_STATUS[state.toLowerCase()] ?? 'acknowledged');
-  const text = (v: TicketValue | undefined) => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+  const closing = isClosing(ticket) || closes(connector, ticket);
+  const status: ProblemStatus = closing ? 'resolved' : (STATE_TO_STATUS[state.toLowerCase()] ?? 'acknowledged');
+  const m = connector.mapping;
+  const vars = { ticket };
+  const p = m.priority.evaluate(vars);
+  const priority = p.ok && typeof plain(p.value) === 'number' ? Math.round(plain(p.value) as number) : 5;
+  const fields = m.characteristics === 'rest' ? Object.keys(ticket).filter((k) => !MAPPED_FIELDS.has(k)) : m.characteristics.filter((k) => k in ticket);
   return {
     '@type': 'ServiceProblem',
-    category: text(ticket.category) ?? 'incident',
+    category: textOf(m.category, vars, 'incident'),
     // TMF656: 1 is the highest priority, 10 the lowest.
-    priority: Math.min(10, Math.max(1, typeof ticket.priority === 'number' ? ticket.priority : 5)),
-    description: text(ticket.description) ?? text(ticket.title) ?? `Ticket ${ticket.id}`,
-    reason: text(ticket.reason) ?? state,
+    priority: Math.min(10, Math.max(1, priority)),
+    description: textOf(m.description, vars, `Ticket ${ticket.id}`),
+    reason: textOf(m.reason, vars, state),
     status,
-    originatorParty: { ...ORIGINATOR },
+    originatorParty: { ...ORIGINATOR, id: textOf(m.originator, vars, ORIGINATOR.id) },
     correlationId: correlationIdFor(ticket.id),
     externalIdentifier: [{ id: ticket.id, owner: 'temporal-slm', externalIdentifierType: 'ticket' }],
-    characteristic: Object.keys(ticket)
-      .filter((k) => !MAPPED_FIELDS.has(k))
-      .sort()
-      .map((name) => ({ name, value: ticket[name] as TicketValue })),
+    characteristic: [...fields].sort().map((name) => ({ name, value: ticket[name] as TicketValue })),
+  };
+}
+
+/** The closing PATCH: resolved, with the resolution note as TMF656's statusChangeReason and a note. */
+export function closingPatch(ticket: Ticket, connector: CompiledConnector, at: number): Record<string, unknown> {
+  const text = textOf(connector.resolutionNote, { ticket }, `Closed by temporal-slm (ticket ${ticket.id})`);
+  const when = new Date(at).toISOString();
+  return {
+    status: 'resolved',
+    statusChangeReason: text,
+    statusChangeDate: when,
+    resolutionDate: when,
+    note: [{ text, author: 'temporal-slm', date: when }],
   };
 }
 

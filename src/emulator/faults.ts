@@ -11,6 +11,9 @@ export const faultsSchema = z
   .object({
     /** Added to every SNOW API answer. */
     latencyMs: z.number().int().min(0).max(600_000).default(0),
+    /** Share of answers delayed by a further `spikeMs` (latency spikes). */
+    spikeRate: rate.default(0),
+    spikeMs: z.number().int().min(0).max(600_000).default(200),
     /** Share of requests answered 503 with a TMF error body, before anything is applied. */
     errorRate: rate.default(0),
     /** Share of requests answered 429 with `Retry-After`, before anything is applied. */
@@ -19,7 +22,7 @@ export const faultsSchema = z
     /** Share of POST/PATCH requests applied and then answered by dropping the connection. */
     dropRate: rate.default(0),
     /** Stop listening (connections refused) for this long, then listen again. */
-    refuseForMs: z.number().int().min(0).max(600_000).default(0),
+    refuseForMs: z.number().int().min(0).max(3_600_000).default(0),
     seed: z.number().int().default(1),
   })
   .strict();

@@ -304,7 +304,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
         ({ status, body: payload } = handleControl(method, url.pathname, parsed));
       } else {
         if (!authorized(req)) throw new HttpError(401, '401', 'Unauthorized', 'valid Basic credentials are required', { 'www-authenticate': 'Basic realm="SNOW"' });
-        if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+        const delay = faults.latencyMs + (faults.spikeRate > 0 && random() < faults.spikeRate ? faults.spikeMs : 0);
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         if (faults.rateLimitRate > 0 && random() < faults.rateLimitRate) {
           throw new HttpError(429, '429', 'Too Many Requests', 'rate limit exceeded', {
             'retry-after': String(faults.retryAfterSeconds),

@@ -3,6 +3,7 @@
  * and the `tmf` worker (HTTP activities to SNOW, five concurrent executions by default — the seed's
  * five connections). Entry points and the embedded runner wire real undici and drizzle through here.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActionActivities, type ActionSettings } from '../activities/actions';
@@ -35,6 +36,8 @@ export async function createSlmWorker(opts: {
   db: Db;
   /** Milestone action settings (webhook key, SMTP, source webhook); none configured by default. */
   actions?: ActionSettings;
+  /** Workflows kept in memory (SLM_MAX_CACHED_WORKFLOWS); the SDK's default sizes for lighter workflows. */
+  maxCachedWorkflows?: number;
   workflowBundle?: WorkflowBundleOption;
 }): Promise<Worker> {
   return Worker.create({
@@ -42,6 +45,7 @@ export async function createSlmWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundler })),
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? 1000,
     activities: {
       ...createDbActivities({ db: opts.db }),
       ...createEngineActivities(),
@@ -62,8 +66,27 @@ export function actionSettingsFrom(config: Config): ActionSettings {
   };
 }
 
+/** SNOW's proxy: SNOW_PROXY, else the environment's by SNOW's scheme; none when bypassed. */
+export function snowProxyOf(config: Config, baseUrl: string): string | null {
+  if (config.SNOW_BYPASS_PROXY) return null;
+  return config.SNOW_PROXY ?? (baseUrl.startsWith('https:') ? (config.HTTPS_PROXY ?? config.HTTP_PROXY) : config.HTTP_PROXY) ?? null;
+}
+
 export function tmfClientFromConfig(config: Config, baseUrl: string): TmfClient {
+  let ca: string | null = null;
+  if (config.SNOW_CA_FILE) {
+    try {
+      ca = fs.readFileSync(config.SNOW_CA_FILE, 'utf8');
+    } catch (err) {
+      throw new Error(`SNOW_CA_FILE ${config.SNOW_CA_FILE} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`SNOW_CA_FILE ${config.SNOW_CA_FILE} holds no PEM certificate`);
+  }
   return new TmfClient({
+    ca,
+    proxyUrl: snowProxyOf(config, baseUrl),
+    noProxy: config.SNOW_NO_PROXY ?? config.NO_PROXY ?? null,
+    bypassProxy: config.SNOW_BYPASS_PROXY,
     baseUrl,
     problemPath: config.SNOW_PROBLEM_PATH,
     alarmPath: config.SNOW_ALARM_PATH,

@@ -32,7 +32,8 @@ import type { createActionActivities } from '../activities/actions';
 import type { createDbActivities } from '../activities/db';
 import type { createEngineActivities } from '../activities/engine';
 import type { createTmfActivities } from '../activities/tmf';
-import { clearedDevice, milestoneAlarm, toAlarm } from '../domain/alarm';
+import { milestoneAlarm, toAlarm } from '../domain/alarm';
+import { closes, DEFAULT_CONNECTOR, eventDevice, remoteReaction, type CompiledConnector } from '../domain/connector';
 import { BusinessCalendar, WindowExceededError, type CalendarWindow } from '../domain/calendar';
 import { compileDefinitions, parseDefinitions, type CompiledDefinitions } from '../domain/definitions';
 import {
@@ -49,14 +50,16 @@ import {
 } from '../domain/engine';
 import { isOpen, normalizeMeasurement, toView, type ActionRecord, type MeasurementView } from '../domain/measurement';
 import {
+  closingPatch,
   diffForPatch,
   isActive,
+  isClosedState,
   isClosing,
   toServiceProblem,
   type ServiceProblemBody,
   type ServiceProblemRef,
 } from '../domain/serviceProblem';
-import { parseTicket, type Ticket } from '../domain/ticket';
+import { parseTicket, type Ticket, type TicketValue } from '../domain/ticket';
 import {
   definitionsChangedSignal,
   getTicketStatusQuery,
@@ -85,6 +88,8 @@ export interface TicketWorkflowInput {
   eventField?: string;
   /** Search attributes are upserted only where the server has them registered. */
   searchAttributes?: boolean;
+  /** Start-to-close timeout of one tmf activity: after a worker crash, its activities retry after this. */
+  tmfTimeoutSeconds?: number;
   /** State carried across continue-as-new. */
   carried?: CarriedState;
 }
@@ -111,6 +116,8 @@ interface CarriedState {
   windows?: Record<string, CalendarWindow>;
   /** A definitions change seen but not applied yet. */
   definitionsDirty?: boolean;
+  /** The problem was closed by the closure condition: the ticket is no longer synced (seed step 3). */
+  syncClosed?: boolean;
 }
 
 interface RaisedAlarm {
@@ -137,8 +144,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   const engineActs = proxyLocalActivities<EngineActivities>(localRetry);
   const tmf = proxyActivities<TmfActivities>({
     taskQueue: input.tmfTaskQueue ?? 'tmf',
-    // Covers the HTTP timeout plus queueing behind the worker's five slots.
-    startToCloseTimeout: '2m',
+    // The HTTP timeouts of one activity's requests; a crashed tmf worker's activities retry after it.
+    startToCloseTimeout: `${input.tmfTimeoutSeconds ?? 120}s`,
     retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2 },
   });
   const actionActs = proxyActivities<ActionActivities>({
@@ -251,13 +258,13 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     if (ctx.definitions === null) return { now: ctx.now, previous: null };
     let compiled: CompiledDefinitions;
     try {
-      compiled = compileDefinitions(parseDefinitions(ctx.definitions), ctx.version);
+      compiled = compiledDefinitionsOf(ctx.version, ctx.definitions);
     } catch (err) {
       // Definitions are validated before they are stored; a stored document that no longer
       // validates keeps the previous definitions in force instead of failing the workflow task.
       log.error('stored definitions rejected', { version: ctx.version, reason: (err as Error).message });
       if (defs) return { now: ctx.now, previous: null };
-      compiled = compileDefinitions({ calendars: [], serviceTargets: [] }, ctx.version);
+      compiled = compileDefinitions(parseDefinitions({}), ctx.version);
     }
     const previous = defs;
     defs = { version: ctx.version, compiled };
@@ -368,6 +375,40 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     return `started workflow ${workflowId}`;
   }
 
+  const connector = (): CompiledConnector => defs?.compiled.connector ?? DEFAULT_CONNECTOR;
+
+  /**
+   * Records SNOW's view of our problem (our own changes coming back from the poll change nothing),
+   * and applies the connector's reactions: fields set on the ticket, as a change at the next batch.
+   */
+  function applyRemoteChange(change: RemoteProblemChange): boolean {
+    if (!state.problem || state.problem.id !== change.problemId) return false;
+    const next = {
+      ...state.problem,
+      status: change.status ?? state.problem.status,
+      incidentNumber: change.incidentNumber ?? state.problem.incidentNumber,
+      link: change.link ?? state.problem.link,
+    };
+    if (next.status === state.problem.status && next.incidentNumber === state.problem.incidentNumber && next.link === state.problem.link) return false;
+    state.problem = next;
+    const ticket = state.engine.ticket;
+    const fields = ticket && remoteReaction(connector(), ticket, { id: next.id, status: next.status, incidentNumber: next.incidentNumber, link: next.link });
+    if (ticket && fields && Object.entries(fields).some(([k, v]) => JSON.stringify(ticket[k]) !== JSON.stringify(v))) {
+      inbox.push({ ...ticket, ...fields, id: ticket.id });
+      received++;
+      writeBack(`${ticket.id}|remote|${change.updatedOn}`, fields);
+    }
+    return true;
+  }
+
+  /** Queues fields to POST back to the ticket's source (SLM_SOURCE_WEBHOOK), beside the main loop. */
+  function writeBack(key: string, fields: Record<string, TicketValue>): void {
+    const ticket = state.engine.ticket;
+    if (!ticket) return;
+    const now = Date.now();
+    state.actions!.push({ key, ticketId: ticket.id, serviceTargetId: '', milestone: 'connector', occurrence: 0, actionIndex: 0, dueAt: now, firedAt: now, action: { setField: fields }, ticket });
+  }
+
   /** Raises the pending device alarms, each once, naming the service problem when there is one. */
   async function raiseAlarms(): Promise<void> {
     while (state.pendingAlarms?.length) {
@@ -380,44 +421,39 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     }
   }
 
-  /** Records SNOW's view of our problem; our own changes coming back from the poll change nothing. */
-  function applyRemoteChange(change: RemoteProblemChange): boolean {
-    if (!state.problem || state.problem.id !== change.problemId) return false;
-    const next = {
-      ...state.problem,
-      status: change.status ?? state.problem.status,
-      incidentNumber: change.incidentNumber ?? state.problem.incidentNumber,
-      link: change.link ?? state.problem.link,
-    };
-    if (next.status === state.problem.status && next.incidentNumber === state.problem.incidentNumber && next.link === state.problem.link) return false;
-    state.problem = next;
-    return true;
-  }
-
   /**
-   * The seed's cycle, per change: create the service problem if the ticket needs one, raise pending
-   * device alarms (so they can name the problem), then PATCH what changed (including closing).
+   * The seed's cycle, per change: create the service problem if the ticket needs one (writing its
+   * id, incident number and link back to the source), raise pending device alarms (so they can name
+   * the problem), then PATCH what changed. When the closure condition holds, the last PATCH resolves
+   * the problem with the resolution note and the ticket is no longer synced.
    */
   async function syncProblem(): Promise<void> {
     const ticket = state.engine.ticket;
-    if (!ticket) return;
-    const body = toServiceProblem(ticket);
+    if (!ticket || state.syncClosed) return;
+    const c = connector();
+    const body = toServiceProblem(ticket, c);
+    const closing = closes(c, ticket);
     await recordingFailure('service problem sync', async () => {
-      if (state.problem || !isActive(ticket, { activeStates }) || isClosing(ticket)) return;
+      // An active ticket gets its problem even when it arrives already meeting the closure condition:
+      // SNOW then holds the record, resolved with its note just below.
+      if (state.problem || !isActive(ticket, { activeStates }) || isClosedState(ticket)) return;
       const ref = await tmf.createServiceProblem(ticket.id, body);
       state.problem = { ...ref, status: body.status, lastSyncAt: Date.now() };
       state.lastSent = body;
       state.lastError = null;
+      writeBack(`${ticket.id}|problem|${ref.id}`, { problemId: ref.id, incidentNumber: ref.incidentNumber, incidentLink: ref.link });
     });
     await raiseAlarms();
     await recordingFailure('service problem sync', async () => {
       if (!state.problem) return;
-      const patch = diffForPatch(state.lastSent, body);
+      const diff = diffForPatch(state.lastSent, body);
+      const patch = closing ? { ...(diff ?? {}), ...closingPatch(ticket, c, Date.now()) } : diff;
       if (!patch) return;
       await tmf.patchServiceProblem(state.problem.id, patch);
-      state.problem = { ...state.problem, status: body.status, lastSyncAt: Date.now() };
+      state.problem = { ...state.problem, status: closing ? 'resolved' : body.status, lastSyncAt: Date.now() };
       state.lastSent = body;
       state.lastError = null;
+      if (closing) state.syncClosed = true;
     });
   }
 
@@ -477,6 +513,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
         lastSyncAt: state.problem.lastSyncAt,
       },
       lastError: state.lastError,
+      syncClosed: state.syncClosed ?? false,
     });
   }
 
@@ -542,7 +579,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       await runEngine(() => advance(state.engine, envFor(defs!), ctx.now));
       while (inbox.length > 0) {
         const next = inbox.shift()!;
-        const device = clearedDevice(state.engine.ticket, next, eventField);
+        const device = state.syncClosed ? null : eventDevice(connector(), state.engine.ticket, next, eventField);
         if (device) (state.pendingAlarms ??= []).push({ device, at: ctx.now, ticket: next });
         await runEngine(() => applyTicketChange(state.engine, envFor(defs!), next, ctx.now));
         applied++;
@@ -572,6 +609,25 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   await condition(allHandlersFinished);
 }
 
+/**
+ * Compiled definitions, shared by every ticket workflow on this worker thread: validating and
+ * compiling CEL for each of thousands of cached workflows would cost each one its own copy. A memo of
+ * a pure function (the same document always compiles to the same immutable result), keyed by the
+ * version and the document itself, so it cannot change what any workflow computes.
+ */
+const compiledCache = new Map<string, CompiledDefinitions>();
+
+function compiledDefinitionsOf(version: string, body: unknown): CompiledDefinitions {
+  const key = `${version}\u0000${JSON.stringify(body)}`;
+  let compiled = compiledCache.get(key);
+  if (!compiled) {
+    compiled = compileDefinitions(parseDefinitions(body), version);
+    compiledCache.set(key, compiled);
+    if (compiledCache.size > 16) compiledCache.delete(compiledCache.keys().next().value!);
+  }
+  return compiled;
+}
+
 function failureText(err: unknown): string {
   if (err instanceof ActivityFailure || (err as { cause?: unknown })?.cause) {
     const cause = (err as { cause?: unknown }).cause;
@@ -591,6 +647,7 @@ async function restore(acts: DbActivities, ticketId: string): Promise<CarriedSta
     problem: saved?.problem ?? null,
     lastSent: saved?.ticket && saved.problem ? toServiceProblem(saved.ticket) : null,
     lastError: saved?.lastError ?? null,
+    syncClosed: saved?.syncClosed ?? false,
     pending: [],
   };
 }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { request } from 'undici';
 import { freePort, isPortOpen } from '../../src/infra/process';
 import { env, eventually, ROOT, runCli } from '../support/harness';
@@ -29,6 +30,8 @@ function startEmbedded(vars: Record<string, string>): Started {
   return { child, output: () => out, exited };
 }
 
+const SECRETS = { snow: 'embedded-Secret-pw-7731', webhook: 'webhook-Secret-key-4412-abcdef' };
+
 async function stop(s: Started): Promise<number> {
   s.child.kill('SIGINT');
   return s.exited;
@@ -44,6 +47,10 @@ it('starts everything, survives Ctrl-C and a second start with the ticket and it
     TEMPORAL_UI_PORT: String(ports.ui),
     DATABASE_EMBEDDED_PORT: String(ports.pg),
     EMULATOR_PORT: String(ports.emulator),
+    // Distinctive secrets, scanned for below in every history, log and request the run produced.
+    SNOW_PASSWORD: SECRETS.snow,
+    SLM_WEBHOOK_SECRET: SECRETS.webhook,
+    LOG_LEVEL: 'INFO',
   };
   const cliEnv = { SLM_DATA_DIR: dataDir };
   try {
@@ -63,6 +70,25 @@ it('starts everything, survives Ctrl-C and a second start with the ticket and it
       const doc = JSON.parse(r.stdout) as { measurements: { serviceTargetId: string; status: string; dueAt: string }[]; serviceProblem: { id: string } | null };
       return doc.serviceProblem && doc.measurements.length ? doc : undefined;
     }, 30000, 'ticket with problem');
+
+    // Secrets never reach workflow inputs, history or search attributes, the logs, or SNOW's request log.
+    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+    try {
+      const client = new Client({ connection });
+      const histories: string[] = [];
+      for await (const wf of client.workflow.list()) histories.push(JSON.stringify(await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()));
+      expect(histories.length).toBeGreaterThanOrEqual(2); // the ticket and the SNOW poll
+      const requests = await (await request(`http://127.0.0.1:${ports.emulator}/_emulator/requests`)).body.text();
+      const logs = first.output() + fs.readFileSync(path.join(dataDir, 'temporal.log'), 'utf8');
+      const basic = Buffer.from(`slm:${SECRETS.snow}`).toString('base64');
+      for (const secret of [SECRETS.snow, SECRETS.webhook, basic]) {
+        for (const [what, text] of [['history', histories.join('\n')], ['logs', logs], ['SNOW request log', requests]] as const) {
+          expect({ what, leaked: text.includes(secret) }).toEqual({ what, leaked: false });
+        }
+      }
+    } finally {
+      await connection.close();
+    }
 
     expect(await stop(first)).toBe(0);
     expect(first.output()).toContain('stopped');

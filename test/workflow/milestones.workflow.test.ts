@@ -125,7 +125,11 @@ it('fires milestones at their business-time instants, runs each action once, and
   expect(ticket.escalated).toBe(true);
   const esc = (await measurementOf('MS-1', 'ESC'))!;
   expect(esc.startedAt).toBe(new Date(cal.add(start, 17 * H)).toISOString());
-  expect(receiver.hooks.filter((h) => h.path === '/source').map((h) => h.body)).toEqual([{ ticketId: 'MS-1', fields: { escalated: true } }]);
+  // The source heard of the service problem when it was created, then of the escalation.
+  expect(receiver.hooks.filter((h) => h.path === '/source').map((h) => h.body)).toEqual([
+    { ticketId: 'MS-1', fields: { problemId: expect.any(String), incidentNumber: expect.stringMatching(/^PRB/), incidentLink: expect.any(String) } },
+    { ticketId: 'MS-1', fields: { escalated: true } },
+  ]);
   // The alarm reached SNOW once, keyed by the firing.
   const alarms = [...emulator.alarms.values()].filter((a) => a.externalAlarmId === 'milestone:MS-1|RES|breach-1h|0|1');
   expect(alarms).toHaveLength(1);

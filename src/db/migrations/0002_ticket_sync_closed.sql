@@ -1,0 +1,1 @@
+ALTER TABLE "tickets" ADD COLUMN "sync_closed" boolean DEFAULT false NOT NULL;

@@ -1,0 +1,181 @@
+/**
+ * `npm run test:chaos`: the connector under faults, on real servers (dev server, PostgreSQL, the
+ * emulator on loopback), with the tmf worker as its own process so it can be killed.
+ *
+ * 1. 1,000 tickets through create → two updates → close while SNOW answers 20 % 503, 5 % 429 with
+ *    Retry-After, commits 5 % of POST/PATCH and drops the answer, and adds 200 ms to 10 % of answers.
+ * 2. The same with the tmf worker killed (SIGKILL) and restarted twice along the way.
+ * 3. SNOW unreachable for ten minutes while tickets change, then back.
+ * Afterwards, every time: exactly one problem per ticket, each in its final state with the last
+ * update's fields and the resolution note — nothing duplicated, nothing lost.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { upsertTicket, type EngineSettings } from '../../src/client/tickets';
+import type { Emulator } from '../../src/emulator/server';
+import { startDevServer, type DevServer } from '../../src/infra/devServer';
+import { freePort } from '../../src/infra/process';
+import { actionSettingsFrom, createSlmWorker } from '../../src/workers/workers';
+import { applyTestDefinitions, env, eventually, freshDatabase, loadBundle, NativeConnection, ROOT, SNOW, startTestEmulator, testConfig } from '../support/harness';
+
+const TMF_QUEUE = 'tmf-chaos';
+let dev: DevServer;
+let emulator: Emulator;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
+let native: NativeConnection;
+let connection: Connection;
+let client: Client;
+let slm: Worker;
+let slmRunning: Promise<void>;
+let tmf: ChildProcess | null = null;
+const config = testConfig({ TMF_TASK_QUEUE: TMF_QUEUE, SNOW_HTTP_TIMEOUT: '10s' });
+const settings: EngineSettings = config;
+
+function startTmfWorker(): ChildProcess {
+  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'src', 'workers', 'tmf.ts')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      TEMPORAL_ADDRESS: dev.address,
+      SNOW_BASE_URL: emulator.url,
+      SNOW_USERNAME: SNOW.username,
+      SNOW_PASSWORD: SNOW.password,
+      TMF_TASK_QUEUE: TMF_QUEUE,
+      SNOW_HTTP_TIMEOUT: '10s',
+      LOG_LEVEL: 'ERROR',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return child;
+}
+
+async function killTmfWorker(): Promise<void> {
+  if (!tmf) return;
+  const exited = new Promise((r) => tmf!.once('exit', r));
+  tmf.kill('SIGKILL');
+  await exited;
+  tmf = null;
+}
+
+beforeAll(async () => {
+  dev = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(env('SLM_TEST_DIR'), `chaos-${process.pid}.sqlite`), port: await freePort() });
+  emulator = await startTestEmulator();
+  db = await freshDatabase('chaos');
+  await applyTestDefinitions(db, {
+    serviceTargets: [{ id: 'resolution', appliesTo: 'true', stop: 'ticket.state in ["Resolved", "Closed"]', goal: { duration: '4h' } }],
+  });
+  native = await NativeConnection.connect({ address: dev.address });
+  slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: db.db, actions: actionSettingsFrom(config), workflowBundle: loadBundle() });
+  slmRunning = slm.run();
+  connection = await Connection.connect({ address: dev.address });
+  client = new Client({ connection });
+  tmf = startTmfWorker();
+}, 120000);
+
+afterAll(async () => {
+  await killTmfWorker();
+  slm?.shutdown();
+  await slmRunning;
+  await connection?.close();
+  await native?.close();
+  await dev?.stop();
+  await emulator?.close();
+  await db?.close();
+});
+
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+/** The snapshots of one ticket's life: created, updated twice, then closed by the seed's condition. */
+function lifeOf(id: string): Record<string, unknown>[] {
+  return [
+    { id, state: 'New', priority: 3, site: 'LUX', step: 0 },
+    { id, state: 'In Progress', priority: 2, site: 'LUX', step: 1 },
+    { id, state: 'In Progress', priority: 1, site: 'FRA', step: 2 },
+    { id, state: 'In Progress', priority: 1, site: 'FRA', step: 3, restoredBy: 'ses_group' },
+  ];
+}
+
+async function drive(ids: string[], during?: (phase: number) => Promise<void>): Promise<void> {
+  for (let phase = 0; phase < 4; phase++) {
+    await pool(ids, 32, (id) => upsertTicket(client, settings, lifeOf(id)[phase]!));
+    await during?.(phase);
+  }
+}
+
+/** Exactly one problem per ticket, resolved with the note, carrying the last update's fields. */
+async function expectAllSynced(ids: string[], timeoutMs: number): Promise<void> {
+  const problemsOf = () => {
+    const byTicket = new Map<string, Record<string, unknown>[]>();
+    for (const p of emulator.problems.values()) {
+      const id = String(p.correlationId).replace(/^ticket:/, '');
+      byTicket.set(id, [...(byTicket.get(id) ?? []), p]);
+    }
+    return byTicket;
+  };
+  const done = (p: Record<string, unknown>) => p.status === 'resolved' && typeof p.statusChangeReason === 'string';
+  await eventually(async () => {
+    const byTicket = problemsOf();
+    return ids.every((id) => byTicket.get(id)?.some(done)) ? true : undefined;
+  }, timeoutMs, `all ${ids.length} problems resolved`);
+  const byTicket = problemsOf();
+  const wrong: string[] = [];
+  for (const id of ids) {
+    const ps = byTicket.get(id) ?? [];
+    if (ps.length !== 1) wrong.push(`${id}: ${ps.length} problems`);
+    const p = ps[0]!;
+    const chars = Object.fromEntries((p.characteristic as { name: string; value: unknown }[]).map((c) => [c.name, c.value]));
+    if (p.priority !== 1 || chars.site !== 'FRA' || chars.step !== 3 || p.statusChangeReason !== `Restored by ses_group (ticket ${id})`) {
+      wrong.push(`${id}: ${JSON.stringify({ priority: p.priority, chars, status: p.status, reason: p.statusChangeReason })}`);
+    }
+  }
+  expect(wrong.slice(0, 10)).toEqual([]);
+}
+
+const FAULTS = { errorRate: 0.2, rateLimitRate: 0.05, retryAfterSeconds: 1, dropRate: 0.05, spikeRate: 0.1, spikeMs: 200, seed: 7 };
+
+it('keeps 1,000 tickets exactly in sync through 503s, 429s, dropped answers and latency spikes', async () => {
+  Object.assign(emulator.faults, FAULTS);
+  const ids = Array.from({ length: 1000 }, (_, i) => `CH1-${i}`);
+  await drive(ids);
+  await expectAllSynced(ids, 15 * 60_000);
+  const injected = emulator.requests.filter((r) => r.status === 503 || r.status === 429 || r.status === 0).length;
+  expect(injected).toBeGreaterThan(500);
+}, 20 * 60_000);
+
+it('does the same while the tmf worker is killed (SIGKILL) and restarted twice', async () => {
+  Object.assign(emulator.faults, FAULTS, { seed: 11 });
+  const ids = Array.from({ length: 1000 }, (_, i) => `CH2-${i}`);
+  let kills = 0;
+  await drive(ids, async (phase) => {
+    if (phase === 0 || phase === 2) {
+      await new Promise((r) => setTimeout(r, 3000)); // requests in flight
+      await killTmfWorker();
+      kills++;
+      await new Promise((r) => setTimeout(r, 2000));
+      tmf = startTmfWorker();
+    }
+  });
+  expect(kills).toBe(2);
+  await expectAllSynced(ids, 15 * 60_000);
+}, 20 * 60_000);
+
+it('catches up after SNOW was unreachable for ten minutes', async () => {
+  Object.assign(emulator.faults, { errorRate: 0, rateLimitRate: 0, dropRate: 0, spikeRate: 0 });
+  const ids = Array.from({ length: 200 }, (_, i) => `CH3-${i}`);
+  const res = await fetch(`${emulator.url}/_emulator/faults`, { method: 'PUT', body: JSON.stringify({ refuseForMs: 600_000 }), headers: { 'content-type': 'application/json' } });
+  expect(res.status).toBe(200);
+  const outageEnds = Date.now() + 600_000;
+  await drive(ids);
+  // Nothing got through while SNOW was away.
+  expect([...emulator.problems.values()].filter((p) => String(p.correlationId).startsWith('ticket:CH3-'))).toHaveLength(0);
+  await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
+  await expectAllSynced(ids, 10 * 60_000);
+}, 25 * 60_000);
