@@ -2,6 +2,7 @@
  * The one place that reads process.env. Every key is documented in `.env.example`; an invalid value
  * stops start-up with the variable's name and what was expected.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -40,6 +41,8 @@ export const configSchema = z.object({
   SNOW_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   SNOW_USERNAME: z.string().min(1).default('slm'),
   SNOW_PASSWORD: z.string().min(1).default('slm-dev-password'),
+  /** A file holding the SNOW password (a mounted secret); wins over SNOW_PASSWORD. */
+  SNOW_PASSWORD_FILE: z.string().min(1).optional(),
   SNOW_PROBLEM_PATH: z.string().min(1).default('gstm/dataminer/tmf/api/v1/tmf656/'),
   SNOW_ALARM_PATH: z.string().min(1).default('gstm/dataminer/tmf/api/v1/tmf642/alarm'),
   SNOW_ACTIVE_STATES: z
@@ -111,6 +114,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((k) => [k, env[k] ?? lower[k]] as const)
       .filter(([, v]) => v !== undefined && v !== ''),
   );
+  if (typeof known.SNOW_PASSWORD_FILE === 'string') {
+    try {
+      known.SNOW_PASSWORD = fs.readFileSync(known.SNOW_PASSWORD_FILE, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: SNOW_PASSWORD_FILE: cannot read ${known.SNOW_PASSWORD_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
   const parsed = configSchema.safeParse(known);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

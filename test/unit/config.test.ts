@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../../src/config';
 
 describe('configuration', () => {
@@ -16,6 +19,15 @@ describe('configuration', () => {
     ['EMULATOR_START', 'maybe'],
   ])('stops on a bad %s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}: `));
+  });
+
+  it('reads the SNOW password from a secret file, and names the file when it cannot', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-secret-'));
+    const file = path.join(dir, 'snow-password');
+    fs.writeFileSync(file, 'from-a-file\n');
+    expect(loadConfig({ SNOW_PASSWORD: 'from-env', SNOW_PASSWORD_FILE: file }).SNOW_PASSWORD).toBe('from-a-file');
+    expect(() => loadConfig({ SNOW_PASSWORD_FILE: path.join(dir, 'missing') })).toThrow(/^invalid configuration: SNOW_PASSWORD_FILE: cannot read .*missing \(ENOENT\)$/);
+    fs.rmSync(dir, { recursive: true });
   });
 
   it('parses booleans strictly (no Boolean("false") === true)', () => {
