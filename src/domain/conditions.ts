@@ -19,14 +19,18 @@ export class ConditionSyntaxError extends Error {
   override name = 'ConditionSyntaxError';
 }
 
-/** Compiles `source`; throws ConditionSyntaxError with the parser's first line on bad syntax. */
-export function compileCondition(source: string): Condition {
-  let program: (ctx: Record<string, unknown>) => unknown;
+/** Parses `source`; throws ConditionSyntaxError with the parser's first line on bad syntax. */
+function parse(source: string): (ctx: Record<string, unknown>) => unknown {
   try {
-    program = env.parse(source);
+    return env.parse(source);
   } catch (err) {
     throw new ConditionSyntaxError(`invalid CEL "${source}": ${firstLine(err)}`);
   }
+}
+
+/** Compiles a boolean condition over `ticket`. */
+export function compileCondition(source: string): Condition {
+  const program = parse(source);
   return {
     source,
     evaluate(ticket, vars) {
@@ -44,12 +48,7 @@ export function compileCondition(source: string): Condition {
 
 /** A CEL expression of any type (the connector's field mapping); a missing field is an error here. */
 export function compileExpression(source: string): Expression {
-  let program: (ctx: Record<string, unknown>) => unknown;
-  try {
-    program = env.parse(source);
-  } catch (err) {
-    throw new ConditionSyntaxError(`invalid CEL "${source}": ${firstLine(err)}`);
-  }
+  const program = parse(source);
   return {
     source,
     evaluate(vars) {

@@ -4,63 +4,50 @@
  * ticket is no longer synced, reactions to SNOW-side changes, and an authentication failure that
  * costs one request per change, never a retry storm.
  */
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { queryTicket, upsertTicketChecked, type EngineSettings } from '../../src/client/tickets';
 import { tickets } from '../../src/db/schema';
 import { ticketWorkflowId } from '../../src/domain/ticket';
 import type { Emulator } from '../../src/emulator/server';
-import { startDevServer, type DevServer } from '../../src/infra/devServer';
-import { freePort } from '../../src/infra/process';
 import { remoteProblemChangedSignal } from '../../src/workflows/messages';
 import { startWebhookReceiver } from '../support/catchers';
-import { applyTestDefinitions, env, eventually, freshDatabase, NativeConnection, startTestEmulator, startWorkers, testConfig, type RunningWorkers } from '../support/harness';
+import { eventually, startDevStack, startWorkers, testConfig, type DevStack, type RunningWorkers } from '../support/harness';
 
-let dev: DevServer;
+let stack: DevStack;
 let emulator: Emulator;
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let workers: RunningWorkers;
-let badWorkers: RunningWorkers;
-let nativeConnection: NativeConnection;
-let connection: Connection;
+let db: DevStack['db'];
 let client: Client;
+let badWorkers: RunningWorkers;
 let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let settings: EngineSettings;
 let badSettings: EngineSettings;
 
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
-  dev = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(env('SLM_TEST_DIR'), `connector-${process.pid}.sqlite`), port: await freePort() });
-  emulator = await startTestEmulator();
-  db = await freshDatabase('connector');
-  await applyTestDefinitions(db, {
-    serviceTargets: [],
-    connector: {
-      mapping: { category: '"svc-" + ticket.service', characteristics: ['site'] },
-      onRemoteChange: [{ when: 'problem.status == "resolved"', setField: { closureRequested: true } }],
-    },
-  });
   const config = testConfig({ SLM_SOURCE_WEBHOOK: `${receiver.url}/source` });
   settings = config;
-  nativeConnection = await NativeConnection.connect({ address: dev.address });
-  workers = await startWorkers({ connection: nativeConnection, db, snowUrl: emulator.url, config });
+  stack = await startDevStack({
+    label: 'connector',
+    config,
+    definitions: {
+      serviceTargets: [],
+      connector: {
+        mapping: { category: '"svc-" + ticket.service', characteristics: ['site'] },
+        onRemoteChange: [{ when: 'problem.status == "resolved"', setField: { closureRequested: true } }],
+      },
+    },
+  });
+  ({ emulator, db, client } = stack);
   // A second pair of workers whose SNOW password is wrong, on their own task queues.
   const bad = testConfig({ SNOW_PASSWORD: 'not-the-password', SLM_TASK_QUEUE: 'slm-badauth', TMF_TASK_QUEUE: 'tmf-badauth' });
   badSettings = bad;
-  badWorkers = await startWorkers({ connection: nativeConnection, db, snowUrl: emulator.url, config: bad });
-  connection = await Connection.connect({ address: dev.address });
-  client = new Client({ connection });
+  badWorkers = await startWorkers({ connection: stack.native, db, snowUrl: emulator.url, config: bad });
 });
 
 afterAll(async () => {
-  await workers?.stop();
   await badWorkers?.stop();
-  await connection?.close();
-  await nativeConnection?.close();
-  await dev?.stop();
-  await emulator?.close();
-  await db?.close();
+  await stack?.stop();
   await receiver?.close();
 });
 

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { request } from 'undici';
@@ -13,64 +13,38 @@ import { TmfClient } from '../../src/activities/tmfClient';
 import { ensureProblemSync } from '../../src/client/sync';
 import { queryTicket, upsertTicket } from '../../src/client/tickets';
 import type { Emulator } from '../../src/emulator/server';
-import { startDevServer, type DevServer } from '../../src/infra/devServer';
-import { freePort } from '../../src/infra/process';
-import {
-  applyTestDefinitions,
-  env,
-  eventually,
-  freshDatabase,
-  loadBundle,
-  NativeConnection,
-  runCli,
-  SNOW,
-  startTestEmulator,
-  startWorkers,
-  testConfig,
-  type RunningWorkers,
-} from '../support/harness';
+import { env, eventually, loadBundle, runCli, SNOW, startDevStack, testConfig, type DevStack } from '../support/harness';
 
 const SPEC_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'specs', 'tmf');
 
-let dev: DevServer;
+let stack: DevStack;
 let emulator: Emulator;
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let workers: RunningWorkers;
-let nativeConnection: NativeConnection;
-let connection: Connection;
+let db: DevStack['db'];
 let client: Client;
-const config = testConfig();
 let cliEnv: Record<string, string>;
+const config = testConfig();
 
 beforeAll(async () => {
-  dev = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(env('SLM_TEST_DIR'), `e2e-${process.pid}.sqlite`), port: await freePort() });
-  emulator = await startTestEmulator();
-  db = await freshDatabase('e2e');
-  await applyTestDefinitions(db, {
-    serviceTargets: [
-      {
-        id: 'P1-resolution',
-        appliesTo: 'ticket.priority == 1',
-        stop: 'ticket.state in ["Resolved", "Closed"]',
-        exclude: 'ticket.state == "On Hold"',
-        goal: { duration: '4h' },
-      },
-    ],
+  stack = await startDevStack({
+    label: 'e2e',
+    config,
+    definitions: {
+      serviceTargets: [
+        {
+          id: 'P1-resolution',
+          appliesTo: 'ticket.priority == 1',
+          stop: 'ticket.state in ["Resolved", "Closed"]',
+          exclude: 'ticket.state == "On Hold"',
+          goal: { duration: '4h' },
+        },
+      ],
+    },
   });
-  nativeConnection = await NativeConnection.connect({ address: dev.address });
-  workers = await startWorkers({ connection: nativeConnection, db, snowUrl: emulator.url, config });
-  connection = await Connection.connect({ address: dev.address });
-  client = new Client({ connection });
-  cliEnv = { TEMPORAL_ADDRESS: dev.address, DATABASE_URL: db.url, SNOW_USERNAME: SNOW.username, SNOW_PASSWORD: SNOW.password };
+  ({ emulator, db, client, cliEnv } = stack);
 });
 
 afterAll(async () => {
-  await workers?.stop();
-  await nativeConnection?.close();
-  await connection?.close();
-  await dev?.stop();
-  await emulator?.close();
-  await db?.close();
+  await stack?.stop();
 });
 
 const posts = () => emulator.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/serviceProblem'));

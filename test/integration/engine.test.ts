@@ -5,15 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { queryTicket, upsertTicket, upsertTicketChecked, type EngineSettings } from '../../src/client/tickets';
 import { ticketWorkflowId } from '../../src/domain/ticket';
-import type { Emulator } from '../../src/emulator/server';
-import { startDevServer, type DevServer } from '../../src/infra/devServer';
-import { freePort } from '../../src/infra/process';
 import { upsertTicketSignal, upsertTicketUpdate } from '../../src/workflows/messages';
-import { applyTestDefinitions, env, eventually, freshDatabase, NativeConnection, runCli, SNOW, startTestEmulator, startWorkers, testConfig, type RunningWorkers } from '../support/harness';
+import { env, eventually, runCli, startDevStack, testConfig, type DevStack } from '../support/harness';
 
 const P1 = {
   id: 'P1',
@@ -25,43 +22,26 @@ const P1 = {
   milestones: [{ name: 'half', at: { percentOfGoal: 50 } }],
 };
 
-let dev: DevServer;
-let emulator: Emulator;
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let workers: RunningWorkers;
-let nativeConnection: NativeConnection;
-let connection: Connection;
+let stack: DevStack;
 let client: Client;
+let cliEnv: Record<string, string>;
 const config = testConfig();
 const settings: EngineSettings = config;
-let cliEnv: Record<string, string>;
 const dir = () => env('SLM_TEST_DIR');
 
 beforeAll(async () => {
-  dev = await startDevServer({
-    cli: env('SLM_TEST_TEMPORAL_CLI'),
-    dbFile: path.join(dir(), `engine-${process.pid}.sqlite`),
-    port: await freePort(),
+  stack = await startDevStack({
+    label: 'engine',
+    definitions: { serviceTargets: [P1] },
+    config,
     // Suggest continue-as-new early, so a few thousand changes exercise it several times.
     dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 600 },
   });
-  emulator = await startTestEmulator();
-  db = await freshDatabase('engine');
-  await applyTestDefinitions(db, { serviceTargets: [P1] });
-  nativeConnection = await NativeConnection.connect({ address: dev.address });
-  workers = await startWorkers({ connection: nativeConnection, db, snowUrl: emulator.url, config });
-  connection = await Connection.connect({ address: dev.address });
-  client = new Client({ connection });
-  cliEnv = { TEMPORAL_ADDRESS: dev.address, DATABASE_URL: db.url, SNOW_USERNAME: SNOW.username, SNOW_PASSWORD: SNOW.password };
+  ({ client, cliEnv } = stack);
 });
 
 afterAll(async () => {
-  await workers?.stop();
-  await connection?.close();
-  await nativeConnection?.close();
-  await dev?.stop();
-  await emulator?.close();
-  await db?.close();
+  await stack?.stop();
 });
 
 it('takes upserts through an update: a malformed change is rejected to the caller and never reaches history', async () => {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import { TmfClient } from '../../src/activities/tmfClient';
@@ -14,6 +15,8 @@ import { migrateDb, openDb, type DbHandle } from '../../src/db/client';
 import { applyDefinitions } from '../../src/db/queries';
 import { parseDefinitions } from '../../src/domain/definitions';
 import { startEmulator, type Emulator } from '../../src/emulator/server';
+import { startDevServer, type DevServer } from '../../src/infra/devServer';
+import { freePort } from '../../src/infra/process';
 import { actionSettingsFrom, createSlmWorker, createTmfWorker } from '../../src/workers/workers';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -133,4 +136,49 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A dev-server stack for an integration suite: Temporal, a fresh database, the emulator, both workers. */
+export interface DevStack {
+  dev: DevServer;
+  emulator: Emulator;
+  db: DbHandle & { url: string };
+  native: NativeConnection;
+  client: Client;
+  workers: RunningWorkers;
+  /** The environment that points the CLI at this stack. */
+  cliEnv: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startDevStack(opts: { label: string; definitions: unknown; config: Config; dynamicConfig?: Record<string, string | number> }): Promise<DevStack> {
+  const dev = await startDevServer({
+    cli: env('SLM_TEST_TEMPORAL_CLI'),
+    dbFile: path.join(env('SLM_TEST_DIR'), `${opts.label}-${process.pid}.sqlite`),
+    port: await freePort(),
+    ...(opts.dynamicConfig ? { dynamicConfig: opts.dynamicConfig } : {}),
+  });
+  const emulator = await startTestEmulator();
+  const db = await freshDatabase(opts.label);
+  await applyTestDefinitions(db, opts.definitions);
+  const native = await NativeConnection.connect({ address: dev.address });
+  const workers = await startWorkers({ connection: native, db, snowUrl: emulator.url, config: opts.config });
+  const connection = await Connection.connect({ address: dev.address });
+  return {
+    dev,
+    emulator,
+    db,
+    native,
+    client: new Client({ connection }),
+    workers,
+    cliEnv: { TEMPORAL_ADDRESS: dev.address, DATABASE_URL: db.url, SNOW_USERNAME: SNOW.username, SNOW_PASSWORD: SNOW.password },
+    stop: async () => {
+      await workers.stop();
+      await connection.close();
+      await native.close();
+      await dev.stop();
+      await emulator.close();
+      await db.close();
+    },
+  };
 }
