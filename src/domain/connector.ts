@@ -5,6 +5,7 @@
  * what a ticket does when SNOW changes its problem. All CEL, compiled once per definitions version.
  */
 import { z } from 'zod';
+import { clearedDevice } from './alarm';
 import { compileCondition, compileExpression, type Condition, type Expression } from './conditions';
 import type { Ticket, TicketValue } from './ticket';
 
@@ -104,12 +105,7 @@ export function closes(c: CompiledConnector, ticket: Ticket): boolean {
  */
 export function eventDevice(c: CompiledConnector, previous: Ticket | null, next: Ticket, field: string): string | null {
   if (!previous) return null;
-  if (!c.eventWhen) {
-    const before = previous[field];
-    const after = next[field];
-    const present = (v: TicketValue | undefined) => typeof v === 'string' && v.trim() !== '';
-    return present(before) && !present(after) ? (before as string) : null;
-  }
+  if (!c.eventWhen) return clearedDevice(previous, next, field);
   const r = c.eventWhen.evaluate(next, { previous });
   if (!r.ok || !r.value) return null;
   let device: unknown = previous[field];
