@@ -71,8 +71,8 @@ export const configSchema = z.object({
   SLM_TASK_QUEUE: z.string().min(1).default('slm'),
   TMF_TASK_QUEUE: z.string().min(1).default('tmf'),
   TMF_MAX_CONCURRENT: z.coerce.number().int().min(1).max(1000).default(5),
-  /** Ticket workflows kept in the slm worker's memory (about 1–2 MB each); others replay when they wake. */
-  SLM_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100000).default(1000),
+  /** Ticket workflows kept in the slm worker's memory; others replay when they wake. Unset: sized from the heap. */
+  SLM_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100000).optional(),
   // Engine
   SLM_DEFINITIONS: z.string().min(1).default(path.join(PROJECT_ROOT, 'examples', 'definitions.yaml')),
   SLM_REOPEN_WINDOW: duration.default(30 * 24 * 3600),

@@ -3,22 +3,24 @@ import type { Db } from '../db/client';
 import { latestDefinitions, loadTicketState, saveTicketState, type TicketStateRecord } from '../db/queries';
 import { parseDefinitions, type Definitions } from '../domain/definitions';
 
-export function createDbActivities({ db }: { db: Db }) {
+/** `writesBack`: this worker has a source webhook (SLM_SOURCE_WEBHOOK) to post ticket fields to. */
+export function createDbActivities({ db, writesBack = false }: { db: Db; writesBack?: boolean }) {
   return {
     /**
      * What a ticket workflow needs to apply a batch of changes: the batch's instant and the service
      * targets in force. The workflow passes its own clock in and gets it back: as this activity's
      * result it is recorded in history, so every replay applies the batch at the instant the live run
      * used (a side effect, recorded). Targets come back only when the workflow's `knownVersion` is
-     * stale, so history does not carry the whole definitions document for every change.
+     * stale, so history does not carry the whole definitions document for every change. `writesBack`
+     * spares workflows the connector's write-backs when there is no source to write to.
      */
     async loadEngineContext(
       workflowClock: number,
       knownVersion: string | null,
-    ): Promise<{ now: number; version: string; definitions: Definitions | null }> {
+    ): Promise<{ now: number; version: string; definitions: Definitions | null; writesBack: boolean }> {
       const latest = await latestDefinitions(db);
       const version = String(latest?.version ?? 0);
-      return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})) };
+      return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})), writesBack };
     },
 
     /** Saves, and returns the wall clock after saving (the workflow times its next timer from it). */

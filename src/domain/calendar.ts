@@ -34,7 +34,7 @@ const instant = z
   .string()
   .refine((s) => /(Z|[+-]\d{2}:?\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)), { message: 'expected an ISO 8601 instant with Z or an offset' });
 
-export const calendarSchema = z
+const CALENDAR = z
   .object({
     id: z.string().min(1),
     timezone: z.string().refine((zone) => IANAZone.isValidZone(zone), { message: 'unknown IANA time zone' }),
@@ -70,8 +70,10 @@ export const calendarSchema = z
     }
   });
 
-export type CalendarSpec = z.input<typeof calendarSchema>;
-export type Calendar = z.output<typeof calendarSchema>;
+/* An accessor, not the schema: the workflow worker shares this module between workflows and freezes its exports, and a frozen zod schema cannot parse. */
+export const calendarSchema = () => CALENDAR;
+export type CalendarSpec = z.input<typeof CALENDAR>;
+export type Calendar = z.output<typeof CALENDAR>;
 
 export class CalendarError extends Error {
   override name = 'CalendarError';
@@ -122,7 +124,7 @@ function localFromOffset(t: number, offsetMinutes: number): LocalTime {
 
 /** Validates a calendar; throws a CalendarError naming the field. */
 export function parseCalendar(raw: unknown): Calendar {
-  const parsed = calendarSchema.safeParse(raw);
+  const parsed = CALENDAR.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');

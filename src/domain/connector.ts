@@ -11,7 +11,7 @@ import type { Ticket, TicketValue } from './ticket';
 
 const cel = z.string().trim().min(1, 'must be a CEL expression');
 
-export const connectorSchema = z
+const CONNECTOR = z
   .object({
     /** Closure condition (seed default): the problem is PATCHed to resolved with a note, then no longer synced. */
     closeWhen: cel.default('has(ticket.restoredBy) && ticket.restoredBy == "ses_group"'),
@@ -43,7 +43,9 @@ export const connectorSchema = z
   })
   .strict();
 
-export type ConnectorDefinition = z.output<typeof connectorSchema>;
+/* An accessor, not the schema: the workflow worker shares this module between workflows and freezes its exports, and a frozen zod schema cannot parse. */
+export const connectorSchema = () => CONNECTOR;
+export type ConnectorDefinition = z.output<typeof CONNECTOR>;
 
 export interface CompiledConnector {
   closeWhen: Condition;
@@ -80,7 +82,7 @@ export function compileConnector(c: ConnectorDefinition): CompiledConnector {
   };
 }
 
-export const DEFAULT_CONNECTOR: CompiledConnector = compileConnector(connectorSchema.parse({}));
+export const DEFAULT_CONNECTOR: CompiledConnector = compileConnector(CONNECTOR.parse({}));
 
 /** A CEL result as plain JSON (CEL integers come back as BigInt). */
 export function plain(v: unknown): unknown {

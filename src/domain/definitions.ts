@@ -31,24 +31,30 @@ function oneOf<S extends Record<string, z.ZodType>>(shape: S) {
     .transform((v) => v as { [K in keyof S]: { [P in K]: z.output<S[K]> } }[keyof S]);
 }
 
-const goalSchema = oneOf({ duration: positiveDurationSchema, fromField: fieldName, schedule: goalScheduleSchema });
+const goalSchema = oneOf({ duration: positiveDurationSchema(), fromField: fieldName, schedule: goalScheduleSchema() });
 
 const milestoneAtSchema = oneOf({
   percentOfGoal: z.number().gt(0).max(1000),
-  afterStart: durationSchema,
-  beforeDue: durationSchema,
-  afterDue: durationSchema,
+  afterStart: durationSchema(),
+  beforeDue: durationSchema(),
+  afterDue: durationSchema(),
   on: z.enum(['start', 'stop', 'exclude']),
   when: cel,
 });
 
 const url = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+/*
+ * Our own pattern rather than z.email(): zod's shared patterns are frozen along with this module in
+ * the workflow worker, and zod resets a pattern's lastIndex before each test.
+ */
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const email = z.string().regex(EMAIL, 'expected an e-mail address');
 
-export const actionSchema = oneOf({
+const actionSchema = oneOf({
   notify: z
     .object({
       webhook: url.optional(),
-      email: z.union([z.email(), z.array(z.email()).min(1)]).optional(),
+      email: z.union([email, z.array(email).min(1)]).optional(),
       subject: z.string().optional(),
     })
     .strict()
@@ -69,14 +75,14 @@ const milestoneSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only'),
     at: milestoneAtSchema,
-    repeat: z.object({ every: positiveDurationSchema, times: z.number().int().positive().optional() }).strict().optional(),
+    repeat: z.object({ every: positiveDurationSchema(), times: z.number().int().positive().optional() }).strict().optional(),
     if: cel.optional(),
     actions: z.array(actionSchema).default([]),
   })
   .strict();
 export type MilestoneDefinition = z.infer<typeof milestoneSchema>;
 
-export const serviceTargetSchema = z
+const serviceTargetSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only'),
     title: z.string().optional(),
@@ -94,14 +100,14 @@ export const serviceTargetSchema = z
   })
   .strict();
 
-export const definitionsSchema = z
+const definitionsSchema = z
   .object({
     /** An optional label recorded on measurements by `slm replay` (the server numbers stored versions itself). */
     version: z.union([z.string().min(1), z.number()]).transform(String).optional(),
-    calendars: z.array(calendarSchema).default([]),
+    calendars: z.array(calendarSchema()).default([]),
     serviceTargets: z.array(serviceTargetSchema).default([]),
     /** The SNOW connector's rules (mapping, closure, events, reactions to remote changes). */
-    connector: connectorSchema.prefault({}),
+    connector: connectorSchema().prefault({}),
   })
   .strict();
 
@@ -227,10 +233,29 @@ export function compileDefinitions(defs: Definitions, version: string): Compiled
     version,
     targets: defs.serviceTargets.map((t) => compileTarget(t)),
     calendars: new Map(defs.calendars.map((c) => [c.id, c])),
-    connector: compileConnector(defs.connector ?? connectorSchema.parse({})),
+    connector: compileConnector(defs.connector ?? connectorSchema().parse({})),
   };
 }
 
 export function formatPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(root)';
+}
+
+/**
+ * Compiled definitions by version and document. The workflow worker preloads this module, so one
+ * memo serves every ticket workflow it hosts: without it each cached workflow validated and compiled
+ * its own copy. A memo of a pure function (one document always compiles to the same result, which
+ * nothing mutates), so it cannot change what any workflow computes.
+ */
+const compiledCache = new Map<string, CompiledDefinitions>();
+
+export function compiledDefinitionsOf(version: string, body: unknown): CompiledDefinitions {
+  const key = `${version}\u0000${JSON.stringify(body)}`;
+  let compiled = compiledCache.get(key);
+  if (!compiled) {
+    compiled = compileDefinitions(parseDefinitions(body), version);
+    compiledCache.set(key, compiled);
+    if (compiledCache.size > 16) compiledCache.delete(compiledCache.keys().next().value!);
+  }
+  return compiled;
 }

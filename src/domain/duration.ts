@@ -29,7 +29,7 @@ export function parseDuration(text: string | number): number {
 }
 
 /** A zod field for a positive duration as users write it, parsed to whole seconds. */
-export const positiveDurationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+const POSITIVE = z.union([z.string(), z.number()]).transform((v, ctx) => {
   try {
     const seconds = parseDuration(v);
     if (seconds <= 0) throw new Error(`invalid duration "${v}": must be positive`);
@@ -41,7 +41,7 @@ export const positiveDurationSchema = z.union([z.string(), z.number()]).transfor
 });
 
 /** A zod field for a non-negative duration (offsets such as `beforeDue: 0s`). */
-export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+const NON_NEGATIVE = z.union([z.string(), z.number()]).transform((v, ctx) => {
   try {
     return parseDuration(v);
   } catch (err) {
@@ -49,3 +49,7 @@ export const durationSchema = z.union([z.string(), z.number()]).transform((v, ct
     return z.NEVER;
   }
 });
+
+/* An accessor, not the schema: the workflow worker shares this module between workflows and freezes its exports, and a frozen zod schema cannot parse. */
+export const positiveDurationSchema = () => POSITIVE;
+export const durationSchema = () => NON_NEGATIVE;

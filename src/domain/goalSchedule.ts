@@ -13,18 +13,20 @@ import { positiveDurationSchema } from './duration';
 
 const time = z.string().regex(/^(?:([01]\d|2[0-3]):([0-5]\d)|24:00)$/, 'expected HH:MM');
 
-export const goalScheduleEntrySchema = z
+const ENTRY = z
   .object({
     days: z.array(z.enum(WEEKDAYS)).min(1).default([...WEEKDAYS]),
     from: time.default('00:00'),
     to: time.default('24:00'),
-    goal: positiveDurationSchema,
+    goal: positiveDurationSchema(),
     costPerMinute: z.number().nonnegative().optional(),
   })
   .strict();
 
-export const goalScheduleSchema = z.array(goalScheduleEntrySchema).min(1, 'a goal schedule needs at least one entry');
-export type GoalScheduleEntry = z.output<typeof goalScheduleEntrySchema>;
+const SCHEDULE = z.array(ENTRY).min(1, 'a goal schedule needs at least one entry');
+/* An accessor, not the schema: the workflow worker shares this module between workflows and freezes its exports, and a frozen zod schema cannot parse. */
+export const goalScheduleSchema = () => SCHEDULE;
+export type GoalScheduleEntry = z.output<typeof ENTRY>;
 
 const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5));
 

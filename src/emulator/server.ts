@@ -44,6 +44,8 @@ export interface Emulator {
   alarms: Map<string, Record<string, unknown>>;
   requests: RequestLogEntry[];
   faults: Faults;
+  /** API requests being answered now, and the most at once since start (SNOW's view of a client's concurrency). */
+  concurrency: { inFlight: number; peak: number };
   close(): Promise<void>;
 }
 
@@ -271,6 +273,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     throw new HttpError(404, '404', 'Not Found', `no control endpoint ${method} ${path}`);
   }
 
+  const concurrency = { inFlight: 0, peak: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -279,7 +282,11 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       if (size <= MAX_BODY) chunks.push(c);
     });
     req.on('end', () => {
-      void respond(req, res, Buffer.concat(chunks).toString('utf8'), size > MAX_BODY);
+      const api = !(req.url ?? '').startsWith('/_emulator/');
+      if (api) concurrency.peak = Math.max(concurrency.peak, ++concurrency.inFlight);
+      void respond(req, res, Buffer.concat(chunks).toString('utf8'), size > MAX_BODY).finally(() => {
+        if (api) concurrency.inFlight--;
+      });
     });
   });
 
@@ -371,6 +378,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     alarms,
     requests,
     faults,
+    concurrency,
     close: () =>
       new Promise<void>((resolve) => {
         saveNow();

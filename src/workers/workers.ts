@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import v8 from 'node:v8';
+import { bundleWorkflowCode, DefaultLogger, type Logger, type NativeConnection, Runtime, Worker, type WorkflowBundle, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActionActivities, type ActionSettings } from '../activities/actions';
 import { createDbActivities } from '../activities/db';
 import { createEngineActivities } from '../activities/engine';
@@ -19,6 +20,37 @@ export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', `index${pa
 
 /** webpack's build report is noise at start-up; only its errors are worth showing. */
 const quietBundler = new DefaultLogger('ERROR');
+
+/**
+ * Modules evaluated once per worker and shared by every workflow it hosts, instead of once per
+ * cached workflow (the SDK's `preloadModules`): the libraries and our pure domain code. Without this
+ * each cached ticket carried its own copy of zod, luxon, cel-js and our schemas (about 0.8 MB), and
+ * the first activation of every evicted ticket paid their start-up again. The SDK freezes what these
+ * modules export, so they export no zod schema (only accessors) and no mutable state.
+ */
+export const PRELOADED_WORKFLOW_MODULES = [
+  'zod',
+  'luxon',
+  '@marcbachmann/cel-js',
+  ...['alarm', 'calendar', 'conditions', 'connector', 'definitions', 'duration', 'engine', 'goalSchedule', 'measurement', 'problemSync', 'serviceProblem', 'ticket'].map((m) =>
+    path.join(__dirname, '..', 'domain', m),
+  ),
+];
+
+/**
+ * Cached ticket workflows for this process's heap when SLM_MAX_CACHED_WORKFLOWS is unset: 1.5 per
+ * MiB above 300 MiB (about 5,800 with Node's 4 GiB default). A cached ticket measured about 0.25 MB
+ * of heap with the shared modules above (`npm run bench -- timers` keeps 5,000 in 1.7 GB of RSS), so
+ * this leaves the heap half free; the SDK's own default (600 per GiB) evicts and replays sooner.
+ */
+export function defaultMaxCachedWorkflows(heapLimitBytes = v8.getHeapStatistics().heap_size_limit): number {
+  return Math.max(100, Math.floor((heapLimitBytes / 2 ** 20 - 300) * 1.5));
+}
+
+/** The workflow bundle every worker, test and benchmark runs. */
+export function bundleSlmWorkflows(logger: Logger = quietBundler): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: PRELOADED_WORKFLOW_MODULES, logger });
+}
 
 let runtimeInstalled = false;
 
@@ -37,17 +69,17 @@ export async function createSlmWorker(opts: {
   /** Milestone action settings (webhook key, SMTP, source webhook); none configured by default. */
   actions?: ActionSettings;
   /** Workflows kept in memory (SLM_MAX_CACHED_WORKFLOWS); the SDK's default sizes for lighter workflows. */
-  maxCachedWorkflows?: number;
+  maxCachedWorkflows?: number | undefined;
   workflowBundle?: WorkflowBundleOption;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: opts.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundler })),
-    maxCachedWorkflows: opts.maxCachedWorkflows ?? 1000,
+    workflowBundle: opts.workflowBundle ?? (await bundleSlmWorkflows()),
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? defaultMaxCachedWorkflows(),
     activities: {
-      ...createDbActivities({ db: opts.db }),
+      ...createDbActivities({ db: opts.db, writesBack: !!opts.actions?.sourceWebhook }),
       ...createEngineActivities(),
       ...createActionActivities({ db: opts.db, settings: opts.actions ?? NO_ACTIONS }),
     },
@@ -102,6 +134,7 @@ export async function createTmfWorker(opts: {
   namespace: string;
   taskQueue: string;
   http: TmfClient;
+  /** Requests to SNOW at once (TMF_MAX_CONCURRENT): the HTTP client's connections, which `http` was built with. */
   maxConcurrent: number;
 }): Promise<Worker> {
   return Worker.create({
@@ -109,9 +142,14 @@ export async function createTmfWorker(opts: {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createTmfActivities({ http: opts.http }),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrent,
+    // SNOW sees at most `maxConcurrent` requests: the HTTP client's connections cap them and queue
+    // the rest. Twice as many activities run, so one activity's Temporal round trips (poll, then
+    // completion) overlap another's request and the connections are not left idle in between.
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrent * ACTIVITIES_PER_CONNECTION,
   });
 }
+
+const ACTIVITIES_PER_CONNECTION = 4;
 
 /**
  * Resolves on the first SIGINT/SIGTERM. One Ctrl-C reaches this process several times (the terminal

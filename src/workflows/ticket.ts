@@ -35,7 +35,7 @@ import type { createTmfActivities } from '../activities/tmf';
 import { milestoneAlarm, toAlarm } from '../domain/alarm';
 import { closes, DEFAULT_CONNECTOR, eventDevice, remoteReaction, type CompiledConnector } from '../domain/connector';
 import { BusinessCalendar, WindowExceededError, type CalendarWindow } from '../domain/calendar';
-import { compileDefinitions, parseDefinitions, type CompiledDefinitions } from '../domain/definitions';
+import { compiledDefinitionsOf, type CompiledDefinitions } from '../domain/definitions';
 import {
   advance,
   applyDefinitionsChange,
@@ -148,10 +148,11 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     startToCloseTimeout: `${input.tmfTimeoutSeconds ?? 120}s`,
     retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2 },
   });
-  const actionActs = proxyActivities<ActionActivities>({
-    startToCloseTimeout: '1m',
-    retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2, maximumAttempts: 10 },
-  });
+  const actionRetry = { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2, maximumAttempts: 10 } as const;
+  const actionActs = proxyActivities<ActionActivities>({ startToCloseTimeout: '1m', retry: actionRetry });
+  // Write-backs (one short POST, or nothing without SLM_SOURCE_WEBHOOK) follow every problem creation:
+  // run on this worker, they cost no task-queue round trip and no extra workflow task.
+  const writeBackActs = proxyLocalActivities<ActionActivities>({ startToCloseTimeout: '1m', localRetryThreshold: '10s', retry: actionRetry });
   const activeStates = input.activeStates ?? DEFAULT_ACTIVE_STATES;
   const eventField = input.eventField ?? 'deviceIp';
   const reopenWindowMs = (input.reopenWindowSeconds ?? 30 * 86400) * 1000;
@@ -164,6 +165,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   let applied = 0;
   let definitionsDirty = input.carried?.definitionsDirty ?? false;
   let defs: LoadedDefinitions | null = null;
+  /** Whether the worker has a source to write fields back to (recorded with each batch's context). */
+  let writesBack = true;
   /** The definitions being replaced, while a definitions change is applied. */
   let previousDefs: LoadedDefinitions | null = null;
 
@@ -255,6 +258,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
    */
   async function loadContext(): Promise<{ now: number; previous: LoadedDefinitions | null }> {
     const ctx = await dbActs.loadEngineContext(Date.now(), defs?.version ?? null);
+    writesBack = ctx.writesBack;
     if (ctx.definitions === null) return { now: ctx.now, previous: null };
     let compiled: CompiledDefinitions;
     try {
@@ -264,7 +268,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       // validates keeps the previous definitions in force instead of failing the workflow task.
       log.error('stored definitions rejected', { version: ctx.version, reason: (err as Error).message });
       if (defs) return { now: ctx.now, previous: null };
-      compiled = compileDefinitions(parseDefinitions({}), ctx.version);
+      compiled = compiledDefinitionsOf(ctx.version, {});
     }
     const previous = defs;
     defs = { version: ctx.version, compiled };
@@ -353,7 +357,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       }
       return done.join('; ');
     }
-    if ('setField' in a) return actionActs.writeBackFields({ key: e.key, ticketId: e.ticketId, fields: a.setField });
+    if ('setField' in a) return writeBackActs.writeBackFields({ key: e.key, ticketId: e.ticketId, fields: a.setField });
     if ('raiseAlarm' in a) {
       const body = milestoneAlarm(e.ticket, e, a.raiseAlarm, state.problem);
       const { id } = await tmf.raiseAlarm(body);
@@ -404,7 +408,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   /** Queues fields to POST back to the ticket's source (SLM_SOURCE_WEBHOOK), beside the main loop. */
   function writeBack(key: string, fields: Record<string, TicketValue>): void {
     const ticket = state.engine.ticket;
-    if (!ticket) return;
+    if (!ticket || !writesBack) return;
     const now = Date.now();
     state.actions!.push({ key, ticketId: ticket.id, serviceTargetId: '', milestone: 'connector', occurrence: 0, actionIndex: 0, dueAt: now, firedAt: now, action: { setField: fields }, ticket });
   }
@@ -476,7 +480,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     const ms = state.engine.measurements;
     const breached = ms.some((m) => m.status === 'MissedGoal' || m.status === 'Missed');
     const statuses = [...new Set([...ms.map((m) => m.status), ...ms.map((m) => `${m.serviceTargetId}:${m.status}`)])];
-    upsertSearchAttributes([
+    const updates = [
       { key: SA.ticketId, value: ticket.id },
       { key: SA.breached, value: breached },
       { key: SA.nextDue, value: due === null ? null : new Date(due) },
@@ -485,8 +489,14 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       { key: SA.problemId, value: state.problem?.id ?? null },
       { key: SA.incidentNumber, value: state.problem?.incidentNumber ?? null },
       { key: SA.statuses, value: statuses },
-    ]);
+    ];
+    // Each upsert is a visibility write on the server: only a change is sent.
+    const text = JSON.stringify(updates.map((u) => u.value));
+    if (text === publishedAttributes) return;
+    publishedAttributes = text;
+    upsertSearchAttributes(updates);
   }
+  let publishedAttributes = '';
 
   /** The earliest due instant of a running measurement (what operators sort by). */
   function nextDue(): number | null {
@@ -527,7 +537,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     for (const key of Object.keys(state.windows!)) if (!key.startsWith(`${next.version}:`)) delete state.windows![key];
   }
 
-  // Definitions are needed before any timer can fire.
+  // Definitions are needed before any timer can fire (and `slm ticket export` reads this first load
+  // as the run's definitions, the next ones as batches).
   await loadContext();
   void actionRunner();
 
@@ -607,25 +618,6 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     }
   }
   await condition(allHandlersFinished);
-}
-
-/**
- * Compiled definitions, shared by every ticket workflow on this worker thread: validating and
- * compiling CEL for each of thousands of cached workflows would cost each one its own copy. A memo of
- * a pure function (the same document always compiles to the same immutable result), keyed by the
- * version and the document itself, so it cannot change what any workflow computes.
- */
-const compiledCache = new Map<string, CompiledDefinitions>();
-
-function compiledDefinitionsOf(version: string, body: unknown): CompiledDefinitions {
-  const key = `${version}\u0000${JSON.stringify(body)}`;
-  let compiled = compiledCache.get(key);
-  if (!compiled) {
-    compiled = compileDefinitions(parseDefinitions(body), version);
-    compiledCache.set(key, compiled);
-    if (compiledCache.size > 16) compiledCache.delete(compiledCache.keys().next().value!);
-  }
-  return compiled;
 }
 
 function failureText(err: unknown): string {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config';
 import { migrateDb, openDb, type DbHandle } from '../../src/db/client';
 import { parseDefinitions } from '../../src/domain/definitions';
@@ -17,7 +17,7 @@ import { startDevServer, type DevServer } from '../../src/infra/devServer';
 import { startThrowawayPostgres } from '../../src/infra/postgres';
 import { freePort } from '../../src/infra/process';
 import { ensureTemporalCli } from '../../src/infra/temporalCli';
-import { actionSettingsFrom, createSlmWorker, createTmfWorker, tmfClientFromConfig, WORKFLOWS_PATH } from '../../src/workers/workers';
+import { actionSettingsFrom, bundleSlmWorkflows, createSlmWorker, createTmfWorker, tmfClientFromConfig } from '../../src/workers/workers';
 
 export interface BenchStack {
   config: Config;
@@ -26,6 +26,9 @@ export interface BenchStack {
   emulator: Emulator;
   dev: DevServer;
   postgresPort: number;
+  /** Stops the tmf worker (its activities wait in the task queue) until `resumeTmf`. */
+  pauseTmf(): Promise<void>;
+  resumeTmf(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,7 +47,7 @@ export async function startBenchStack(opts: {
     freePort().then((port) => startDevServer({ cli, dbFile: path.join(dir, 'temporal.sqlite'), port })),
     freePort().then((port) => startThrowawayPostgres(port)),
     startEmulator({ port: 0, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, faults: opts.faults }),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
+    bundleSlmWorkflows(),
   ]);
   const handle = openDb(pg.url, { max: 20 });
   const native = await NativeConnection.connect({ address: dev.address });
@@ -53,9 +56,11 @@ export async function startBenchStack(opts: {
   await migrateDb(handle.db);
   const definitions = opts.definitions === undefined ? readDefinitionsFile(config.SLM_DEFINITIONS) : parseDefinitions(opts.definitions);
   await applyDefinitions(handle.db, definitions, opts.definitions === undefined ? config.SLM_DEFINITIONS : 'bench');
-  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS, workflowBundle: bundle });
-  const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT });
-  const running = Promise.all([slm.run(), tmf.run()]);
+  const slm = restartable(() =>
+    createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS, workflowBundle: bundle }),
+  );
+  const tmf = restartable(() => createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT }));
+  await Promise.all([slm.resume(), tmf.resume()]);
   return {
     config,
     db: handle.db,
@@ -63,10 +68,10 @@ export async function startBenchStack(opts: {
     emulator,
     dev,
     postgresPort: pg.port,
+    pauseTmf: tmf.pause,
+    resumeTmf: tmf.resume,
     stop: async () => {
-      slm.shutdown();
-      tmf.shutdown();
-      await running;
+      await Promise.all([slm.pause(), tmf.pause()]);
       await http.close();
       await native.close();
       await connection.close();
@@ -93,3 +98,22 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promis
 
 /** The p-th percentile (nearest rank). */
 export const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+/** A worker that can be stopped and started again; while stopped, its tasks wait on the server. */
+function restartable(create: () => Promise<Worker>): { pause: () => Promise<void>; resume: () => Promise<void> } {
+  let current: { worker: Worker; running: Promise<void> } | null = null;
+  return {
+    pause: async () => {
+      if (!current) return;
+      const { worker, running } = current;
+      current = null;
+      worker.shutdown();
+      await running;
+    },
+    resume: async () => {
+      if (current) return;
+      const worker = await create();
+      current = { worker, running: worker.run() };
+    },
+  };
+}

@@ -1,16 +1,20 @@
 /**
  * `npm run bench -- tmf [--tickets 500] [--latency 50] [--rate 20] [--rounds 3]`
  *
- * 1. Throughput: N tickets upserted at once; each ticket's workflow creates its service problem in
- *    the emulator, which answers after `--latency` ms. Prints creates/s, the bound of the `tmf`
- *    worker's slots (slots / latency: 5 / 0.050 s = 100/s) and the ratio.
- * 2. Latency: tickets upserted at `--rate` per second; prints p50 and p99 of the time from upsert
+ * 1. Throughput of the `tmf` worker: N tickets upserted while the tmf worker is stopped, so each
+ *    ticket's workflow has scheduled its problem creation and the N creations wait in the task
+ *    queue; then the worker starts and its slots drain them against the emulator, which answers
+ *    after `--latency` ms. Prints creates/s (first to last POST), the bound of the slots
+ *    (slots / latency: 5 / 0.050 s = 100/s) and the ratio.
+ * 2. End to end, for comparison: N tickets upserted at once with the worker running; creates/s here
+ *    is bounded by the whole pipeline (server, workflow tasks, database) on this machine.
+ * 3. Latency: tickets upserted at `--rate` per second; prints p50 and p99 of the time from upsert
  *    to problem created in SNOW (the seed's connector polls every 60 s).
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { upsertTicket } from '../../src/client/tickets';
-import { median, percentile, startBenchStack } from './stack';
+import { median, percentile, pool, startBenchStack } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 
@@ -35,19 +39,37 @@ export async function main(argv: string[]): Promise<void> {
           .map((r) => [String((r.body as { correlationId: string }).correlationId).slice('ticket:'.length), Date.parse(r.at)]),
       );
 
-    say(`tmf benchmark: ${config.TMF_MAX_CONCURRENT} slots, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per round, ${rounds} rounds; ${os.cpus().length} cores`);
+    say(`tmf benchmark: ${config.TMF_MAX_CONCURRENT} connections to SNOW, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per round, ${rounds} rounds; ${os.cpus().length} cores`);
     const rates: number[] = [];
     for (let round = 1; round <= rounds; round++) {
       const prefix = `TP${round}-`;
+      const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+      await stack.pauseTmf();
+      await pool(ids, 32, (id) => upsertTicket(client, config, { id, priority: 2, state: 'New' }));
+      // Every workflow has reached its creation: the activity is scheduled and waits for a slot.
+      await pool(ids, 32, async (id) => {
+        const handle = client.workflow.getHandle(`ticket:${id}`);
+        while (!(await handle.describe()).raw.pendingActivities?.length) await new Promise((r) => setTimeout(r, 100));
+      });
+      await stack.resumeTmf();
+      while (createdAt(prefix).size < n) await new Promise((r) => setTimeout(r, 20));
+      const times = [...createdAt(prefix).values()].sort((a, b) => a - b);
+      const seconds = (times[n - 1]! - times[0]!) / 1000;
+      const rate = (n - 1) / seconds;
+      rates.push(rate);
+      say(`round ${round}: ${n} queued creations drained at ${rate.toFixed(1)} creates/s (${seconds.toFixed(2)} s from first to last POST), ratio to the bound ${(rate / bound).toFixed(2)}`);
+    }
+    say(`median: ${median(rates).toFixed(1)} creates/s; bound ${bound.toFixed(0)}/s; ratio ${(median(rates) / bound).toFixed(2)} (goal ≥ 0.9); most requests at once in SNOW: ${emulator.concurrency.peak}`);
+
+    {
+      const prefix = 'TE-';
       const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
       const t0 = Date.now();
       await Promise.all(ids.map((id) => upsertTicket(client, config, { id, priority: 2, state: 'New' })));
       while (createdAt(prefix).size < n) await new Promise((r) => setTimeout(r, 20));
       const seconds = (Date.now() - t0) / 1000;
-      rates.push(n / seconds);
-      say(`round ${round}: ${(n / seconds).toFixed(1)} creates/s (${seconds.toFixed(1)} s), ratio to the bound ${(n / seconds / bound).toFixed(2)}`);
+      say(`end to end: ${n} tickets upserted at once → ${(n / seconds).toFixed(1)} creates/s (${seconds.toFixed(1)} s; bounded by the whole pipeline on ${os.cpus().length} cores, not by the slots)`);
     }
-    say(`median: ${median(rates).toFixed(1)} creates/s; bound ${bound.toFixed(0)}/s; ratio ${(median(rates) / bound).toFixed(2)}`);
 
     const latencyTickets = Math.max(1, Math.round(rate * 15));
     const sentAt = new Map<string, number>();

@@ -22,11 +22,13 @@ let badWorkers: RunningWorkers;
 let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let settings: EngineSettings;
 let badSettings: EngineSettings;
+let maxConcurrent: number;
 
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
   const config = testConfig({ SLM_SOURCE_WEBHOOK: `${receiver.url}/source` });
   settings = config;
+  maxConcurrent = config.TMF_MAX_CONCURRENT;
   stack = await startDevStack({
     label: 'connector',
     config,
@@ -110,3 +112,17 @@ it('fails authentication once per change with a clear error on the ticket and in
 async function lastErrorOf(ticketId: string): Promise<string | null | undefined> {
   return (await db.db.select().from(tickets).where(eq(tickets.ticketId, ticketId)))[0]?.lastError;
 }
+
+it('sends SNOW at most TMF_MAX_CONCURRENT requests at once, however many creations wait', async () => {
+  // The tmf worker runs more activities than it has connections; the HTTP client queues the rest.
+  emulator.faults.latencyMs = 300;
+  emulator.concurrency.peak = 0;
+  try {
+    const ids = Array.from({ length: 30 }, (_, i) => `CONC-${i}`);
+    await Promise.all(ids.map((id) => upsertTicketChecked(client, settings, { id, state: 'New', priority: 3, service: 'data' })));
+    await eventually(async () => (ids.every((id) => problemIdOf(id)) ? true : undefined), 60000, 'all problems created');
+    expect(emulator.concurrency.peak).toBe(maxConcurrent);
+  } finally {
+    emulator.faults.latencyMs = 0;
+  }
+});

@@ -5,13 +5,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { startThrowawayPostgres } from '../../src/infra/postgres';
 import { freePort } from '../../src/infra/process';
 import { ensureTemporalCli } from '../../src/infra/temporalCli';
 import { ensureTestServer } from '../../src/infra/testServer';
-import { WORKFLOWS_PATH } from '../../src/workers/workers';
+import { bundleSlmWorkflows } from '../../src/workers/workers';
 
 export default async function globalSetup(): Promise<void> {
   const config = loadConfig({});
@@ -21,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
     ensureTemporalCli({ explicit: process.env.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log }),
     ensureTestServer({ cacheDir: config.SLM_CACHE_DIR, log }),
     freePort().then((port) => startThrowawayPostgres(port)),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: log, log() {} } }),
+    bundleSlmWorkflows({ trace() {}, debug() {}, info() {}, warn() {}, error: log, log() {} }),
   ]);
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, bundle.code);

@@ -200,7 +200,7 @@ describe('goal schedules', () => {
     for (let t = from; t < to; t += 3_599_777) expect(recorded.localTime(t)).toEqual(berlin.localTime(t));
     expect(() => recorded.localTime(to + 1)).toThrow(WindowExceededError);
   });
-  const schedule = goalScheduleSchema.parse([
+  const schedule = goalScheduleSchema().parse([
     { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '18:00', goal: '4h', costPerMinute: 10 },
     { days: ['fri'], from: '18:00', to: '08:00', goal: '8h' },
     { goal: '12h' },

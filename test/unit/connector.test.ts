@@ -3,7 +3,7 @@ import { closes, compileConnector, connectorSchema, DEFAULT_CONNECTOR, eventDevi
 import { parseDefinitions } from '../../src/domain/definitions';
 import { closingPatch, toServiceProblem } from '../../src/domain/serviceProblem';
 
-const connector = (raw: unknown) => compileConnector(connectorSchema.parse(raw));
+const connector = (raw: unknown) => compileConnector(connectorSchema().parse(raw));
 
 describe('field mapping', () => {
   it('maps by the seed defaults: category, priority 1–10, description, reason, characteristics for the rest', () => {
