@@ -18,7 +18,8 @@ export interface SavedProblem {
 export interface TicketStateRecord {
   ticketId: string;
   ticket: Ticket;
-  measurements: { state: Measurement; view: MeasurementView }[];
+  /** Null when the measurements did not change since the last save: only the ticket row is written. */
+  measurements: { state: Measurement; view: MeasurementView }[] | null;
   problem: SavedProblem | null;
   lastError: string | null;
   syncClosed?: boolean;
@@ -44,7 +45,7 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       updatedAt: new Date(),
     };
     await tx.insert(tickets).values(row).onConflictDoUpdate({ target: tickets.ticketId, set: row });
-    for (const { state, view } of rec.measurements) {
+    for (const { state, view } of rec.measurements ?? []) {
       const m = {
         ticketId: rec.ticketId,
         serviceTargetId: view.serviceTargetId,

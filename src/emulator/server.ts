@@ -252,10 +252,16 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     return record;
   }
 
-  function handleControl(method: string, path: string, body: unknown): { status: number; body: unknown } {
+  function handleControl(method: string, path: string, query: URLSearchParams, body: unknown): { status: number; body: unknown } {
     if (method === 'GET' && path === '/_emulator/problems') return { status: 200, body: [...problems.values()] };
     if (method === 'GET' && path === '/_emulator/alarms') return { status: 200, body: [...alarms.values()] };
-    if (method === 'GET' && path === '/_emulator/requests') return { status: 200, body: requests };
+    if (method === 'GET' && path === '/_emulator/requests') {
+      // `?from=N`: the log from its N-th entry on, for a client that follows it as it grows.
+      const from = Number(query.get('from') ?? 0);
+      if (!Number.isInteger(from) || from < 0) throw new HttpError(400, '400', 'Bad Request', `from must be a whole number ≥ 0, got "${query.get('from')}"`);
+      return { status: 200, body: requests.slice(from) };
+    }
+    if (method === 'GET' && path === '/_emulator/concurrency') return { status: 200, body: concurrency };
     if (method === 'GET' && path === '/_emulator/faults') return { status: 200, body: faults };
     if (method === 'PUT' && path === '/_emulator/faults') {
       let next: Faults;
@@ -308,7 +314,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
         }
       }
       if (control) {
-        ({ status, body: payload } = handleControl(method, url.pathname, parsed));
+        ({ status, body: payload } = handleControl(method, url.pathname, url.searchParams, parsed));
       } else {
         if (!authorized(req)) throw new HttpError(401, '401', 'Unauthorized', 'valid Basic credentials are required', { 'www-authenticate': 'Basic realm="SNOW"' });
         const delay = faults.latencyMs + (faults.spikeRate > 0 && random() < faults.spikeRate ? faults.spikeMs : 0);

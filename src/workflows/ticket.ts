@@ -507,14 +507,19 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   /** The wall clock at the last save, as the save recorded it (see the main loop's timers). */
   let savedAt = 0;
 
+  /** The measurements as last saved: a save that changed none of them writes only the ticket row. */
+  let savedMeasurements = '';
+
   async function persist(): Promise<void> {
     const ticket = state.engine.ticket;
     if (!ticket) return;
-    const all = views(Date.now());
+    const text = JSON.stringify(state.engine.measurements);
+    const unchanged = text === savedMeasurements;
+    const all = unchanged ? [] : views(Date.now());
     savedAt = await dbActs.saveTicketState({
       ticketId: input.ticketId,
       ticket,
-      measurements: state.engine.measurements.map((m, i) => ({ state: m, view: all[i]! })),
+      measurements: unchanged ? null : state.engine.measurements.map((m, i) => ({ state: m, view: all[i]! })),
       problem: state.problem && {
         id: state.problem.id,
         incidentNumber: state.problem.incidentNumber,
@@ -525,6 +530,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       lastError: state.lastError,
       syncClosed: state.syncClosed ?? false,
     });
+    savedMeasurements = text;
   }
 
   /** Applies new definitions from `now` on: open measurements are recomputed, final ones kept. */

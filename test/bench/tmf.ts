@@ -32,12 +32,27 @@ export async function main(argv: string[]): Promise<void> {
   const { config, client, emulator } = stack;
   try {
     const bound = config.TMF_MAX_CONCURRENT / (latencyMs / 1000);
-    const createdAt = (prefix: string) =>
-      new Map(
-        emulator.requests
-          .filter((r) => r.method === 'POST' && r.status === 201 && String((r.body as { correlationId?: string }).correlationId).startsWith(`ticket:${prefix}`))
-          .map((r) => [String((r.body as { correlationId: string }).correlationId).slice('ticket:'.length), Date.parse(r.at)]),
-      );
+    // Creations by ticket id, read from the emulator's request log as it grows (the benchmark shares
+    // the process with the workers, so it does not rescan the whole log while it waits).
+    const creations = new Map<string, number>();
+    let seen = 0;
+    const scan = () => {
+      for (; seen < emulator.requests.length; seen++) {
+        const r = emulator.requests[seen]!;
+        const correlationId = (r.body as { correlationId?: unknown } | null)?.correlationId;
+        if (r.method === 'POST' && r.status === 201 && typeof correlationId === 'string') creations.set(correlationId.slice('ticket:'.length), Date.parse(r.at));
+      }
+    };
+    const createdAt = (prefix: string) => {
+      scan();
+      return new Map([...creations].filter(([id]) => id.startsWith(prefix)));
+    };
+    const countCreated = (prefix: string) => {
+      scan();
+      let count = 0;
+      for (const id of creations.keys()) if (id.startsWith(prefix)) count++;
+      return count;
+    };
 
     say(`tmf benchmark: ${config.TMF_MAX_CONCURRENT} connections to SNOW, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per round, ${rounds} rounds; ${os.cpus().length} cores`);
     const rates: number[] = [];
@@ -52,7 +67,7 @@ export async function main(argv: string[]): Promise<void> {
         while (!(await handle.describe()).raw.pendingActivities?.length) await new Promise((r) => setTimeout(r, 100));
       });
       await stack.resumeTmf();
-      while (createdAt(prefix).size < n) await new Promise((r) => setTimeout(r, 20));
+      while (countCreated(prefix) < n) await new Promise((r) => setTimeout(r, 20));
       const times = [...createdAt(prefix).values()].sort((a, b) => a - b);
       const seconds = (times[n - 1]! - times[0]!) / 1000;
       const rate = (n - 1) / seconds;
@@ -66,7 +81,7 @@ export async function main(argv: string[]): Promise<void> {
       const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
       const t0 = Date.now();
       await Promise.all(ids.map((id) => upsertTicket(client, config, { id, priority: 2, state: 'New' })));
-      while (createdAt(prefix).size < n) await new Promise((r) => setTimeout(r, 20));
+      while (countCreated(prefix) < n) await new Promise((r) => setTimeout(r, 20));
       const seconds = (Date.now() - t0) / 1000;
       say(`end to end: ${n} tickets upserted at once → ${(n / seconds).toFixed(1)} creates/s (${seconds.toFixed(1)} s; bounded by the whole pipeline on ${os.cpus().length} cores, not by the slots)`);
     }
@@ -79,7 +94,7 @@ export async function main(argv: string[]): Promise<void> {
       void upsertTicket(client, config, { id, priority: 2, state: 'New' });
       await new Promise((r) => setTimeout(r, 1000 / rate));
     }
-    while (createdAt('TL-').size < latencyTickets) await new Promise((r) => setTimeout(r, 20));
+    while (countCreated('TL-') < latencyTickets) await new Promise((r) => setTimeout(r, 20));
     const created = createdAt('TL-');
     const lat = [...sentAt].map(([id, t]) => created.get(id)! - t);
     say(`upsert → problem created at ${rate} tickets/s (${latencyTickets} tickets): p50 ${percentile(lat, 50)} ms, p99 ${percentile(lat, 99)} ms (the seed's connector: a 60 s cycle)`);

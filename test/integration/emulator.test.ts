@@ -93,6 +93,26 @@ it('adds the configured latency to API answers', async () => {
   await request(emu.url + '/_emulator/faults', { method: 'PUT', body: '{}' }).then((r) => r.body.dump());
 });
 
+it('follows its request log from an index, and reports how many requests it answers at once', async () => {
+  const all = (await call('GET', '/_emulator/requests')).body;
+  const tail = (await call('GET', `/_emulator/requests?from=${all.length - 1}`)).body;
+  expect(tail).toEqual(all.slice(-1));
+  expect((await call('GET', '/_emulator/requests?from=-1')).status).toBe(400);
+
+  await request(emu.url + '/_emulator/faults', { method: 'PUT', body: JSON.stringify({ latencyMs: 200 }) }).then((r) => r.body.dump());
+  try {
+    const before = (await call('GET', '/_emulator/concurrency')).body as unknown as { inFlight: number; peak: number };
+    expect(before.inFlight).toBe(0);
+    const three = Promise.all([1, 2, 3].map(() => client.queryProblems('u_source=dataminer', 1)));
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await call('GET', '/_emulator/concurrency')).body).toMatchObject({ inFlight: 3 });
+    await three;
+    expect((await call('GET', '/_emulator/concurrency')).body).toEqual({ inFlight: 0, peak: Math.max(3, before.peak) });
+  } finally {
+    await request(emu.url + '/_emulator/faults', { method: 'PUT', body: '{}' }).then((r) => r.body.dump());
+  }
+});
+
 it('logs requests without credentials', async () => {
   const res = await request(emu.url + '/_emulator/requests');
   const text = await res.body.text();
