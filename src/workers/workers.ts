@@ -1,7 +1,7 @@
 /**
  * Builds the two workers from injected clients: the `slm` worker (workflows + database activities)
- * and the `tmf` worker (HTTP activities to SNOW, five concurrent executions by default — the seed's
- * five connections). Entry points and the embedded runner wire real undici and drizzle through here.
+ * and the `tmf` worker (HTTP activities to SNOW over five connections by default — the seed's five
+ * concurrent requests). Entry points and the embedded runner wire real undici and drizzle through here.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,14 +28,17 @@ const quietBundler = new DefaultLogger('ERROR');
  * the first activation of every evicted ticket paid their start-up again. The SDK freezes what these
  * modules export, so they export no zod schema (only accessors) and no mutable state.
  */
-export const PRELOADED_WORKFLOW_MODULES = [
-  'zod',
-  'luxon',
-  '@marcbachmann/cel-js',
-  ...['alarm', 'calendar', 'conditions', 'connector', 'definitions', 'duration', 'engine', 'goalSchedule', 'measurement', 'problemSync', 'serviceProblem', 'ticket'].map((m) =>
-    path.join(__dirname, '..', 'domain', m),
-  ),
-];
+export const PRELOADED_WORKFLOW_MODULES = ['zod', 'luxon', '@marcbachmann/cel-js', ...domainModules()];
+
+/** Every module of src/domain (`.ts` under tsx, `.js` once compiled), so a new one is shared too. */
+function domainModules(): string[] {
+  const dir = path.join(__dirname, '..', 'domain');
+  return fs
+    .readdirSync(dir)
+    .map((f) => /^(\w+)\.[jt]s$/.exec(f)?.[1])
+    .filter((m): m is string => m !== undefined)
+    .map((m) => path.join(dir, m));
+}
 
 /**
  * Cached ticket workflows for this process's heap when SLM_MAX_CACHED_WORKFLOWS is unset: 1.5 per
@@ -68,7 +71,7 @@ export async function createSlmWorker(opts: {
   db: Db;
   /** Milestone action settings (webhook key, SMTP, source webhook); none configured by default. */
   actions?: ActionSettings;
-  /** Workflows kept in memory (SLM_MAX_CACHED_WORKFLOWS); the SDK's default sizes for lighter workflows. */
+  /** Workflows kept in memory (SLM_MAX_CACHED_WORKFLOWS); by default sized from the heap. */
   maxCachedWorkflows?: number | undefined;
   workflowBundle?: WorkflowBundleOption;
 }): Promise<Worker> {

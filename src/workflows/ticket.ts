@@ -473,6 +473,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     }
   }
 
+  /** The search attribute values last sent. */
+  let publishedAttributes = '';
+
   function publishSearchAttributes(): void {
     const ticket = state.engine.ticket;
     if (input.searchAttributes === false || !ticket) return;
@@ -496,7 +499,6 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     publishedAttributes = text;
     upsertSearchAttributes(updates);
   }
-  let publishedAttributes = '';
 
   /** The earliest due instant of a running measurement (what operators sort by). */
   function nextDue(): number | null {
