@@ -146,8 +146,8 @@ export async function createTmfWorker(opts: {
     taskQueue: opts.taskQueue,
     activities: createTmfActivities({ http: opts.http }),
     // SNOW sees at most `maxConcurrent` requests: the HTTP client's connections cap them and queue
-    // the rest. Twice as many activities run, so one activity's Temporal round trips (poll, then
-    // completion) overlap another's request and the connections are not left idle in between.
+    // the rest. Four activities run per connection, so one activity's Temporal round trips (poll,
+    // then completion) overlap another's request and the connections are not left idle in between.
     maxConcurrentActivityTaskExecutions: opts.maxConcurrent * ACTIVITIES_PER_CONNECTION,
   });
 }

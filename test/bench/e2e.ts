@@ -32,7 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   const { config, client, emulator, dev } = stack;
   try {
     say(`e2e benchmark: ${n} tickets and ${n} trivial workflows per round, ${rounds} rounds`);
-    say(`server: temporal dev server ${dev.address} (SQLite); PostgreSQL ${stack.postgresPort}; emulator ${emulator.url}; tmf slots ${config.TMF_MAX_CONCURRENT}; ${os.cpus().length} cores`);
+    say(`server: temporal dev server ${dev.address} (SQLite); PostgreSQL ${stack.postgresPort}; emulator ${emulator.url}; SNOW connections ${config.TMF_MAX_CONCURRENT}; ${os.cpus().length} cores`);
     const ticketRates: number[] = [];
     const trivialRates: number[] = [];
     const ratios: number[] = [];

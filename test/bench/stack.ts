@@ -29,6 +29,9 @@ export interface BenchStack {
   /** Stops the tmf worker (its activities wait in the task queue) until `resumeTmf`. */
   pauseTmf(): Promise<void>;
   resumeTmf(): Promise<void>;
+  /** Stops the slm worker (its workflow tasks wait on the server) until `resumeSlm`. */
+  pauseSlm(): Promise<void>;
+  resumeSlm(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -70,6 +73,8 @@ export async function startBenchStack(opts: {
     postgresPort: pg.port,
     pauseTmf: tmf.pause,
     resumeTmf: tmf.resume,
+    pauseSlm: slm.pause,
+    resumeSlm: slm.resume,
     stop: async () => {
       await Promise.all([slm.pause(), tmf.pause()]);
       await http.close();
