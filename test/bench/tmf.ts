@@ -8,7 +8,7 @@
  *    (5 / 0.050 s = 100/s) and the ratio: with the slm worker stopped during the drain (the tmf
  *    worker alone, as on a host of its own) and with it running beside on the same cores. Each
  *    drain starts on a quiet machine, once the previous one's workflows have recorded their problems.
- * 2. End to end, for comparison: N tickets upserted at once with the worker running; creates/s here
+ * 2. End to end, for comparison: N tickets upserted at once with both workers running; creates/s here
  *    is bounded by the whole pipeline (server, workflow tasks, database) on this machine.
  * 3. Latency: tickets upserted at `--rate` per second; prints p50 and p99 of the time from upsert
  *    to problem created in SNOW (the seed's connector polls every 60 s).
@@ -36,26 +36,22 @@ export async function main(argv: string[]): Promise<void> {
   const { config, client, emulator } = stack;
   try {
     const bound = config.TMF_MAX_CONCURRENT / (latencyMs / 1000);
-    // Creations by ticket id, read from the emulator's request log as it grows (the benchmark shares
-    // the process with the workers, so it does not rescan the whole log while it waits).
-    const creations = new Map<string, number>();
+    // Creation instants by ticket id, in one map per id prefix (`TA1-`, `TE-`, …), read from the
+    // emulator's request log as it grows: the benchmark shares the process with the workers, so it
+    // neither rescans the log nor filters every creation while it waits.
+    const creations = new Map<string, Map<string, number>>();
     let seen = 0;
-    const scan = () => {
+    const created = (prefix: string): Map<string, number> => {
       for (; seen < emulator.requests.length; seen++) {
         const r = emulator.requests[seen]!;
         const correlationId = (r.body as { correlationId?: unknown } | null)?.correlationId;
-        if (r.method === 'POST' && r.status === 201 && typeof correlationId === 'string') creations.set(correlationId.slice('ticket:'.length), Date.parse(r.at));
+        if (r.method !== 'POST' || r.status !== 201 || typeof correlationId !== 'string') continue;
+        const id = correlationId.slice('ticket:'.length);
+        const own = id.slice(0, id.indexOf('-') + 1);
+        if (!creations.has(own)) creations.set(own, new Map());
+        creations.get(own)!.set(id, Date.parse(r.at));
       }
-    };
-    const createdAt = (prefix: string) => {
-      scan();
-      return new Map([...creations].filter(([id]) => id.startsWith(prefix)));
-    };
-    const countCreated = (prefix: string) => {
-      scan();
-      let count = 0;
-      for (const id of creations.keys()) if (id.startsWith(prefix)) count++;
-      return count;
+      return creations.get(prefix) ?? new Map<string, number>();
     };
 
     say(`tmf benchmark: ${config.TMF_MAX_CONCURRENT} connections to SNOW, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per round, ${rounds} rounds; ${os.cpus().length} cores`);
@@ -76,12 +72,12 @@ export async function main(argv: string[]): Promise<void> {
       });
       if (alone) await stack.pauseSlm();
       await stack.resumeTmf();
-      while (countCreated(prefix) < n) await new Promise((r) => setTimeout(r, 20));
+      while (created(prefix).size < n) await new Promise((r) => setTimeout(r, 20));
       if (alone) await stack.resumeSlm();
       // The next drain starts on a quiet machine: every workflow has recorded its problem.
       const recorded = async () => (await stack.db.select({ n: count() }).from(tickets).where(and(like(tickets.ticketId, `${prefix}%`), isNotNull(tickets.problemId))))[0]!.n;
       while ((await recorded()) < n) await new Promise((r) => setTimeout(r, 100));
-      const times = [...createdAt(prefix).values()].sort((a, b) => a - b);
+      const times = [...created(prefix).values()].sort((a, b) => a - b);
       const seconds = (times[n - 1]! - times[0]!) / 1000;
       return { rate: (n - 1) / seconds, seconds };
     };
@@ -106,7 +102,7 @@ export async function main(argv: string[]): Promise<void> {
       const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
       const t0 = Date.now();
       await Promise.all(ids.map((id) => upsertTicket(client, config, { id, priority: 2, state: 'New' })));
-      while (countCreated(prefix) < n) await new Promise((r) => setTimeout(r, 20));
+      while (created(prefix).size < n) await new Promise((r) => setTimeout(r, 20));
       const seconds = (Date.now() - t0) / 1000;
       say(`end to end: ${n} tickets upserted at once → ${(n / seconds).toFixed(1)} creates/s (${seconds.toFixed(1)} s; bounded by the whole pipeline on ${os.cpus().length} cores, not by the slots)`);
     }
@@ -119,9 +115,9 @@ export async function main(argv: string[]): Promise<void> {
       void upsertTicket(client, config, { id, priority: 2, state: 'New' });
       await new Promise((r) => setTimeout(r, 1000 / rate));
     }
-    while (countCreated('TL-') < latencyTickets) await new Promise((r) => setTimeout(r, 20));
-    const created = createdAt('TL-');
-    const lat = [...sentAt].map(([id, t]) => created.get(id)! - t);
+    while (created('TL-').size < latencyTickets) await new Promise((r) => setTimeout(r, 20));
+    const createdTl = created('TL-');
+    const lat = [...sentAt].map(([id, t]) => createdTl.get(id)! - t);
     say(`upsert → problem created at ${rate} tickets/s (${latencyTickets} tickets): p50 ${percentile(lat, 50)} ms, p99 ${percentile(lat, 99)} ms (the seed's connector: a 60 s cycle)`);
 
   } finally {
