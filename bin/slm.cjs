@@ -8,11 +8,9 @@ if (!fs.existsSync(compiled)) {
   require('tsx/cjs');
   entry = path.join(__dirname, '..', 'src', 'cli', 'main.ts');
 }
-const { main } = require(entry);
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`slm: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+const { main, exitAfterFlush } = require(entry);
+// Exit only once stdout and stderr are flushed: a pipe takes output in 64 KiB pieces.
+main(process.argv.slice(2)).then(exitAfterFlush, (err) => {
+  process.stderr.write(`slm: ${err.message}\n`);
+  exitAfterFlush(1);
+});

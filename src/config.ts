@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from './domain/duration';
 
@@ -71,10 +72,23 @@ export const configSchema = z.object({
   SLM_TASK_QUEUE: z.string().min(1).default('slm'),
   TMF_TASK_QUEUE: z.string().min(1).default('tmf'),
   TMF_MAX_CONCURRENT: z.coerce.number().int().min(1).max(1000).default(5),
+  /**
+   * Where TMF_MAX_CONCURRENT holds: `fleet` (every tmf worker on the same database shares the
+   * requests, through leases in PostgreSQL) or `process` (each worker has its own).
+   */
+  TMF_CONCURRENCY_SCOPE: z.enum(['fleet', 'process']).default('fleet'),
+  /** How long a worker's hold on a fleet-wide SNOW slot lasts without renewal (a killed worker's slots free after it). */
+  TMF_SLOT_LEASE: duration.default(10),
   /** Ticket workflows kept in the slm worker's memory; others replay when they wake. Unset: sized from the heap. */
   SLM_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100000).optional(),
   // Engine
   SLM_DEFINITIONS: z.string().min(1).default(path.join(PROJECT_ROOT, 'examples', 'definitions.yaml')),
+  /**
+   * When `npm start` stores SLM_DEFINITIONS: `if-none` (only when the store holds no definitions yet,
+   * so what `slm definitions apply` stored survives restarts) or `always` (as a new version when it
+   * differs; running tickets are told).
+   */
+  SLM_DEFINITIONS_APPLY: z.enum(['if-none', 'always']).default('if-none'),
   SLM_REOPEN_WINDOW: duration.default(30 * 24 * 3600),
   // Milestone actions
   /** Key of the HMAC-SHA256 signature on milestone webhooks (header X-SLM-Signature). */
@@ -105,8 +119,27 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses `env` (process.env by default); throws a ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * The variables of a `.env` file in the working folder (or SLM_ENV_FILE), below the environment's own:
+ * a variable set in the environment wins. Missing file: none.
+ */
+export function dotEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const file = env.SLM_ENV_FILE ?? path.join(process.cwd(), '.env');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (env.SLM_ENV_FILE) throw new ConfigError(`invalid configuration: SLM_ENV_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return {};
+  }
+  return parseEnv(text) as Record<string, string>;
+}
+
+/**
+ * Parses `env` (process.env and the `.env` file by default); throws a ConfigError naming every bad
+ * variable. An explicit `env` is taken as it is (tests pass their own).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = { ...dotEnv(), ...process.env }): Config {
   // The proxy variables are conventionally lower-case too.
   const lower: Record<string, string | undefined> = { HTTPS_PROXY: env.https_proxy, HTTP_PROXY: env.http_proxy, NO_PROXY: env.no_proxy };
   const known = Object.fromEntries(

@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import { OPEN_GATE, type RequestGate } from '../clients/snowSlots';
 import type { ServiceProblemBody, ServiceProblemRef } from '../domain/serviceProblem';
 
 export interface TmfClientOptions {
@@ -23,6 +24,8 @@ export interface TmfClientOptions {
   noProxy?: string | null;
   /** The seed's BypassProxy: never use the proxy. */
   bypassProxy?: boolean;
+  /** What each request waits for first: the fleet-wide slots (FleetSlots), or nothing. */
+  gate?: RequestGate;
 }
 
 /** Whether `url`'s host is exempt from the proxy by a NO_PROXY-style list. */
@@ -60,6 +63,7 @@ export const TmfFailure = {
   Unauthorized: 'TmfUnauthorized',
   NotFound: 'TmfNotFound',
   RateLimited: 'TmfRateLimited',
+  Conflict: 'TmfConflict',
   ServerError: 'TmfServerError',
   Network: 'TmfNetwork',
   BadResponse: 'TmfBadResponse',
@@ -136,6 +140,15 @@ export class TmfClient {
   }
 
   private async call<T>(method: 'GET' | 'POST' | 'PATCH', url: URL, body?: unknown): Promise<T> {
+    const release = await (this.opts.gate ?? OPEN_GATE).acquire();
+    try {
+      return await this.send<T>(method, url, body);
+    } finally {
+      release();
+    }
+  }
+
+  private async send<T>(method: 'GET' | 'POST' | 'PATCH', url: URL, body?: unknown): Promise<T> {
     const what = `${method} ${url.pathname}`;
     let res;
     try {
@@ -188,8 +201,25 @@ export function refOf(rec: ServiceProblemRecord | null): ServiceProblemRef {
   };
 }
 
-/** Maps an HTTP failure to a typed ApplicationFailure: 4xx other than 408 and 429 is not retried. */
-export function failureFor(what: string, status: number, text: string, retryAfter?: string | string[]): ApplicationFailure {
+/**
+ * `Retry-After` in seconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3) counted from `now`.
+ * Undefined when absent, unreadable or already past.
+ */
+export function retryAfterSeconds(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (!v) return undefined;
+  if (/^\d+$/.test(v)) return Number(v) > 0 ? Number(v) : undefined;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  const seconds = Math.ceil((at - now) / 1000);
+  return seconds > 0 ? seconds : undefined;
+}
+
+/**
+ * Maps an HTTP failure to a typed ApplicationFailure (STYLE §7): 4xx other than 408, 409 and 429 is
+ * not retried; 429 and 503 wait as long as `Retry-After` asks (seconds or an HTTP date).
+ */
+export function failureFor(what: string, status: number, text: string, retryAfter?: string | string[], now = Date.now()): ApplicationFailure {
   let reason: string;
   try {
     const err = JSON.parse(text) as { reason?: string; message?: string };
@@ -198,18 +228,14 @@ export function failureFor(what: string, status: number, text: string, retryAfte
     reason = text.slice(0, 200);
   }
   const message = `${what} answered ${status}${reason ? ` (${reason})` : ''}`;
-  if (status === 429) {
-    const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
-    return ApplicationFailure.create({
-      type: TmfFailure.RateLimited,
-      message,
-      nonRetryable: false,
-      nextRetryDelay: Number.isFinite(seconds) && seconds > 0 ? `${seconds}s` : undefined,
-    });
-  }
+  const seconds = retryAfterSeconds(retryAfter, now);
+  const delay = seconds === undefined ? undefined : `${seconds}s`;
+  if (status === 429) return ApplicationFailure.create({ type: TmfFailure.RateLimited, message, nonRetryable: false, nextRetryDelay: delay });
   if (status >= 500 || status === 408) {
-    return ApplicationFailure.create({ type: TmfFailure.ServerError, message, nonRetryable: false });
+    return ApplicationFailure.create({ type: TmfFailure.ServerError, message, nonRetryable: false, nextRetryDelay: status === 503 ? delay : undefined });
   }
+  // A conflict (another change to the record in flight) settles by itself: retried.
+  if (status === 409) return ApplicationFailure.create({ type: TmfFailure.Conflict, message, nonRetryable: false });
   const type = status === 401 || status === 403 ? TmfFailure.Unauthorized : status === 404 ? TmfFailure.NotFound : TmfFailure.Rejected;
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }

@@ -31,6 +31,8 @@ export interface TicketDoc {
   ticket: unknown;
   measurements: MeasurementView[];
   serviceProblem: { id: string; incidentNumber: string | null; link: string | null; status: string | null; lastSyncAt: string | null; lastError: string | null } | null;
+  /** Changes the workflow refused (malformed, or a merge patch whose result is no valid ticket), with when and why. */
+  rejectedChanges: { at: string; reason: string }[];
 }
 
 export function renderTicket(doc: TicketDoc): string {
@@ -45,6 +47,7 @@ export function renderTicket(doc: TicketDoc): string {
         (m.reason ? `  (${m.reason})` : ''),
     );
   }
+  for (const r of doc.rejectedChanges) lines.push(`refused     ${r.at}  ${r.reason}`);
   return lines.join('\n') + '\n';
 }
 
@@ -84,23 +87,29 @@ const SEGMENT_TEXT: Record<MeasurementView['status'], string> = {
   Invalid: 'invalid',
 };
 
+/** ` (ran 3h 12m late, at …)` for a timer that ran well after its instant (the stack was down). */
+function late(due: string, ranAt: string | undefined): string {
+  if (!ranAt) return '';
+  return ` (ran ${humanSeconds((Date.parse(ranAt) - Date.parse(due)) / 1000)} late, at ${when(ranAt)})`;
+}
+
 /** Explains, line by line, how each measurement came to its status (`slm ticket show --timeline`). */
 export function renderTimeline(doc: TicketDoc): string {
   const out: string[] = [];
   for (const m of doc.measurements) {
-    out.push(`${m.serviceTargetId} — ${m.status}${m.calendar ? ` (calendar ${m.calendar})` : ' (24×7)'}, goal ${humanSeconds(m.goalSeconds)}, definitions v${m.definitionVersion}`);
+    out.push(`${m.serviceTargetId}${m.attachedAt && doc.measurements.filter((x) => x.serviceTargetId === m.serviceTargetId).length > 1 ? ` (attached ${when(m.attachedAt)})` : ''} — ${m.status}${m.calendar ? ` (calendar ${m.calendar})` : ' (24×7)'}, goal ${humanSeconds(m.goalSeconds)}, definitions v${m.definitionVersion}`);
     const events: { at: string; order: number; text: string }[] = [];
     m.segments.forEach((s, i) => {
       let text = SEGMENT_TEXT[s.status];
       if (s.note) text = `${s.note}`;
       const counted = s.counts === 'elapsed' ? `counted ${humanSeconds(s.businessSeconds)}` : s.counts === 'paused' ? `excluded ${humanSeconds(s.businessSeconds)}` : '';
       const until = s.stop ? ` until ${when(s.stop)}` : '';
-      events.push({ at: s.start, order: i * 2, text: `${s.status.padEnd(10)} ${text}${counted ? ` — ${counted}` : ''}${counted ? until : ''}` });
+      events.push({ at: s.start, order: i * 2, text: `${s.status.padEnd(10)} ${text}${counted ? ` — ${counted}` : ''}${counted ? until : ''}${late(s.start, s.ranAt)}` });
     });
     m.firings.forEach((f, i) => {
       const actions = f.actions.map((a) => `${a.kind} ${a.status}${a.detail ? ` (${a.detail})` : ''}`).join(', ');
       const text = f.skipped ? `milestone ${f.milestone} #${f.occurrence + 1} skipped: ${f.skipped}` : `milestone ${f.milestone} #${f.occurrence + 1} fired${actions ? `: ${actions}` : ''}`;
-      events.push({ at: f.firedAt, order: i * 2 + 1, text });
+      events.push({ at: f.firedAt, order: i * 2 + 1, text: text + late(f.firedAt, f.ranAt) });
     });
     events.sort((a, b) => a.at.localeCompare(b.at) || a.order - b.order);
     for (const e of events) out.push(`  ${when(e.at)}  ${e.text}`);

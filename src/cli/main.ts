@@ -9,25 +9,30 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../config';
 import { changeSync, syncStatus } from '../client/sync';
 import { exportTicketHistory } from '../client/history';
-import { notifyDefinitionsChanged, queryTicket, upsertTicketChecked } from '../client/tickets';
-import { openDb, type DbHandle } from '../db/client';
+import { mergeTicketChecked, notifyDefinitionsChanged, queryTicket, upsertTicketChecked } from '../client/tickets';
+import { migrateDb, openDb, type DbHandle } from '../db/client';
 import { applyDefinitions, getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
 import { parseFaults } from '../emulator/faults';
 import { startEmulator } from '../emulator/server';
 import { readDefinitionsFile } from '../infra/files';
-import { readRuntimeInfo } from '../infra/runtimeInfo';
+import { runtimeState } from '../infra/runtimeInfo';
+import { registerSearchAttributes } from '../infra/searchAttributes';
 import { normalizeMeasurement, toView, type Measurement } from '../domain/measurement';
 import { parseEvents, replay } from '../domain/replay';
 import { readStructuredFile } from '../infra/files';
-import { parseTicket } from '../domain/ticket';
+import { parseTicket, parseTicketPatch } from '../domain/ticket';
+import type { RejectedChange } from '../workflows/messages';
+import { describeFailure } from './errors';
 import { SYNC_FREQUENCY_RANGE, type SyncSettings } from '../workflows/messages';
 import { calendarCommand } from './calendar';
-import { UsageError, renderTicket, renderTicketList, renderTimeline, ticketFromFlags, type TicketDoc } from './format';
+import { UsageError, parseFieldValue, renderTicket, renderTicketList, renderTimeline, ticketFromFlags, type TicketDoc } from './format';
 
 const HELP = `slm — temporal-slm operator CLI
 
   slm ticket upsert --id ID [--priority N] [--state S] [--field key=value …]
-  slm ticket upsert --file FILE.json            (or --file - for stdin)
+  slm ticket upsert --file FILE.json            (or --file - for stdin): the full snapshot
+  slm ticket update --id ID [--priority P] [--state S] [--field key=value …]   merge only these fields
+  slm ticket update --id ID --file PATCH.json   a JSON merge patch (RFC 7386; null removes a field)
   slm ticket show ID [--json | --timeline]       --timeline explains each target, line by line
   slm ticket export ID --out DIR                 the workflow's history as replay input
   slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
@@ -35,13 +40,15 @@ const HELP = `slm — temporal-slm operator CLI
   slm replay --definitions FILE --events FILE.jsonl   evaluate a ticket history offline (no server)
   slm sync status|pause|resume [--json]         the SNOW poll loop
   slm sync frequency SECONDS                    10 – 86400
+  slm setup                                     register the search attributes, migrate the database
   slm calendar add|subtract --calendar FILE --from ISO --seconds N   → the ISO instant (UTC)
   slm calendar diff --calendar FILE --from ISO --to ISO              → whole business seconds
   slm calendar advance --calendar FILE --from ISO                    → next business instant
   slm emulator [--port P] [--username U] [--password P] [--latency MS] [--error-rate R]
                [--rate-limit-rate R] [--retry-after S] [--drop-rate R]   (rates 0..1)
 
-Connects to TEMPORAL_ADDRESS and DATABASE_URL, or to the stack \`npm start\` is running.`;
+Connects to TEMPORAL_ADDRESS and DATABASE_URL, or to the stack \`npm start\` is running
+(found through SLM_DATA_DIR/runtime.json); with neither, it says so and does nothing.`;
 
 interface Endpoints {
   temporalAddress: string;
@@ -49,17 +56,42 @@ interface Endpoints {
   databaseUrl: string | null;
 }
 
-function endpoints(config: Config): Endpoints {
-  const live = readRuntimeInfo(config.SLM_DATA_DIR);
-  return {
-    temporalAddress: config.TEMPORAL_ADDRESS ?? live?.temporalAddress ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT}`,
-    namespace: config.TEMPORAL_ADDRESS ? config.TEMPORAL_NAMESPACE : (live?.namespace ?? config.TEMPORAL_NAMESPACE),
-    databaseUrl: config.DATABASE_URL ?? live?.databaseUrl ?? null,
-  };
+/** The stack isn't there: exit 1 with what to do. */
+class NoStackError extends Error {
+  override name = 'NoStackError';
 }
 
+/**
+ * Where to act: the addresses given in the environment, else the stack `npm start` runs on this data
+ * folder. Never a guessed default: a CLI that silently acted on whatever listens on the default port
+ * would change another system's tickets.
+ */
+function endpoints(config: Config, need: 'temporal' | 'database'): Endpoints {
+  const given = need === 'temporal' ? config.TEMPORAL_ADDRESS : config.DATABASE_URL;
+  const rt = runtimeState(config.SLM_DATA_DIR);
+  const live = rt.state === 'running' ? rt.info : null;
+  if (given || live) {
+    return {
+      temporalAddress: config.TEMPORAL_ADDRESS ?? live?.temporalAddress ?? '',
+      namespace: config.TEMPORAL_ADDRESS ? config.TEMPORAL_NAMESPACE : (live?.namespace ?? config.TEMPORAL_NAMESPACE),
+      databaseUrl: config.DATABASE_URL ?? live?.databaseUrl ?? null,
+    };
+  }
+  const variable = need === 'temporal' ? 'TEMPORAL_ADDRESS' : 'DATABASE_URL';
+  const runtimeFile = path.join(config.SLM_DATA_DIR, 'runtime.json');
+  if (rt.state === 'stale') {
+    throw new NoStackError(`the stack recorded in ${runtimeFile} is not running (its process ${rt.pid} is gone): start it with \`npm start\`, or set ${variable} to use another`);
+  }
+  throw new NoStackError(`no stack to talk to: \`npm start\` is not running on ${config.SLM_DATA_DIR} and ${variable} is not set`);
+}
+
+/** For one-line errors: where the CLI was talking to (set once it knows). */
+const target: { temporalAddress?: string; namespace?: string } = {};
+
 async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
-  const ep = endpoints(config);
+  const ep = endpoints(config, 'temporal');
+  target.temporalAddress = ep.temporalAddress;
+  target.namespace = ep.namespace;
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: ep.temporalAddress, connectTimeout: 5000 });
@@ -73,9 +105,17 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
   }
 }
 
+/**
+ * Before starting a workflow: the namespace must have our search attributes (a plain cluster, as
+ * docker-compose runs it, has none); adds the missing ones, once per command.
+ */
+async function ensureSearchAttributes(client: Client, namespace: string): Promise<void> {
+  await registerSearchAttributes(client.connection, namespace);
+}
+
 async function withDb<T>(config: Config, fn: (h: DbHandle) => Promise<T>): Promise<T> {
-  const url = endpoints(config).databaseUrl;
-  if (!url) throw new Error('no database: set DATABASE_URL, or run `npm start`');
+  const url = endpoints(config, 'database').databaseUrl;
+  if (!url) throw new NoStackError('no database: set DATABASE_URL, or run `npm start`');
   const handle = openDb(url, { max: 2 });
   try {
     return await fn(handle);
@@ -103,27 +143,68 @@ async function ticketUpsert(argv: string[], config: Config): Promise<void> {
   let raw: unknown;
   if (values.file !== undefined) {
     if (values.id || values.priority || values.state || values.field) throw new UsageError('give either --file or --id/--priority/--state/--field, not both');
-    const where = values.file === '-' ? 'stdin' : values.file;
-    let text: string;
-    try {
-      text = values.file === '-' ? readStdin() : fs.readFileSync(values.file, 'utf8');
-    } catch (err) {
-      throw new UsageError(`cannot read ${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      throw new UsageError(`${where} is not JSON: ${(err as Error).message}`);
-    }
+    raw = readJsonInput(values.file);
   } else {
     if (values.id === undefined) throw new UsageError('ticket upsert needs --id (or --file)');
     raw = ticketFromFlags({ id: values.id, priority: values.priority, state: values.state, fields: values.field ?? [] });
   }
-  parseTicket(raw); // reject bad input before touching the network
+  parseTicket(raw); // reject bad input (size and depth too) before touching the network
   await withClient(config, async (client) => {
+    await ensureSearchAttributes(client, target.namespace!);
     const res = await upsertTicketChecked(client, config, raw);
-    const summary = res.measurements.map((m) => `${m.serviceTargetId} ${m.status}${m.dueAt ? ` due ${m.dueAt}` : ''}`).join('; ');
-    process.stdout.write(`ticket ${res.ticketId} measured: ${summary || 'no service target attached'}\n`);
+    process.stdout.write(measuredLine(res));
+  });
+}
+
+function measuredLine(res: { ticketId: string; measurements: { serviceTargetId: string; status: string; dueAt: string | null }[] }): string {
+  const summary = res.measurements.map((m) => `${m.serviceTargetId} ${m.status}${m.dueAt ? ` due ${m.dueAt}` : ''}`).join('; ');
+  return `ticket ${res.ticketId} measured: ${summary || 'no service target attached'}\n`;
+}
+
+/** Reads a JSON document from a file or stdin (`-`), as a usage error when it cannot. */
+function readJsonInput(file: string): unknown {
+  const where = file === '-' ? 'stdin' : file;
+  let text: string;
+  try {
+    text = file === '-' ? readStdin() : fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${where} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+async function ticketUpdate(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { id: { type: 'string' }, priority: { type: 'string' }, state: { type: 'string' }, field: { type: 'string', multiple: true }, file: { type: 'string' } },
+    strict: true,
+  });
+  if (values.id === undefined) throw new UsageError('ticket update needs --id');
+  let patch: unknown;
+  if (values.file !== undefined) {
+    if (values.priority || values.state || values.field) throw new UsageError('give either --file or --priority/--state/--field, not both');
+    patch = readJsonInput(values.file);
+  } else {
+    if (values.priority === undefined && values.state === undefined && !values.field?.length) throw new UsageError('ticket update needs --field, --priority, --state or --file');
+    const fields: Record<string, unknown> = {};
+    for (const pair of values.field ?? []) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--field expects key=value, got "${pair}"`);
+      fields[pair.slice(0, eq)] = parseFieldValue(pair.slice(eq + 1));
+    }
+    if (values.priority !== undefined) fields.priority = parseFieldValue(values.priority);
+    if (values.state !== undefined) fields.state = values.state;
+    patch = fields;
+  }
+  parseTicketPatch(patch, values.id);
+  const id = values.id;
+  await withClient(config, async (client) => {
+    await ensureSearchAttributes(client, target.namespace!);
+    process.stdout.write(measuredLine(await mergeTicketChecked(client, config, id, patch)));
   });
 }
 
@@ -135,7 +216,7 @@ async function ticketShow(argv: string[], config: Config): Promise<void> {
   const live = await withClient(config, (client) => queryTicket(client, id)).catch(() => null);
   let doc: TicketDoc;
   if (live?.ticket) {
-    doc = { ticket: live.ticket, measurements: live.measurements, serviceProblem: live.serviceProblem };
+    doc = { ticket: live.ticket, measurements: live.measurements, serviceProblem: live.serviceProblem, rejectedChanges: live.rejectedChanges ?? [] };
   } else {
     const row = await withDb(config, (h) => getTicketRow(h.db, id));
     if (!row) throw new Error(`no ticket ${id}`);
@@ -153,6 +234,7 @@ async function ticketShow(argv: string[], config: Config): Promise<void> {
             lastError: row.ticket.lastError,
           }
         : null,
+      rejectedChanges: (row.ticket.rejectedChanges as RejectedChange[] | null) ?? [],
     };
   }
   process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : values.timeline ? renderTimeline(doc) : renderTicket(doc));
@@ -250,6 +332,18 @@ async function definitionsApply(argv: string[], config: Config): Promise<void> {
   );
 }
 
+/**
+ * Prepares a namespace and a database for a fleet: the search attributes (added where missing) and
+ * the schema migrations. Idempotent; the workers and the CLI do the same when they meet a bare one.
+ */
+async function setup(argv: string[], config: Config): Promise<void> {
+  parseArgs({ args: argv, strict: true });
+  const added = await withClient(config, (client) => registerSearchAttributes(client.connection, target.namespace!));
+  process.stdout.write(`search attributes on ${target.temporalAddress} namespace ${target.namespace}: ${added.length ? `added ${added.join(', ')}` : 'all present'}\n`);
+  await withDb(config, (h) => migrateDb(h.db));
+  process.stdout.write('database: migrations applied\n');
+}
+
 async function sync(op: string | undefined, argv: string[], config: Config): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   let patch: Partial<SyncSettings> | null = null;
@@ -338,7 +432,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const config = loadConfig();
-    if (a === 'ticket' && b === 'upsert') await ticketUpsert(rest, config);
+    if (a === 'ticket' && b === 'upsert') await ticketUpsert(numericValues(rest), config);
+    else if (a === 'ticket' && b === 'update') await ticketUpdate(numericValues(rest), config);
+    else if (a === 'setup') await setup(b === undefined ? rest : [b, ...rest], config);
     else if (a === 'ticket' && b === 'show') await ticketShow(rest, config);
     else if (a === 'ticket' && b === 'export') await ticketExport(rest, config);
     else if (a === 'tickets' && b === 'list') await ticketsList(rest, config);
@@ -350,19 +446,40 @@ export async function main(argv: string[]): Promise<number> {
     else throw new UsageError(`unknown command "${[a, b].filter(Boolean).join(' ')}" (see slm --help)`);
     return 0;
   } catch (err) {
-    const e = err as Error & { code?: string };
-    const usage = e instanceof UsageError || e.name === 'TicketValidationError' || e.name === 'ConfigError' || e.code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`slm: ${e.message.split('\n')[0]}\n`);
+    const e = err as Error & { code?: unknown };
+    const usage =
+      e instanceof UsageError || e.name === 'TicketValidationError' || e.name === 'ConfigError' || (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS'));
+    process.stderr.write(`slm: ${usage ? e.message.split('\n')[0] : describeFailure(err, target)}\n`);
     return usage ? 2 : 1;
   }
 }
 
+/**
+ * `--priority -1` as a value, not a flag: node's parseArgs reads any word starting with `-` as an
+ * option, so a negative number after an option that takes a value is joined to it (`--priority=-1`).
+ */
+export function numericValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (/^--[a-z][\w-]*$/.test(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** Exits once everything written to stdout and stderr is flushed (a pipe takes it in 64 KiB pieces). */
+export function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`slm: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
+  main(process.argv.slice(2)).then(exitAfterFlush, (err: Error) => {
+    process.stderr.write(`slm: ${err.message}\n`);
+    exitAfterFlush(1);
+  });
 }

@@ -4,8 +4,17 @@
  */
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
-import { parseTicket, ticketWorkflowId, type Ticket } from '../domain/ticket';
-import { definitionsChangedSignal, getTicketStatusQuery, upsertTicketSignal, upsertTicketUpdate, type TicketStatusView, type UpsertResult } from '../workflows/messages';
+import { ticketSummary } from '../domain/ticketDetails';
+import { parseTicket, parseTicketPatch, ticketWorkflowId, type Ticket } from '../domain/ticket';
+import {
+  definitionsChangedSignal,
+  getTicketStatusQuery,
+  mergeTicketUpdate,
+  upsertTicketSignal,
+  upsertTicketUpdate,
+  type TicketStatusView,
+  type UpsertResult,
+} from '../workflows/messages';
 import { SA } from '../workflows/searchAttributes';
 import type { TicketWorkflowInput } from '../workflows/ticket';
 
@@ -38,6 +47,7 @@ export async function upsertTicket(client: Client, s: EngineSettings, raw: unkno
     args: [workflowInput(ticket.id, s)],
     signal: upsertTicketSignal,
     signalArgs: [ticket],
+    staticSummary: ticketSummary(ticket),
     ...(s.searchAttributes === false ? {} : { typedSearchAttributes: [{ key: SA.ticketId, value: ticket.id }] }),
   });
   return { workflowId, ticket };
@@ -49,14 +59,29 @@ export async function upsertTicket(client: Client, s: EngineSettings, raw: unkno
  */
 export async function upsertTicketChecked(client: Client, s: EngineSettings, raw: unknown): Promise<UpsertResult> {
   const ticket = parseTicket(raw);
-  const startWorkflowOperation = new WithStartWorkflowOperation('ticketWorkflow', {
-    workflowId: ticketWorkflowId(ticket.id),
+  return client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation: startOperation(ticket.id, s, ticketSummary(ticket)) });
+}
+
+/**
+ * A partial change (RFC 7386 merge patch) to ticket `ticketId`, merged inside its workflow onto the
+ * latest snapshot, in order with every other change; starts the workflow when none runs (it then
+ * merges onto the ticket saved last, or onto `{id}` for a new one). Returns once measured.
+ */
+export async function mergeTicketChecked(client: Client, s: EngineSettings, ticketId: string, raw: unknown): Promise<UpsertResult> {
+  const patch = parseTicketPatch(raw, ticketId);
+  const id = parseTicket({ id: ticketId }).id;
+  return client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(id, s, `Ticket ${id}`) });
+}
+
+function startOperation(ticketId: string, s: EngineSettings, summary: string) {
+  return new WithStartWorkflowOperation('ticketWorkflow', {
+    workflowId: ticketWorkflowId(ticketId),
     taskQueue: s.SLM_TASK_QUEUE,
-    args: [workflowInput(ticket.id, s)],
+    args: [workflowInput(ticketId, s)],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    ...(s.searchAttributes === false ? {} : { typedSearchAttributes: [{ key: SA.ticketId, value: ticket.id }] }),
+    staticSummary: summary,
+    ...(s.searchAttributes === false ? {} : { typedSearchAttributes: [{ key: SA.ticketId, value: ticketId }] }),
   });
-  return client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation });
 }
 
 /** Tells every running ticket workflow that new definitions are in force. Returns how many were told. */

@@ -1,11 +1,12 @@
 /** Named queries over the schema; activities and the CLI call these, never raw SQL. */
 import { createHash } from 'node:crypto';
-import { and, asc, count, desc, eq, gte, ilike, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, ilike, inArray, or, sql } from 'drizzle-orm';
 import type { Definitions } from '../domain/definitions';
 import type { Measurement, MeasurementView } from '../domain/measurement';
-import type { Ticket } from '../domain/ticket';
+import { priorityRank, textField, type Ticket } from '../domain/ticket';
+import type { RejectedChange } from '../workflows/messages';
 import type { Db } from './client';
-import { actionLog, definitions, measurements, measurementSegments, milestoneFirings, tickets, type MeasurementRow, type TicketRow } from './schema';
+import { actionLog, definitions, measurements, measurementSegments, milestoneFirings, snowSlots, tickets, type MeasurementRow, type TicketRow } from './schema';
 
 export interface SavedProblem {
   id: string;
@@ -23,6 +24,7 @@ export interface TicketStateRecord {
   problem: SavedProblem | null;
   lastError: string | null;
   syncClosed?: boolean;
+  rejectedChanges?: RejectedChange[];
 }
 
 const ts = (iso: string | null) => (iso === null ? null : new Date(iso));
@@ -33,8 +35,9 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
     const row = {
       ticketId: rec.ticketId,
       ticket: rec.ticket,
-      state: rec.ticket.state ?? null,
-      priority: typeof rec.ticket.priority === 'number' ? rec.ticket.priority : null,
+      state: textField(rec.ticket, 'state'),
+      // The leading number of a free-form priority ("2 normal" → 2), for sorting; the ticket keeps the value.
+      priority: priorityRank(rec.ticket.priority),
       problemId: rec.problem?.id ?? null,
       incidentNumber: rec.problem?.incidentNumber ?? null,
       link: rec.problem?.link ?? null,
@@ -42,13 +45,16 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       lastSyncAt: rec.problem?.lastSyncAt ? new Date(rec.problem.lastSyncAt) : null,
       lastError: rec.lastError,
       syncClosed: rec.syncClosed ?? false,
+      ...(rec.rejectedChanges ? { rejectedChanges: rec.rejectedChanges } : {}),
       updatedAt: new Date(),
     };
     await tx.insert(tickets).values(row).onConflictDoUpdate({ target: tickets.ticketId, set: row });
     for (const { state, view } of rec.measurements ?? []) {
+      const instance = state.instance ?? 0;
       const m = {
         ticketId: rec.ticketId,
         serviceTargetId: view.serviceTargetId,
+        instance,
         status: view.status,
         startedAt: ts(view.startedAt),
         stoppedAt: ts(view.stoppedAt),
@@ -70,23 +76,25 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       await tx
         .insert(measurements)
         .values(m)
-        .onConflictDoUpdate({ target: [measurements.ticketId, measurements.serviceTargetId], set: m });
-      const key = { ticketId: rec.ticketId, serviceTargetId: view.serviceTargetId };
-      // A re-attached target starts a new measurement: its old segments and firings go.
-      await tx.delete(measurementSegments).where(and(eq(measurementSegments.ticketId, key.ticketId), eq(measurementSegments.serviceTargetId, key.serviceTargetId), gte(measurementSegments.seq, view.segments.length)));
+        .onConflictDoUpdate({ target: [measurements.ticketId, measurements.serviceTargetId, measurements.instance], set: m });
+      const key = { ticketId: rec.ticketId, serviceTargetId: view.serviceTargetId, instance };
+      const ofKey = <T extends typeof measurementSegments | typeof milestoneFirings>(t: T) =>
+        and(eq(t.ticketId, key.ticketId), eq(t.serviceTargetId, key.serviceTargetId), eq(t.instance, key.instance));
+      // Segments past the measurement's current count (a group member's inherited ones can shrink).
+      await tx.delete(measurementSegments).where(and(ofKey(measurementSegments), gte(measurementSegments.seq, view.segments.length)));
       if (view.segments.length) {
         const rows = view.segments.map((s, seq) => ({ ...key, seq, status: s.status, startAt: new Date(s.start), stopAt: ts(s.stop), businessSeconds: s.businessSeconds, counts: s.counts, note: s.note ?? null }));
         await tx.insert(measurementSegments).values(rows).onConflictDoUpdate({
-          target: [measurementSegments.ticketId, measurementSegments.serviceTargetId, measurementSegments.seq],
+          target: [measurementSegments.ticketId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
           set: { status: sql`excluded.status`, startAt: sql`excluded.start_at`, stopAt: sql`excluded.stop_at`, businessSeconds: sql`excluded.business_seconds`, counts: sql`excluded.counts`, note: sql`excluded.note` },
         });
       }
       if (view.firings.length === 0) {
-        await tx.delete(milestoneFirings).where(and(eq(milestoneFirings.ticketId, key.ticketId), eq(milestoneFirings.serviceTargetId, key.serviceTargetId)));
+        await tx.delete(milestoneFirings).where(ofKey(milestoneFirings));
       } else {
         const rows = view.firings.map((f) => ({ ...key, milestone: f.milestone, occurrence: f.occurrence, dueAt: new Date(f.dueAt), firedAt: new Date(f.firedAt), skipped: f.skipped, actions: f.actions }));
         await tx.insert(milestoneFirings).values(rows).onConflictDoUpdate({
-          target: [milestoneFirings.ticketId, milestoneFirings.serviceTargetId, milestoneFirings.milestone, milestoneFirings.occurrence],
+          target: [milestoneFirings.ticketId, milestoneFirings.serviceTargetId, milestoneFirings.instance, milestoneFirings.milestone, milestoneFirings.occurrence],
           set: { dueAt: sql`excluded.due_at`, firedAt: sql`excluded.fired_at`, skipped: sql`excluded.skipped`, actions: sql`excluded.actions` },
         });
       }
@@ -97,7 +105,7 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
 export async function loadTicketState(db: Db, ticketId: string): Promise<Omit<TicketStateRecord, 'measurements'> & { measurements: Measurement[] } | null> {
   const [row] = await db.select().from(tickets).where(eq(tickets.ticketId, ticketId));
   if (!row) return null;
-  const ms = await db.select().from(measurements).where(eq(measurements.ticketId, ticketId));
+  const ms = await db.select().from(measurements).where(eq(measurements.ticketId, ticketId)).orderBy(sql`(${measurements.engineState}->>'attachedAt')::bigint`, asc(measurements.instance));
   return {
     ticketId,
     ticket: row.ticket as Ticket,
@@ -113,13 +121,14 @@ export async function loadTicketState(db: Db, ticketId: string): Promise<Omit<Ti
       : null,
     lastError: row.lastError,
     syncClosed: row.syncClosed,
+    rejectedChanges: row.rejectedChanges as RejectedChange[],
   };
 }
 
 export async function getTicketRow(db: Db, ticketId: string): Promise<{ ticket: TicketRow; measurements: MeasurementRow[] } | null> {
   const [ticket] = await db.select().from(tickets).where(eq(tickets.ticketId, ticketId));
   if (!ticket) return null;
-  const ms = await db.select().from(measurements).where(eq(measurements.ticketId, ticketId)).orderBy(asc(measurements.serviceTargetId));
+  const ms = await db.select().from(measurements).where(eq(measurements.ticketId, ticketId)).orderBy(asc(measurements.serviceTargetId), asc(measurements.instance));
   return { ticket, measurements: ms };
 }
 
@@ -176,9 +185,55 @@ export async function recordAction(db: Db, key: string, status: string, detail: 
 }
 
 export async function listSegments(db: Db, ticketId: string) {
-  return db.select().from(measurementSegments).where(eq(measurementSegments.ticketId, ticketId)).orderBy(asc(measurementSegments.serviceTargetId), asc(measurementSegments.seq));
+  return db.select().from(measurementSegments).where(eq(measurementSegments.ticketId, ticketId)).orderBy(asc(measurementSegments.serviceTargetId), asc(measurementSegments.instance), asc(measurementSegments.seq));
 }
 
 export async function listFirings(db: Db, ticketId: string) {
   return db.select().from(milestoneFirings).where(eq(milestoneFirings.ticketId, ticketId)).orderBy(asc(milestoneFirings.firedAt));
+}
+
+// ── the fleet-wide SNOW request slots ───────────────────────────────────────────────────────────
+
+/**
+ * Claims one free SNOW slot below `slots` for `holder` (free: never held, released, or its lease run
+ * out), leased for `leaseMs`. Returns the slot, or null when all are held. Times are the database's,
+ * so the workers' clocks never disagree about a lease.
+ */
+export async function claimSnowSlot(db: Db, holder: string, slots: number, leaseMs: number): Promise<number | null> {
+  await db
+    .insert(snowSlots)
+    .values(Array.from({ length: slots }, (_, slot) => ({ slot, holder: null, expiresAt: new Date(0) })))
+    .onConflictDoNothing();
+  const rows = await db.execute<{ slot: number }>(sql`
+    UPDATE ${snowSlots} SET holder = ${holder}, expires_at = now() + ${leaseMs} * interval '1 millisecond'
+    WHERE slot = (
+      SELECT slot FROM ${snowSlots}
+      WHERE slot < ${slots} AND (holder IS NULL OR expires_at < now())
+      ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING slot`);
+  return rows.rows[0]?.slot ?? null;
+}
+
+/** Extends the leases `holder` still has among `held`; returns the slots it still holds. */
+export async function renewSnowSlots(db: Db, holder: string, held: number[], leaseMs: number): Promise<number[]> {
+  if (held.length === 0) return [];
+  const rows = await db.execute<{ slot: number }>(sql`
+    UPDATE ${snowSlots} SET expires_at = now() + ${leaseMs} * interval '1 millisecond'
+    WHERE holder = ${holder} AND expires_at >= now() AND slot IN (${sql.join(held.map((h) => sql`${h}`), sql`, `)})
+    RETURNING slot`);
+  return rows.rows.map((r) => r.slot);
+}
+
+/** Gives a slot back at once (an idle worker, or a clean shutdown). */
+export async function releaseSnowSlots(db: Db, holder: string, slots: number[]): Promise<void> {
+  if (slots.length === 0) return;
+  await db
+    .update(snowSlots)
+    .set({ holder: null, expiresAt: new Date(0) })
+    .where(and(eq(snowSlots.holder, holder), inArray(snowSlots.slot, slots)));
+}
+
+/** Every slot with its holder and lease end (for operators and tests). */
+export async function listSnowSlots(db: Db) {
+  return db.select().from(snowSlots).orderBy(asc(snowSlots.slot));
 }

@@ -20,17 +20,24 @@ export const tickets = pgTable(
     lastError: text('last_error'),
     /** Closed by the connector's closure condition: no longer synced to SNOW. */
     syncClosed: boolean('sync_closed').notNull().default(false),
+    /** Changes the ticket's workflow refused, with when and why (the last 20). */
+    rejectedChanges: jsonb('rejected_changes').notNull().default([]),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('tickets_state_idx').on(t.state)],
 );
 
-/** One service target measured on one ticket (SLM:Measurement). */
+/**
+ * One service target measured on one ticket (SLM:Measurement). `instance` numbers the measurements
+ * of one target on one ticket: a target that detaches and attaches again gets a new one (1, 2, …)
+ * beside the old, which stays.
+ */
 export const measurements = pgTable(
   'measurements',
   {
     ticketId: text('ticket_id').notNull(),
     serviceTargetId: text('service_target_id').notNull(),
+    instance: integer('instance').notNull().default(0),
     status: text('status').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     stoppedAt: timestamp('stopped_at', { withTimezone: true }),
@@ -50,7 +57,7 @@ export const measurements = pgTable(
     engineState: jsonb('engine_state').notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId] }), index('measurements_status_idx').on(t.status)],
+  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.instance] }), index('measurements_status_idx').on(t.status)],
 );
 
 /** Status intervals of a measurement (SLM:MeasurementChild), numbered in order. */
@@ -59,6 +66,7 @@ export const measurementSegments = pgTable(
   {
     ticketId: text('ticket_id').notNull(),
     serviceTargetId: text('service_target_id').notNull(),
+    instance: integer('instance').notNull().default(0),
     seq: integer('seq').notNull(),
     status: text('status').notNull(),
     startAt: timestamp('start_at', { withTimezone: true }).notNull(),
@@ -67,7 +75,7 @@ export const measurementSegments = pgTable(
     counts: text('counts').notNull(),
     note: text('note'),
   },
-  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.seq] })],
+  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.instance, t.seq] })],
 );
 
 /** Each milestone firing (or skip) with the outcome of each of its actions. */
@@ -76,6 +84,7 @@ export const milestoneFirings = pgTable(
   {
     ticketId: text('ticket_id').notNull(),
     serviceTargetId: text('service_target_id').notNull(),
+    instance: integer('instance').notNull().default(0),
     milestone: text('milestone').notNull(),
     occurrence: integer('occurrence').notNull(),
     dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
@@ -83,7 +92,7 @@ export const milestoneFirings = pgTable(
     skipped: text('skipped'),
     actions: jsonb('actions').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.milestone, t.occurrence] })],
+  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.instance, t.milestone, t.occurrence] })],
 );
 
 /**
@@ -109,3 +118,14 @@ export const definitions = pgTable('definitions', {
 export type TicketRow = typeof tickets.$inferSelect;
 export type MeasurementRow = typeof measurements.$inferSelect;
 export type DefinitionsRow = typeof definitions.$inferSelect;
+
+/**
+ * The fleet-wide cap on requests to SNOW (TMF_MAX_CONCURRENT, the seed's five connections): one row
+ * per slot, held by one tmf worker process at a time under a lease it renews. A worker that dies
+ * stops renewing, and its slots can be taken once the lease has run out.
+ */
+export const snowSlots = pgTable('snow_slots', {
+  slot: integer('slot').primaryKey(),
+  holder: text('holder'),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -5,6 +5,7 @@
  * can become Invalid with the reason.
  */
 import { Environment } from '@marcbachmann/cel-js';
+import { CelCostError, checkStaticCost, meter, withinBudget } from './celBudget';
 import type { Ticket } from './ticket';
 
 export type ConditionResult = { ok: true; value: boolean } | { ok: false; reason: string };
@@ -13,19 +14,28 @@ export type Condition = { source: string; evaluate(ticket: Ticket, vars?: Record
 export type ExpressionResult = { ok: true; value: unknown } | { ok: false; reason: string };
 export type Expression = { source: string; evaluate(vars: Record<string, unknown>): ExpressionResult };
 
-const env = new Environment({ unlistedVariablesAreDyn: true });
+/** Tighter parser limits than the library's defaults: a condition is a line, not a program. */
+const env = new Environment({ unlistedVariablesAreDyn: true, limits: { maxAstNodes: 5000, maxDepth: 100, maxListElements: 10000 } });
 
 export class ConditionSyntaxError extends Error {
   override name = 'ConditionSyntaxError';
 }
 
-/** Parses `source`; throws ConditionSyntaxError with the parser's first line on bad syntax. */
+/**
+ * Parses `source`; throws ConditionSyntaxError with the parser's first line on bad syntax, or on an
+ * expression too expensive to evaluate (see celBudget). The program it returns runs within the step
+ * budget and throws CelCostError past it.
+ */
 function parse(source: string): (ctx: Record<string, unknown>) => unknown {
+  let program: ((ctx: Record<string, unknown>) => unknown) & { ast?: unknown };
   try {
-    return env.parse(source);
+    program = env.parse(source);
+    checkStaticCost(program.ast);
   } catch (err) {
-    throw new ConditionSyntaxError(`invalid CEL "${source}": ${firstLine(err)}`);
+    throw new ConditionSyntaxError(`invalid CEL "${short(source)}": ${firstLine(err)}`);
   }
+  meter(program.ast);
+  return (ctx) => withinBudget(() => program(ctx));
 }
 
 /** Compiles a boolean condition over `ticket`. */
@@ -39,6 +49,7 @@ export function compileCondition(source: string): Condition {
         if (typeof value !== 'boolean') return { ok: false, reason: `"${source}" is not a boolean (got ${typeof value})` };
         return { ok: true, value };
       } catch (err) {
+        if (err instanceof CelCostError) return { ok: false, reason: `"${short(source)}": ${err.message}` };
         if ((err as { code?: string }).code === 'no_such_key') return { ok: true, value: false };
         return { ok: false, reason: `"${source}": ${firstLine(err)}` };
       }
@@ -67,6 +78,11 @@ const NEVER: Condition = { source: 'false', evaluate: () => ({ ok: true, value: 
 export function compileOptional(source: string | undefined, fallback: 'always' | 'never'): Condition {
   if (source === undefined) return fallback === 'always' ? ALWAYS : NEVER;
   return compileCondition(source);
+}
+
+/** A long expression shortened for a reason line. */
+function short(source: string): string {
+  return source.length > 80 ? `${source.slice(0, 77)}…` : source;
 }
 
 function firstLine(err: unknown): string {

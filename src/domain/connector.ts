@@ -26,7 +26,10 @@ const CONNECTOR = z
     mapping: z
       .object({
         category: cel.default('has(ticket.category) && ticket.category != "" ? ticket.category : "incident"'),
-        /** TMF656 priority 1 (highest) … 10; the result is rounded and clamped. */
+        /**
+         * TMF656 priority 1 (highest) … 10: a number, or text that starts with one (`"2 normal"`), rounded
+         * and clamped. Anything else (`"High"`) leaves the problem unsent with the reason, until a rule maps it.
+         */
         priority: cel.default('has(ticket.priority) ? ticket.priority : 5'),
         description: cel.default('has(ticket.description) && ticket.description != "" ? ticket.description : has(ticket.title) && ticket.title != "" ? ticket.title : "Ticket " + ticket.id'),
         reason: cel.default('has(ticket.reason) && ticket.reason != "" ? ticket.reason : has(ticket.state) ? ticket.state : "New"'),

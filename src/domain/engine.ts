@@ -35,6 +35,7 @@ import {
   setStatus,
   settle,
   stop,
+  LATE_THRESHOLD_MS,
   type ActionRecord,
   type Measurement,
   type MilestoneState,
@@ -64,6 +65,8 @@ export interface ActionEffect {
   actionIndex: number;
   dueAt: number;
   firedAt: number;
+  /** When the firing actually ran, when that was well after `firedAt` (LATE_THRESHOLD_MS). */
+  ranAt?: number;
   action: ActionDefinition;
   ticket: Ticket;
 }
@@ -73,9 +76,16 @@ interface Step {
   effects: ActionEffect[];
   patch: Record<string, TicketValue> | null;
   depth: number;
+  /** The instant this step actually runs (the workflow's recorded clock); null in replay, where timers run on time. */
+  ranAt: number | null;
 }
 
-const newStep = (): Step => ({ effects: [], patch: null, depth: 0 });
+const newStep = (ranAt: number | null = null): Step => ({ effects: [], patch: null, depth: 0, ranAt });
+
+/** The step's run instant when a timer due at `at` runs late enough to record it. */
+function lateRun(step: Step, at: number): number | undefined {
+  return step.ranAt !== null && step.ranAt - at >= LATE_THRESHOLD_MS ? step.ranAt : undefined;
+}
 
 export class UnknownCalendarError extends Error {
   override name = 'UnknownCalendarError';
@@ -106,9 +116,13 @@ export function engineEnv(defs: CompiledDefinitions, make: (cal: Calendar) => Bu
 
 // ── entry points ───────────────────────────────────────────────────────────────────────────────
 
-/** A new snapshot of the ticket at `at`: due timers first, then the change. */
-export function applyTicketChange(state: TicketEngineState, env: EngineEnv, ticket: Ticket, at: number): ActionEffect[] {
-  const step = newStep();
+/**
+ * A new snapshot of the ticket at `at`: due timers first, then the change. `ranAt` is when the caller
+ * actually runs this (the workflow's recorded clock): timers it finds overdue by more than
+ * LATE_THRESHOLD_MS record it beside their due instant. Replay passes none: its timers run on time.
+ */
+export function applyTicketChange(state: TicketEngineState, env: EngineEnv, ticket: Ticket, at: number, ranAt: number | null = null): ActionEffect[] {
+  const step = newStep(ranAt);
   advanceTo(state, env, at, step);
   state.ticket = ticket;
   evaluate(state, env, at, step);
@@ -117,8 +131,8 @@ export function applyTicketChange(state: TicketEngineState, env: EngineEnv, tick
 }
 
 /** Fires every timer due at or before `until`, each at its own instant. */
-export function advance(state: TicketEngineState, env: EngineEnv, until: number): ActionEffect[] {
-  const step = newStep();
+export function advance(state: TicketEngineState, env: EngineEnv, until: number, ranAt: number | null = null): ActionEffect[] {
+  const step = newStep(ranAt);
   advanceTo(state, env, until, step);
   return step.effects;
 }
@@ -128,8 +142,8 @@ export function advance(state: TicketEngineState, env: EngineEnv, until: number)
  * new goal, calendar, conditions and milestones and re-arm their timers; final ones keep their result;
  * open measurements of removed targets are detached.
  */
-export function applyDefinitionsChange(state: TicketEngineState, oldEnv: EngineEnv, env: EngineEnv, at: number): ActionEffect[] {
-  const step = newStep();
+export function applyDefinitionsChange(state: TicketEngineState, oldEnv: EngineEnv, env: EngineEnv, at: number, ranAt: number | null = null): ActionEffect[] {
+  const step = newStep(ranAt);
   advanceTo(state, oldEnv, at, step);
   for (const m of state.measurements) {
     if (!isOpen(m)) continue;
@@ -161,14 +175,22 @@ export function nextWake(state: TicketEngineState): number | null {
 
 /** Records the outcome of an action run outside the engine. */
 export function recordActionResult(state: TicketEngineState, key: string, status: ActionRecord['status'], detail: string | null): void {
-  const [, targetId, milestone, occurrence, index] = key.split('|');
-  const m = state.measurements.find((x) => x.serviceTargetId === targetId);
+  const [, target = '', milestone, occurrence, index] = key.split('|');
+  const m = state.measurements.find((x) => targetKey(x) === target);
   const firing = m?.firings.find((f) => f.milestone === milestone && String(f.occurrence) === occurrence);
   const action = firing?.actions[Number(index)];
   if (action) {
     action.status = status;
     action.detail = detail;
   }
+}
+
+/**
+ * A measurement's name in action keys: the target id, plus `#n` for a later measurement of the same
+ * target (so its actions never share an idempotency key with an earlier one's).
+ */
+export function targetKey(m: Pick<Measurement, 'serviceTargetId' | 'instance'>): string {
+  return m.instance ? `${m.serviceTargetId}#${m.instance}` : m.serviceTargetId;
 }
 
 // ── timers ─────────────────────────────────────────────────────────────────────────────────────
@@ -198,6 +220,8 @@ function advanceTo(state: TicketEngineState, env: EngineEnv, until: number, step
     if (kind === -1) {
       m.goalReachedAt = at;
       setStatus(m, 'MissedGoal', at);
+      const late = lateRun(step, at);
+      if (late !== undefined) m.segments[m.segments.length - 1]!.ranAt = late;
       refreshDue(m, cal);
       refreshMilestones(m, targetOf(env, m), cal);
       continue;
@@ -270,22 +294,24 @@ function fire(
     invalidate(m, at, `milestone ${def.name}: ${check.reason}`, cal);
     return;
   }
+  const late = lateRun(step, at);
+  const ran = late === undefined ? {} : { ranAt: late };
   if (!check.value) {
-    m.firings.push({ milestone: def.name, occurrence, dueAt: at, firedAt: at, skipped: `if ${def.if_.source} was false`, actions: [] });
+    m.firings.push({ milestone: def.name, occurrence, dueAt: at, firedAt: at, skipped: `if ${def.if_.source} was false`, actions: [], ...ran });
     refreshMilestones(m, target, cal);
     return;
   }
   const records: ActionRecord[] = [];
   for (const [i, action] of def.actions.entries()) {
     const kind = Object.keys(action)[0] as ActionRecord['kind'];
-    const key = [m.ticketId, m.serviceTargetId, def.name, occurrence, i].join('|');
-    step.effects.push({ key, ticketId: m.ticketId, serviceTargetId: m.serviceTargetId, milestone: def.name, occurrence, actionIndex: i, dueAt: at, firedAt: at, action, ticket });
+    const key = [m.ticketId, targetKey(m), def.name, occurrence, i].join('|');
+    step.effects.push({ key, ticketId: m.ticketId, serviceTargetId: m.serviceTargetId, milestone: def.name, occurrence, actionIndex: i, dueAt: at, firedAt: at, ...ran, action, ticket });
     if ('setField' in action) {
       step.patch = { ...(step.patch ?? {}), ...(action.setField as Record<string, TicketValue>) };
       records.push({ kind, status: 'done', detail: `set ${Object.keys(action.setField).join(', ')}` });
     } else records.push({ kind, status: 'pending', detail: null });
   }
-  m.firings.push({ milestone: def.name, occurrence, dueAt: at, firedAt: at, skipped: null, actions: records });
+  m.firings.push({ milestone: def.name, occurrence, dueAt: at, firedAt: at, skipped: null, actions: records, ...ran });
   refreshMilestones(m, target, cal);
 }
 
@@ -356,8 +382,10 @@ function evaluate(state: TicketEngineState, env: EngineEnv, at: number, step: St
     } else if (!m || m.status === 'Detached' || m.status === 'Invalid') {
       if (!c.applies) continue;
       const next = attach(state, env, target, ticket, at, detachedNow);
-      if (m) state.measurements[state.measurements.indexOf(m)] = next;
-      else state.measurements.push(next);
+      // Beside the old one, never over it: every measurement a ticket had stays (DESIGN §4.3).
+      const earlier = state.measurements.filter((x) => x.serviceTargetId === target.id).length;
+      if (earlier > 0) next.instance = earlier;
+      state.measurements.push(next);
       byId.set(target.id, next);
       m = next;
       if (m.status === 'Invalid') continue;

@@ -32,7 +32,15 @@ export interface Segment {
   counts: 'elapsed' | 'paused' | 'none';
   /** Set on the gap a reopen or a group inheritance counts as excluded time. */
   note?: string;
+  /** When a timer-driven transition (MissedGoal) was actually processed, if well after `start` (see LATE_THRESHOLD_MS). */
+  ranAt?: number;
 }
+
+/**
+ * A timer that runs this much after its instant (the stack was down, or a worker was stopped) records
+ * when it actually ran beside the instant it was due; below it, ordinary scheduling jitter, nothing.
+ */
+export const LATE_THRESHOLD_MS = 10_000;
 
 export interface ActionRecord {
   kind: 'notify' | 'setField' | 'raiseAlarm' | 'startWorkflow';
@@ -49,6 +57,8 @@ export interface Firing {
   firedAt: number;
   skipped: string | null;
   actions: ActionRecord[];
+  /** When the firing actually ran, if well after `firedAt` (LATE_THRESHOLD_MS); absent when on time. */
+  ranAt?: number;
 }
 
 export interface MilestoneState {
@@ -64,6 +74,11 @@ export interface MilestoneState {
 export interface Measurement {
   ticketId: string;
   serviceTargetId: string;
+  /**
+   * 0 (or absent) for a target's first measurement on the ticket, 1, 2, … for each later one (a
+   * target that detached and attached again starts a new measurement beside the old one).
+   */
+  instance?: number;
   definitionVersion: string;
   group: string | null;
   calendarId: string | null;
@@ -237,10 +252,18 @@ export function refreshDue(m: Measurement, cal: BusinessTime): void {
 export function stop(m: Measurement, at: number, cal: BusinessTime): void {
   accountTo(m, at, cal);
   if (m.startedAt === null) m.startedAt = at;
-  if (m.goalReachedAt === null && m.elapsedMs > m.goalMs) m.goalReachedAt = crossingInstant(m, m.goalMs, cal);
+  // Reached before this stop (an inherited or retroactive elapsed time at or past the goal, or a
+  // goal lowered by an edit): the due instant stays the instant it was reached (DESIGN §4.3).
+  if (m.goalReachedAt === null && m.elapsedMs >= m.goalMs && (m.elapsedMs > m.goalMs || reachedBefore(m, at))) m.goalReachedAt = crossingInstant(m, m.goalMs, cal);
   m.dueAt = m.goalReachedAt ?? (m.goalMs > m.elapsedMs ? cal.addMs(at, m.goalMs - m.elapsedMs) : at);
   m.stoppedAt = at;
   setStatus(m, m.elapsedMs <= m.goalMs ? 'Met' : 'Missed', at);
+}
+
+/** Elapsed time equal to the goal was already counted before the running segment began at `at`. */
+function reachedBefore(m: Measurement, at: number): boolean {
+  const last = m.segments[m.segments.length - 1];
+  return m.goalMs > 0 && last !== undefined && last.start >= at && last.businessMs === 0;
 }
 
 /** Terms no longer match, or a definition went away. */
@@ -287,6 +310,8 @@ export interface SegmentView {
   businessSeconds: number;
   counts: Segment['counts'];
   note?: string;
+  /** Present only when the transition ran late: when it actually ran. */
+  ranAt?: string;
 }
 
 export interface MilestoneView {
@@ -303,6 +328,8 @@ export interface FiringView {
   firedAt: string;
   skipped: string | null;
   actions: ActionRecord[];
+  /** Present only when the firing ran late: when it actually ran. */
+  ranAt?: string;
 }
 
 /** The JSON shape of DESIGN §4.3, shared by `slm ticket show --json`, queries and replay. */
@@ -381,8 +408,15 @@ export function toView(m: Measurement, at: number, cal: BusinessTime | null): Me
       businessSeconds: Math.floor(s.businessMs / 1000),
       counts: s.counts,
       ...(s.note ? { note: s.note } : {}),
+      ...(s.ranAt !== undefined ? { ranAt: iso(s.ranAt)! } : {}),
     })),
-    firings: now.firings.map((f) => ({ ...f, dueAt: iso(f.dueAt)!, firedAt: iso(f.firedAt)!, actions: f.actions.map((a) => ({ ...a })) })),
+    firings: now.firings.map(({ ranAt, ...f }) => ({
+      ...f,
+      dueAt: iso(f.dueAt)!,
+      firedAt: iso(f.firedAt)!,
+      actions: f.actions.map((a) => ({ ...a })),
+      ...(ranAt !== undefined ? { ranAt: iso(ranAt)! } : {}),
+    })),
   };
   if (now.inheritedFrom) view.inheritedFrom = now.inheritedFrom;
   if (now.inheritedBy) view.inheritedBy = now.inheritedBy;

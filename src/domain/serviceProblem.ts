@@ -3,7 +3,7 @@
  * workflow decides, the `tmf` activities only carry the bodies.
  */
 import { closes, DEFAULT_CONNECTOR, plain, textOf, type CompiledConnector } from './connector';
-import type { Ticket, TicketValue } from './ticket';
+import { priorityRank, textField, type Ticket, type TicketValue } from './ticket';
 
 export type ProblemStatus = 'acknowledged' | 'rejected' | 'pending' | 'held' | 'inProgress' | 'resolved' | 'cancelled' | 'closed';
 
@@ -55,7 +55,7 @@ export function correlationIdFor(ticketId: string): string {
 
 /** The ticket's own state says it is over (resolved or closed). */
 export function isClosedState(ticket: Ticket): boolean {
-  const state = String(ticket.state ?? '').toLowerCase();
+  const state = (textField(ticket, 'state') ?? '').toLowerCase();
   return state === 'resolved' || state === 'closed';
 }
 
@@ -65,24 +65,49 @@ export function isClosing(ticket: Ticket): boolean {
 }
 
 export function isActive(ticket: Ticket, policy: SyncPolicy): boolean {
-  return ticket.state !== undefined && policy.activeStates.includes(ticket.state);
+  const state = textField(ticket, 'state');
+  return state !== null && policy.activeStates.includes(state);
 }
 
-/** The service problem for `ticket` under the connector's mapping (DEFAULT_CONNECTOR: the seed's). */
+/** The ticket cannot be mapped to a service problem (its priority has no TMF656 value, say): the problem gets the error, not the ticket. */
+export class ProblemMappingError extends Error {
+  override name = 'ProblemMappingError';
+}
+
+/**
+ * SNOW's integer priority (TMF656: 1 highest … 10 lowest) from what the mapping rule gave: a number,
+ * or text that starts with one (`"2 normal"`, `"1 - Critical"`), clamped to 1–10. Null when there is none.
+ */
+export function tmfPriority(value: unknown): number | null {
+  const v = plain(value);
+  const rank = typeof v === 'number' ? (Number.isFinite(v) ? Math.round(v) : null) : typeof v === 'string' ? priorityRank(v) : null;
+  return rank === null ? null : Math.min(10, Math.max(1, rank));
+}
+
+/**
+ * The service problem for `ticket` under the connector's mapping (DEFAULT_CONNECTOR: the seed's).
+ * Throws ProblemMappingError when the priority maps to no TMF656 priority.
+ */
 export function toServiceProblem(ticket: Ticket, connector: CompiledConnector = DEFAULT_CONNECTOR): ServiceProblemBody {
-  const state = String(ticket.state ?? 'New');
+  const state = textField(ticket, 'state') ?? 'New';
   const closing = isClosing(ticket) || closes(connector, ticket);
   const status: ProblemStatus = closing ? 'resolved' : (STATE_TO_STATUS[state.toLowerCase()] ?? 'acknowledged');
   const m = connector.mapping;
   const vars = { ticket };
   const p = m.priority.evaluate(vars);
-  const priority = p.ok && typeof plain(p.value) === 'number' ? Math.round(plain(p.value) as number) : 5;
+  if (!p.ok) throw new ProblemMappingError(`connector.mapping.priority failed: ${p.reason}`);
+  const priority = tmfPriority(p.value);
+  if (priority === null) {
+    throw new ProblemMappingError(
+      `priority ${JSON.stringify(plain(p.value))} has no TMF656 priority (a number 1–10, or text starting with one): add a connector.mapping.priority rule for it`,
+    );
+  }
   const fields = m.characteristics === 'rest' ? Object.keys(ticket).filter((k) => !MAPPED_FIELDS.has(k)) : m.characteristics.filter((k) => k in ticket);
   return {
     '@type': 'ServiceProblem',
     category: textOf(m.category, vars, 'incident'),
     // TMF656: 1 is the highest priority, 10 the lowest.
-    priority: Math.min(10, Math.max(1, priority)),
+    priority,
     description: textOf(m.description, vars, `Ticket ${ticket.id}`),
     reason: textOf(m.reason, vars, state),
     status,

@@ -57,9 +57,15 @@ function asOwner(isRoot: boolean, bin: string, args: string[]): [string, string[
 
 /**
  * Starts (initialising on first use) a cluster in `dataDir` listening on 127.0.0.1:`port`, TCP only,
- * trust authentication for the local `slm` role. Reuses a server already running on that folder.
+ * trust authentication for the local `slm` role.
+ *
+ * `durable` (the default) keeps PostgreSQL's crash-safe defaults: fsync on, and an initdb that syncs
+ * its files, so a power loss leaves a cluster that recovers from its WAL. Only throw-away clusters
+ * (tests) turn them off. A server left running on that folder by a run that died (PostgreSQL
+ * daemonises, so it outlives a killed parent) is stopped first and started again with these settings.
  */
-export async function startPostgres(opts: { dataDir: string; port: number; log?: (msg: string) => void }): Promise<PostgresCluster> {
+export async function startPostgres(opts: { dataDir: string; port: number; durable?: boolean; log?: (msg: string) => void }): Promise<PostgresCluster> {
+  const durable = opts.durable ?? true;
   const binDir = await ensurePostgresBinaries(opts.log);
   const isRoot = process.getuid?.() === 0;
   const dataDir = path.resolve(opts.dataDir);
@@ -71,7 +77,7 @@ export async function startPostgres(opts: { dataDir: string; port: number; log?:
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     await chownToPostgres(dataDir);
-    const [cmd, args] = asOwner(isRoot, path.join(binDir, 'initdb'), ['-D', dataDir, '-U', DB_USER, '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
+    const [cmd, args] = asOwner(isRoot, path.join(binDir, 'initdb'), ['-D', dataDir, '-U', DB_USER, '--auth=trust', '-E', 'UTF8', '--locale=C', ...(durable ? [] : ['--no-sync'])]);
     await run(cmd, args);
   }
   const logFile = path.join(dataDir, 'server.log');
@@ -84,11 +90,14 @@ export async function startPostgres(opts: { dataDir: string; port: number; log?:
     () => true,
     () => false,
   );
-  if (!running) {
-    if (await isPortOpen(opts.port)) throw new InfraError(`port ${opts.port} is taken by another program; set DATABASE_EMBEDDED_PORT or DATABASE_URL`);
-    const serverOpts = `-p ${opts.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=200`;
-    await pgCtl(['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', serverOpts]);
+  if (running) {
+    // Left by a run that died: its port and settings may not be ours. A fast shutdown is clean.
+    opts.log?.(`stopping the PostgreSQL server an earlier run left running on ${dataDir}`);
+    await pgCtl(['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
   }
+  if (await isPortOpen(opts.port)) throw new InfraError(`port ${opts.port} is taken by another program; set DATABASE_EMBEDDED_PORT or DATABASE_URL`);
+  const serverOpts = `-p ${opts.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200${durable ? '' : ' -c fsync=off -c synchronous_commit=off'}`;
+  await pgCtl(['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', serverOpts]);
   await waitForPort(opts.port, 30000, 'PostgreSQL');
 
   const admin = new Client({ host: '127.0.0.1', port: opts.port, user: DB_USER, database: 'postgres' });
@@ -114,11 +123,14 @@ export async function startPostgres(opts: { dataDir: string; port: number; log?:
   };
 }
 
-/** A throw-away cluster in a fresh temp folder; `stop` also removes the folder. */
-export async function startThrowawayPostgres(port: number): Promise<PostgresCluster> {
+/**
+ * A throw-away cluster in a fresh temp folder; `stop` also removes the folder. Not durable unless
+ * asked (tests): nothing in it outlives the run. Benchmarks ask, to measure production settings.
+ */
+export async function startThrowawayPostgres(port: number, opts: { durable?: boolean } = {}): Promise<PostgresCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-pg-'));
   fs.chmodSync(dir, 0o755);
-  const cluster = await startPostgres({ dataDir: path.join(dir, 'data'), port });
+  const cluster = await startPostgres({ dataDir: path.join(dir, 'data'), port, durable: opts.durable ?? false });
   return {
     ...cluster,
     stop: async () => {

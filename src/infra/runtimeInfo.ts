@@ -23,13 +23,26 @@ export function removeRuntimeInfo(dataDir: string): void {
   fs.rmSync(path.join(dataDir, FILE), { force: true });
 }
 
+export type RuntimeState = { state: 'running'; info: RuntimeInfo & { pid: number } } | { state: 'stale'; pid: number } | { state: 'none' };
+
+/** Whether `npm start` runs on this data folder: its info, a file left by a run that died, or nothing. */
+export function runtimeState(dataDir: string): RuntimeState {
+  let info: RuntimeInfo & { pid: number };
+  try {
+    info = JSON.parse(fs.readFileSync(path.join(dataDir, FILE), 'utf8')) as RuntimeInfo & { pid: number };
+  } catch {
+    return { state: 'none' };
+  }
+  try {
+    process.kill(info.pid, 0);
+    return { state: 'running', info };
+  } catch {
+    return { state: 'stale', pid: info.pid };
+  }
+}
+
 /** The info of a live embedded stack, or null (no file, or its process is gone). */
 export function readRuntimeInfo(dataDir: string): RuntimeInfo | null {
-  try {
-    const info = JSON.parse(fs.readFileSync(path.join(dataDir, FILE), 'utf8')) as RuntimeInfo & { pid: number };
-    process.kill(info.pid, 0);
-    return info;
-  } catch {
-    return null;
-  }
+  const s = runtimeState(dataDir);
+  return s.state === 'running' ? s.info : null;
 }

@@ -11,15 +11,16 @@ import { ensureProblemSync } from '../client/sync';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type Config } from '../config';
 import { migrateDb, openDb, type DbHandle } from '../db/client';
-import { applyDefinitions } from '../db/queries';
+import { applyDefinitions, latestDefinitions } from '../db/queries';
+import { notifyDefinitionsChanged } from '../client/tickets';
 import { startEmulator, type Emulator } from '../emulator/server';
 import { readDefinitionsFile } from '../infra/files';
 import { startDevServer, type DevServer } from '../infra/devServer';
 import { startPostgres, type PostgresCluster } from '../infra/postgres';
-import { writeRuntimeInfo, removeRuntimeInfo } from '../infra/runtimeInfo';
+import { removeRuntimeInfo, runtimeState, writeRuntimeInfo } from '../infra/runtimeInfo';
 import { registerSearchAttributes } from '../infra/searchAttributes';
 import { ensureTemporalCli } from '../infra/temporalCli';
-import { actionSettingsFrom, createSlmWorker, createTmfWorker, installRuntime, onShutdownSignal, tmfClientFromConfig } from './workers';
+import { actionSettingsFrom, createSlmWorker, createTmfWorker, installRuntime, onShutdownSignal, snowGateFromConfig, tmfClientFromConfig } from './workers';
 
 const say = (msg: string) => process.stdout.write(`[slm] ${msg}\n`);
 
@@ -47,6 +48,9 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
   };
   try {
     fs.mkdirSync(config.SLM_DATA_DIR, { recursive: true });
+    const live = runtimeState(config.SLM_DATA_DIR);
+    if (live.state === 'running') throw new Error(`npm start already runs on ${config.SLM_DATA_DIR} (pid ${live.info.pid}); stop it first (Ctrl-C in its terminal, or kill ${live.info.pid})`);
+    if (live.state === 'stale') log(`the last run (pid ${live.pid}) did not stop cleanly; reclaiming what it left running`);
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
     let uiUrl: string | null = null;
@@ -67,6 +71,8 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
         uiPort: config.TEMPORAL_UI_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
         logFile: path.join(config.SLM_DATA_DIR, 'temporal.log'),
+        pidFile: path.join(config.SLM_DATA_DIR, 'temporal.pid'),
+        log,
       });
       cleanups.push(() => dev.stop());
       forced.push(() => dev.kill());
@@ -88,9 +94,19 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
     const handle: DbHandle = openDb(databaseUrl);
     cleanups.push(() => handle.close());
     await migrateDb(handle.db);
-    const defs = readDefinitionsFile(config.SLM_DEFINITIONS);
-    const applied = await applyDefinitions(handle.db, defs, config.SLM_DEFINITIONS);
-    log(`definitions v${applied.version} (${defs.serviceTargets.length} service targets${applied.changed ? ', new' : ''}) from ${path.relative(process.cwd(), config.SLM_DEFINITIONS)}`);
+    // The file is stored only into an empty store (or when asked): what `slm definitions apply`
+    // stored must survive restarts, and running tickets are never moved to other definitions silently.
+    const stored = await latestDefinitions(handle.db);
+    const fileName = path.relative(process.cwd(), config.SLM_DEFINITIONS) || config.SLM_DEFINITIONS;
+    let newVersion: number | null = null;
+    if (!stored || config.SLM_DEFINITIONS_APPLY === 'always') {
+      const defs = readDefinitionsFile(config.SLM_DEFINITIONS);
+      const applied = await applyDefinitions(handle.db, defs, config.SLM_DEFINITIONS);
+      if (applied.changed && stored) newVersion = applied.version;
+      log(`definitions v${applied.version} (${defs.serviceTargets.length} service targets${applied.changed ? ', new' : ', unchanged'}) from ${fileName}`);
+    } else {
+      log(`definitions v${stored.version} (${stored.body.serviceTargets?.length ?? 0} service targets) from the store; ${fileName} not applied (SLM_DEFINITIONS_APPLY=always would apply it)`);
+    }
 
     let emulator: Emulator | null = null;
     let snowBaseUrl = config.SNOW_BASE_URL;
@@ -112,7 +128,9 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
 
     const connection = await NativeConnection.connect({ address: temporalAddress });
     cleanups.push(() => connection.close());
-    const http = tmfClientFromConfig(config, snowBaseUrl);
+    const gate = snowGateFromConfig(config, handle.db);
+    cleanups.push(() => gate.close());
+    const http = tmfClientFromConfig(config, snowBaseUrl, gate);
     cleanups.push(() => http.close());
     const slm = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS });
     const tmf = await createTmfWorker({
@@ -126,7 +144,9 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
 
     const clientConnection = await Connection.connect({ address: temporalAddress });
     cleanups.push(() => clientConnection.close());
-    await ensureProblemSync(new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }), config);
+    const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    await ensureProblemSync(client, config);
+    if (newVersion !== null) log(`definitions v${newVersion}: ${await notifyDefinitionsChanged(client, String(newVersion))} running tickets told`);
 
     writeRuntimeInfo(config.SLM_DATA_DIR, { temporalAddress, namespace: config.TEMPORAL_NAMESPACE, databaseUrl, uiUrl, snowBaseUrl });
     cleanups.unshift(async () => removeRuntimeInfo(config.SLM_DATA_DIR));

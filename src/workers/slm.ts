@@ -7,6 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ensureProblemSync } from '../client/sync';
 import { loadConfig } from '../config';
 import { migrateDb, openDb } from '../db/client';
+import { registerSearchAttributes } from '../infra/searchAttributes';
 import { actionSettingsFrom, createSlmWorker, installRuntime, onShutdownSignal } from './workers';
 
 async function main(): Promise<void> {
@@ -21,9 +22,12 @@ async function main(): Promise<void> {
     const worker = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS });
     void onShutdownSignal().then(() => worker.shutdown());
     const running = worker.run();
-    // The connector's poll loop runs once per namespace; every slm worker makes sure it exists.
+    // The connector's poll loop runs once per namespace; every slm worker makes sure it exists, and
+    // that the namespace has the search attributes its workflows set (a plain cluster has none).
     const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     try {
+      const added = await registerSearchAttributes(clientConnection, config.TEMPORAL_NAMESPACE);
+      if (added.length) process.stdout.write(`slm worker: registered search attributes ${added.join(', ')}\n`);
       await ensureProblemSync(new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }), config);
     } finally {
       await clientConnection.close();

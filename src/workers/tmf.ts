@@ -1,17 +1,22 @@
 /**
- * Fleet entry point of the `tmf` worker: outbound HTTP to SNOW, TMF_MAX_CONCURRENT (default 5)
- * activities at once per worker process. Needs TEMPORAL_ADDRESS and SNOW_BASE_URL.
+ * Fleet entry point of the `tmf` worker: outbound HTTP to SNOW, at most TMF_MAX_CONCURRENT (default 5)
+ * requests at once across every tmf worker of the fleet (slots leased in PostgreSQL). Needs
+ * TEMPORAL_ADDRESS, SNOW_BASE_URL and DATABASE_URL (or TMF_CONCURRENCY_SCOPE=process).
  */
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
-import { createTmfWorker, installRuntime, onShutdownSignal, tmfClientFromConfig } from './workers';
+import { openDb } from '../db/client';
+import { createTmfWorker, installRuntime, onShutdownSignal, snowGateFromConfig, tmfClientFromConfig } from './workers';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for the tmf worker (host:port)');
   if (!config.SNOW_BASE_URL) throw new Error('SNOW_BASE_URL is required for the tmf worker');
   installRuntime(config.LOG_LEVEL);
-  const http = tmfClientFromConfig(config, config.SNOW_BASE_URL);
+  // The SNOW slots are shared by every tmf worker through the database (TMF_CONCURRENCY_SCOPE=fleet).
+  const handle = config.TMF_CONCURRENCY_SCOPE === 'fleet' && config.DATABASE_URL ? openDb(config.DATABASE_URL, { max: 3 }) : null;
+  const gate = snowGateFromConfig(config, handle?.db ?? null);
+  const http = tmfClientFromConfig(config, config.SNOW_BASE_URL, gate);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const worker = await createTmfWorker({
@@ -26,6 +31,8 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await http.close();
+    await gate.close();
+    await handle?.close();
   }
 }
 

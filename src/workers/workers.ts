@@ -13,6 +13,7 @@ import { createEngineActivities } from '../activities/engine';
 import { createTmfActivities } from '../activities/tmf';
 import { TmfClient } from '../activities/tmfClient';
 import type { Config } from '../config';
+import { FleetSlots, OPEN_GATE, type RequestGate } from '../clients/snowSlots';
 import type { Db } from '../db/client';
 
 // index.ts under tsx, index.js once compiled to dist/.
@@ -107,7 +108,17 @@ export function snowProxyOf(config: Config, baseUrl: string): string | null {
   return config.SNOW_PROXY ?? (baseUrl.startsWith('https:') ? (config.HTTPS_PROXY ?? config.HTTP_PROXY) : config.HTTP_PROXY) ?? null;
 }
 
-export function tmfClientFromConfig(config: Config, baseUrl: string): TmfClient {
+/**
+ * The gate that holds TMF_MAX_CONCURRENT across the fleet (TMF_CONCURRENCY_SCOPE=fleet, the default):
+ * slots leased in the database every tmf worker shares. Without a database, per process.
+ */
+export function snowGateFromConfig(config: Config, db: Db | null): RequestGate {
+  if (config.TMF_CONCURRENCY_SCOPE === 'process') return OPEN_GATE;
+  if (!db) throw new Error('TMF_CONCURRENCY_SCOPE=fleet needs the database (DATABASE_URL) to share SNOW slots; set TMF_CONCURRENCY_SCOPE=process for a per-process cap');
+  return new FleetSlots({ db, slots: config.TMF_MAX_CONCURRENT, leaseMs: config.TMF_SLOT_LEASE * 1000 });
+}
+
+export function tmfClientFromConfig(config: Config, baseUrl: string, gate: RequestGate = OPEN_GATE): TmfClient {
   let ca: string | null = null;
   if (config.SNOW_CA_FILE) {
     try {
@@ -129,6 +140,7 @@ export function tmfClientFromConfig(config: Config, baseUrl: string): TmfClient 
     password: config.SNOW_PASSWORD,
     timeoutMs: config.SNOW_HTTP_TIMEOUT * 1000,
     connections: config.TMF_MAX_CONCURRENT,
+    gate,
   });
 }
 

@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { MeasurementView } from '../domain/measurement';
 import type { ServiceProblemRef } from '../domain/serviceProblem';
-import type { Ticket } from '../domain/ticket';
+import type { Ticket, TicketValue } from '../domain/ticket';
 
 /** The full new snapshot of a ticket. Sent with signal-with-start by `slm ticket upsert`. */
 export const upsertTicketSignal = defineSignal<[Ticket]>('upsertTicket');
@@ -14,6 +14,8 @@ export const upsertTicketSignal = defineSignal<[Ticket]>('upsertTicket');
 export interface UpsertResult {
   ticketId: string;
   measurements: MeasurementView[];
+  /** The ticket as measured after this change (for a merge: the merged snapshot). */
+  ticket?: Ticket | null;
 }
 
 /**
@@ -22,6 +24,19 @@ export interface UpsertResult {
  */
 export const upsertTicketUpdate = defineUpdate<UpsertResult, [Ticket]>('upsertTicketChecked');
 
+/**
+ * A partial change: a JSON merge patch (RFC 7386) applied to the ticket's latest snapshot inside the
+ * workflow, in order with every other change (`slm ticket update`). Returns once measured; a patch
+ * whose result is not a valid ticket is rejected with the reason.
+ */
+export const mergeTicketUpdate = defineUpdate<UpsertResult, [Record<string, TicketValue>]>('mergeTicket');
+
+/** A change the workflow refused, with when and why (`slm ticket show` lists them). */
+export interface RejectedChange {
+  at: string;
+  reason: string;
+}
+
 /** Sent by `slm definitions apply` to running ticket workflows: re-read the definitions now. */
 export const definitionsChangedSignal = defineSignal<[string]>('definitionsChanged');
 
@@ -29,7 +44,9 @@ export interface TicketStatusView {
   ticket: Ticket | null;
   measurements: MeasurementView[];
   serviceProblem: (ServiceProblemRef & { status: string | null; lastSyncAt: string | null; lastError: string | null }) | null;
+  /** Reasons of the last refused changes (oldest first); `rejectedChanges` carries them with their instants. */
   rejectedUpdates: string[];
+  rejectedChanges: RejectedChange[];
   /** TMF642 alarms raised for this ticket's device events. */
   alarms: { id: string; externalAlarmId: string; device: string; raisedAt: string }[];
   /** Milestone actions scheduled and not finished yet. */

@@ -20,8 +20,10 @@ import {
   continueAsNew,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -44,6 +46,7 @@ import {
   newEngineState,
   nextWake,
   recordActionResult,
+  targetKey,
   type ActionEffect,
   type EngineEnv,
   type TicketEngineState,
@@ -55,17 +58,21 @@ import {
   isActive,
   isClosedState,
   isClosing,
+  ProblemMappingError,
   toServiceProblem,
   type ServiceProblemBody,
   type ServiceProblemRef,
 } from '../domain/serviceProblem';
-import { parseTicket, type Ticket, type TicketValue } from '../domain/ticket';
+import { ticketDetails } from '../domain/ticketDetails';
+import { mergePatch, parseTicket, parseTicketPatch, priorityRank, textField, type Ticket, type TicketValue } from '../domain/ticket';
 import {
   definitionsChangedSignal,
   getTicketStatusQuery,
+  mergeTicketUpdate,
   remoteProblemChangedSignal,
   upsertTicketSignal,
   upsertTicketUpdate,
+  type RejectedChange,
   type RemoteProblemChange,
   type TicketStatusView,
 } from './messages';
@@ -104,7 +111,12 @@ interface CarriedState {
   problem: ProblemState | null;
   lastSent: ServiceProblemBody | null;
   lastError: string | null;
+  /** Full snapshots not applied yet (runs before merge patches existed carried only these). */
   pending: Ticket[];
+  /** Changes not applied yet, snapshots and merge patches in order (replaces `pending` when present). */
+  pendingChanges?: Change[];
+  /** Changes refused, newest last (at most 20). */
+  rejected?: RejectedChange[];
   /** SNOW-side changes not yet applied. */
   pendingRemote?: RemoteProblemChange[];
   /** Alarms raised for this ticket, and device events waiting to be raised. */
@@ -120,6 +132,9 @@ interface CarriedState {
   syncClosed?: boolean;
 }
 
+/** One change waiting in the inbox: a full snapshot, or a merge patch applied to the latest snapshot. */
+type Change = { ticket: Ticket; seq?: number } | { patch: Record<string, TicketValue>; seq?: number };
+
 interface RaisedAlarm {
   id: string;
   externalAlarmId: string;
@@ -133,6 +148,8 @@ interface LoadedDefinitions {
 }
 
 const DEFAULT_ACTIVE_STATES = ['New', 'Assigned', 'In Progress', 'On Hold'];
+/** A run that never received a ticket (its only change was refused) completes after this. */
+const EMPTY_RUN_MS = 60_000;
 const DAY_MS = 86_400_000;
 const EMPTY_WINDOW: CalendarWindow = { from: 0, to: 0, starts: [], ends: [], offsets: [] };
 
@@ -157,8 +174,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   const eventField = input.eventField ?? 'deviceIp';
   const reopenWindowMs = (input.reopenWindowSeconds ?? 30 * 86400) * 1000;
 
-  const inbox: Ticket[] = [...(input.carried?.pending ?? [])];
-  const rejected: string[] = [];
+  const inbox: Change[] = input.carried?.pendingChanges ? [...input.carried.pendingChanges] : (input.carried?.pending ?? []).map((ticket) => ({ ticket }));
+  const rejected: RejectedChange[] = [...(input.carried?.rejected ?? [])];
+  /** Merge patches refused when applied, by their sequence number, for the update that sent them. */
+  const refusedPatches = new Map<number, string>();
   const remote: RemoteProblemChange[] = [...(input.carried?.pendingRemote ?? [])];
   const actionResults: { key: string; status: ActionRecord['status']; detail: string | null }[] = [];
   let received = inbox.length;
@@ -171,10 +190,13 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   let previousDefs: LoadedDefinitions | null = null;
 
   function reject(reason: string): void {
-    rejected.push(reason);
+    rejected.push({ at: new Date(Date.now()).toISOString(), reason });
     if (rejected.length > 20) rejected.shift();
-    log.warn('ticket update rejected', { ticketId: input.ticketId, reason });
+    rejectedChanged = true;
+    log.warn('ticket change rejected', { ticketId: input.ticketId, reason });
   }
+  /** A refusal not yet saved to the database. */
+  let rejectedChanged = false;
   function validTicket(raw: unknown): Ticket {
     const ticket = parseTicket(raw);
     if (ticket.id !== input.ticketId) throw new Error(`ticket id "${ticket.id}" does not belong to workflow ticket:${input.ticketId}`);
@@ -184,7 +206,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   // Registered before the first await, so the snapshot delivered with the start is handled at once.
   setHandler(upsertTicketSignal, (raw) => {
     try {
-      inbox.push(validTicket(raw));
+      inbox.push({ ticket: validTicket(raw) });
       received++;
     } catch (err) {
       // A malformed snapshot is recorded and dropped; it never reaches the measurements.
@@ -194,15 +216,34 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   setHandler(
     upsertTicketUpdate,
     async (raw) => {
-      inbox.push(validTicket(raw));
+      inbox.push({ ticket: validTicket(raw) });
       const mine = ++received;
       await condition(() => applied >= mine);
-      return { ticketId: input.ticketId, measurements: views(Date.now()) };
+      return { ticketId: input.ticketId, measurements: views(Date.now()), ticket: state.engine.ticket };
     },
     {
       // Runs before the update is accepted: a rejected update never enters history.
       validator: (raw) => {
         validTicket(raw);
+      },
+    },
+  );
+  setHandler(
+    mergeTicketUpdate,
+    async (raw) => {
+      const mine = ++received;
+      inbox.push({ patch: parseTicketPatch(raw, input.ticketId), seq: mine });
+      await condition(() => applied >= mine);
+      const refused = refusedPatches.get(mine);
+      if (refused !== undefined) {
+        refusedPatches.delete(mine);
+        throw ApplicationFailure.create({ type: 'InvalidTicketChange', message: refused, nonRetryable: true });
+      }
+      return { ticketId: input.ticketId, measurements: views(Date.now()), ticket: state.engine.ticket };
+    },
+    {
+      validator: (raw) => {
+        parseTicketPatch(raw, input.ticketId);
       },
     },
   );
@@ -214,6 +255,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   });
 
   const state: CarriedState = input.carried ?? (await restore(dbActs, input.ticketId));
+  if (!input.carried && state.rejected?.length) rejected.unshift(...state.rejected.slice(-20));
   state.windows ??= {};
   state.actions ??= [];
 
@@ -244,7 +286,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
         lastSyncAt: state.problem.lastSyncAt === null ? null : new Date(state.problem.lastSyncAt).toISOString(),
         lastError: state.lastError,
       },
-      rejectedUpdates: [...rejected],
+      rejectedUpdates: rejected.map((r) => r.reason),
+      rejectedChanges: [...rejected],
       alarms: [...(state.alarms ?? [])],
       pendingActions: state.actions!.length,
     };
@@ -340,7 +383,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       dueAt: new Date(e.dueAt).toISOString(),
       firedAt: new Date(e.firedAt).toISOString(),
       ticket: e.ticket,
-      measurement: views(e.firedAt).find((m) => m.serviceTargetId === e.serviceTargetId) ?? null,
+      measurement: views(e.firedAt)[state.engine.measurements.findIndex((m) => targetKey(m) === e.key.split('|')[1])] ?? null,
     };
     if ('notify' in a) {
       const done: string[] = [];
@@ -381,6 +424,39 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
   const connector = (): CompiledConnector => defs?.compiled.connector ?? DEFAULT_CONNECTOR;
 
+  function hasWorkNow(): boolean {
+    return inbox.length > 0 || remote.length > 0 || actionResults.length > 0 || definitionsDirty;
+  }
+
+  /** The snapshot a change makes: itself, or its merge patch over the latest snapshot; null when refused. */
+  function resolveChange(change: Change): Ticket | null {
+    if ('ticket' in change) return change.ticket;
+    try {
+      return validTicket(mergePatch(state.engine.ticket ?? { id: input.ticketId }, change.patch));
+    } catch (err) {
+      const reason = `merge patch refused: ${(err as Error).message}`;
+      reject(reason);
+      if (change.seq !== undefined) refusedPatches.set(change.seq, reason);
+      return null;
+    }
+  }
+
+  /** What the Temporal UI shows on the workflow's page, kept current (no history event: a query answers it). */
+  let publishedDetails = '';
+  function publishDetails(reopenWindowEnds: number | null): void {
+    const text = ticketDetails({
+      ticket: state.engine.ticket,
+      measurements: state.engine.measurements,
+      problem: state.problem,
+      lastError: state.lastError,
+      reopenWindowEnds,
+      rejected: rejected.length,
+    });
+    if (text === publishedDetails) return;
+    publishedDetails = text;
+    setCurrentDetails(text);
+  }
+
   /**
    * Records SNOW's view of our problem (our own changes coming back from the poll change nothing),
    * and applies the connector's reactions: fields set on the ticket, as a change at the next batch.
@@ -398,7 +474,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     const ticket = state.engine.ticket;
     const fields = ticket && remoteReaction(connector(), ticket, { id: next.id, status: next.status, incidentNumber: next.incidentNumber, link: next.link });
     if (ticket && fields && Object.entries(fields).some(([k, v]) => JSON.stringify(ticket[k]) !== JSON.stringify(v))) {
-      inbox.push({ ...ticket, ...fields, id: ticket.id });
+      inbox.push({ ticket: { ...ticket, ...fields, id: ticket.id } });
       received++;
       writeBack(`${ticket.id}|remote|${change.updatedOn}`, fields);
     }
@@ -435,7 +511,16 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     const ticket = state.engine.ticket;
     if (!ticket || state.syncClosed) return;
     const c = connector();
-    const body = toServiceProblem(ticket, c);
+    let body: ServiceProblemBody;
+    try {
+      body = toServiceProblem(ticket, c);
+    } catch (err) {
+      // The ticket is fine; what SNOW would get is not: the problem carries the error until a change
+      // (or a definitions fix) makes the ticket mappable.
+      if (!(err instanceof ProblemMappingError)) throw err;
+      state.lastError = `service problem not sent: ${err.message}`;
+      return;
+    }
     const closing = closes(c, ticket);
     await recordingFailure('service problem sync', async () => {
       // An active ticket gets its problem even when it arrives already meeting the closure condition:
@@ -487,8 +572,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       { key: SA.ticketId, value: ticket.id },
       { key: SA.breached, value: breached },
       { key: SA.nextDue, value: due === null ? null : new Date(due) },
-      { key: SA.ticketState, value: ticket.state ?? null },
-      { key: SA.priority, value: ticket.priority ?? null },
+      { key: SA.ticketState, value: textField(ticket, 'state') },
+      { key: SA.priority, value: priorityRank(ticket.priority) },
       { key: SA.problemId, value: state.problem?.id ?? null },
       { key: SA.incidentNumber, value: state.problem?.incidentNumber ?? null },
       { key: SA.statuses, value: statuses },
@@ -531,8 +616,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       },
       lastError: state.lastError,
       syncClosed: state.syncClosed ?? false,
+      rejectedChanges: [...rejected],
     });
     savedMeasurements = text;
+    rejectedChanged = false;
   }
 
   /** Applies new definitions from `now` on: open measurements are recomputed, final ones kept. */
@@ -540,7 +627,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     if (!previous) return;
     previousDefs = previous;
     const next = defs!;
-    await runEngine(() => applyDefinitionsChange(state.engine, envFor(previous), envFor(next), now));
+    await runEngine(() => applyDefinitionsChange(state.engine, envFor(previous), envFor(next), now, now));
     previousDefs = null;
     for (const key of Object.keys(state.windows!)) if (!key.startsWith(`${next.version}:`)) delete state.windows![key];
   }
@@ -564,6 +651,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
     if (settled) quietSince ??= now;
     else quietSince = null;
+    publishDetails(quietSince === null ? null : quietSince + reopenWindowMs);
 
     // `now` only sizes the wait; instants come from state (a timer fires at the instant it was set
     // for) or from the recorded context of a batch of changes.
@@ -574,16 +662,20 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     let waitMs: number | undefined;
     if (wake !== null) waitMs = Math.max(1, wake - now);
     else if (quietSince !== null) waitMs = Math.max(1, quietSince + reopenWindowMs - now);
+    // A run whose only change was refused holds no ticket: it ends instead of waiting for ever.
+    const empty = ticket === null && waitMs === undefined && !hasWorkNow() && patched('empty-run-ends');
+    if (empty) waitMs = EMPTY_RUN_MS;
 
     let changed = false;
-    const hasWork = () => inbox.length > 0 || remote.length > 0 || actionResults.length > 0 || definitionsDirty;
+    const hasWork = hasWorkNow;
     if (!hasWork()) {
       if (waitMs === undefined) await condition(hasWork);
       else {
         const signalled = await condition(hasWork, waitMs);
-        if (!signalled && wake === null && quietSince !== null) break; // reopen window passed
+        if (!signalled && wake === null && (quietSince !== null || empty)) break; // reopen window passed, or nothing ever came
         if (!signalled && wake !== null) {
-          await runEngine(() => advance(state.engine, envFor(defs!), wake));
+          // The workflow clock says when the timer actually ran: late after an outage, recorded beside its instant.
+          await runEngine(() => advance(state.engine, envFor(defs!), wake, Date.now()));
           changed = true;
         }
       }
@@ -595,12 +687,15 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       // definitions, then the changes in order.
       const ctx = await loadContext();
       await applyDefinitions(ctx.previous, ctx.now);
-      await runEngine(() => advance(state.engine, envFor(defs!), ctx.now));
+      await runEngine(() => advance(state.engine, envFor(defs!), ctx.now, ctx.now));
       while (inbox.length > 0) {
-        const next = inbox.shift()!;
-        const device = state.syncClosed ? null : eventDevice(connector(), state.engine.ticket, next, eventField);
-        if (device) (state.pendingAlarms ??= []).push({ device, at: ctx.now, ticket: next });
-        await runEngine(() => applyTicketChange(state.engine, envFor(defs!), next, ctx.now));
+        const change = inbox.shift()!;
+        const next = resolveChange(change);
+        if (next) {
+          const device = state.syncClosed ? null : eventDevice(connector(), state.engine.ticket, next, eventField);
+          if (device) (state.pendingAlarms ??= []).push({ device, at: ctx.now, ticket: next });
+          await runEngine(() => applyTicketChange(state.engine, envFor(defs!), next, ctx.now, ctx.now));
+        }
         applied++;
       }
       changed = true;
@@ -611,7 +706,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       changed = true;
     }
     while (remote.length > 0) changed = applyRemoteChange(remote.shift()!) || changed;
-    if (changed) {
+    // A refusal alone is saved too (so `slm ticket show` lists it after the run ends); older runs did not.
+    if (changed || (rejectedChanged && patched('save-refused-changes'))) {
       await syncProblem();
       await persist();
       publishSearchAttributes();
@@ -621,7 +717,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       await condition(allHandlersFinished);
       await continueAsNew<typeof ticketWorkflow>({
         ...input,
-        carried: { ...state, pending: [...inbox], pendingRemote: [...remote], definitionsDirty },
+        carried: { ...state, pending: [], pendingChanges: [...inbox], rejected: [...rejected], pendingRemote: [...remote], definitionsDirty },
       });
     }
   }
@@ -637,6 +733,15 @@ function failureText(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
 
+/** What was last sent for a saved ticket (null when it cannot be mapped: the next PATCH then sends everything). */
+function lastSentOf(ticket: Ticket): ServiceProblemBody | null {
+  try {
+    return toServiceProblem(ticket);
+  } catch {
+    return null;
+  }
+}
+
 async function restore(acts: DbActivities, ticketId: string): Promise<CarriedState> {
   const saved = await acts.loadTicketState(ticketId);
   const engine = newEngineState(ticketId);
@@ -645,9 +750,10 @@ async function restore(acts: DbActivities, ticketId: string): Promise<CarriedSta
   return {
     engine,
     problem: saved?.problem ?? null,
-    lastSent: saved?.ticket && saved.problem ? toServiceProblem(saved.ticket) : null,
+    lastSent: saved?.ticket && saved.problem ? lastSentOf(saved.ticket) : null,
     lastError: saved?.lastError ?? null,
     syncClosed: saved?.syncClosed ?? false,
+    rejected: saved?.rejectedChanges ?? [],
     pending: [],
   };
 }

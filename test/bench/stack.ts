@@ -48,7 +48,8 @@ export async function startBenchStack(opts: {
   const cli = await ensureTemporalCli({ explicit: config.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log: opts.log });
   const [dev, pg, emulator, bundle] = await Promise.all([
     freePort().then((port) => startDevServer({ cli, dbFile: path.join(dir, 'temporal.sqlite'), port })),
-    freePort().then((port) => startThrowawayPostgres(port)),
+    // Production settings: a durable cluster and dev server (fsync on, synchronous=FULL).
+    freePort().then((port) => startThrowawayPostgres(port, { durable: true })),
     startEmulator({ port: 0, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, faults: opts.faults }),
     bundleSlmWorkflows(),
   ]);

@@ -156,6 +156,7 @@ export async function startDevStack(opts: { label: string; definitions: unknown;
     cli: env('SLM_TEST_TEMPORAL_CLI'),
     dbFile: path.join(env('SLM_TEST_DIR'), `${opts.label}-${process.pid}.sqlite`),
     port: await freePort(),
+    durable: false, // throw-away
     ...(opts.dynamicConfig ? { dynamicConfig: opts.dynamicConfig } : {}),
   });
   const emulator = await startTestEmulator();

@@ -44,12 +44,17 @@ describe('ticket validation', () => {
     expect(parseTicket({ id: 'T1', priority: 2, nested: { a: [1, 'x'] } })).toMatchObject({ id: 'T1', nested: { a: [1, 'x'] } });
   });
 
+  it.each([['2 normal'], ['1 - Critical'], ['High'], ['1'], [1.5], [{ level: 1 }], [null]])('accepts the free-form priority %j unchanged', (priority) => {
+    expect(parseTicket({ id: 'T1', priority, state: 4 })).toEqual({ id: 'T1', priority, state: 4 });
+  });
+
   it.each([
-    [{}, /id/],
+    [{}, /id: required/],
     [{ id: '' }, /id/],
-    [{ id: 'T1', priority: '1' }, /priority/],
-    [{ id: 'T1', priority: 1.5 }, /priority/],
+    [{ id: 'T 1' }, /id: must not contain spaces/],
     [[1, 2], /JSON object/],
+    [{ id: 'T1', when: new Date(0) }, /when: not a JSON value/],
+    [{ id: 'T1', n: Infinity }, /n: numbers must be finite/],
   ])('rejects %j with a message naming the field', (input, message) => {
     expect(() => parseTicket(input)).toThrow(message);
   });

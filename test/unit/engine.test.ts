@@ -5,7 +5,10 @@
 import fc from 'fast-check';
 import { BusinessCalendar } from '../../src/domain/calendar';
 import { parseEvents, replay, ReplayError, type ReplayOutput } from '../../src/domain/replay';
-import type { ActionEffect } from '../../src/domain/engine';
+import { advance, applyTicketChange, engineEnv, newEngineState, type ActionEffect } from '../../src/domain/engine';
+import { compileDefinitions, parseDefinitions } from '../../src/domain/definitions';
+import { toView } from '../../src/domain/measurement';
+import { renderTimeline } from '../../src/cli/format';
 
 const H = 3600;
 type Line = { at: string } & ({ ticket: Record<string, unknown> } | { definitions: unknown } | { check: string });
@@ -114,7 +117,7 @@ describe('request measurement state machine', () => {
     expect(find(out, 'end', 'P1')).toMatchObject({ status: 'Met', elapsedSeconds: 259_200, goalSeconds: 432_000 });
   });
 
-  it('detaches when the terms stop matching and starts fresh (no group) when they match again', () => {
+  it('detaches when the terms stop matching and starts fresh (no group) beside the old one when they match again', () => {
     const out = play(defs1, [
       { at: '2026-03-02T09:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
       { at: '2026-03-02T09:30:00Z', ticket: t('T1', { priority: 2, state: 'New' }) },
@@ -122,8 +125,30 @@ describe('request measurement state machine', () => {
       { at: '2026-03-02T10:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
       { at: '2026-03-02T10:10:00Z', check: 'again' },
     ]);
-    expect(find(out, 'detached', 'P1')).toMatchObject({ status: 'Detached', dueAt: null, stoppedAt: '2026-03-02T09:30:00.000Z', elapsedSeconds: 1800 });
-    expect(find(out, 'again', 'P1')).toMatchObject({ status: 'InProcess', startedAt: '2026-03-02T10:00:00.000Z', elapsedSeconds: 600 });
+    const detached = { status: 'Detached', dueAt: null, stoppedAt: '2026-03-02T09:30:00.000Z', elapsedSeconds: 1800 };
+    expect(find(out, 'detached', 'P1')).toMatchObject(detached);
+    // Every measurement the ticket had stays (DESIGN §4.3): the Detached one, then the new one.
+    const again = out.find((o) => o.check === 'again')!.measurements.filter((m) => m.serviceTargetId === 'P1');
+    expect(again).toHaveLength(2);
+    expect(again[0]).toMatchObject(detached);
+    expect(again[1]).toMatchObject({ status: 'InProcess', startedAt: '2026-03-02T10:00:00.000Z', attachedAt: '2026-03-02T10:00:00.000Z', elapsedSeconds: 600 });
+  });
+
+  it('keeps every measurement through several detach and re-attach cycles, each with its own result', () => {
+    const out = play(defs1, [
+      { at: '2026-03-02T09:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
+      { at: '2026-03-02T09:10:00Z', ticket: t('T1', { priority: 2, state: 'New' }) },
+      { at: '2026-03-02T09:20:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
+      { at: '2026-03-02T09:30:00Z', ticket: t('T1', { priority: 1, state: 'Resolved' }) },
+      { at: '2026-03-02T09:40:00Z', ticket: t('T1', { priority: 2, state: 'New' }) },
+      { at: '2026-03-02T09:50:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
+    ]);
+    const all = out.find((o) => o.check === 'end')!.measurements.filter((m) => m.serviceTargetId === 'P1');
+    // Met is final: a later change of terms does not detach it; the reopen puts it back to running.
+    expect(all.map((m) => [m.status, m.attachedAt, m.elapsedSeconds])).toEqual([
+      ['Detached', '2026-03-02T09:00:00.000Z', 600],
+      ['InProcess', '2026-03-02T09:20:00.000Z', 600],
+    ]);
   });
 
   it('makes only the measurement whose condition mis-types Invalid, and treats a missing field as false', () => {
@@ -325,6 +350,40 @@ describe('service-target groups (seed pp. 25–29) and reopen (p. 30)', () => {
   });
 });
 
+describe('due instants kept when the goal was reached before the stop (DESIGN §4.3)', () => {
+  const pair = {
+    serviceTargets: [
+      { id: 'A', ...base, appliesTo: 'ticket.priority == 1', goal: { duration: '4h' }, group: 'g' },
+      { id: 'B', ...base, appliesTo: 'ticket.priority == 3', goal: { duration: '2h' }, group: 'g' },
+    ],
+  };
+
+  it('a member inheriting elapsed time exactly at its goal and stopping at once keeps the instant the goal was reached', () => {
+    const out = play(pair, [
+      { at: '2026-03-02T09:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
+      { at: '2026-03-02T11:00:00Z', ticket: t('T1', { priority: 1, state: 'On Hold' }) },
+      { at: '2026-03-02T12:00:00Z', ticket: t('T1', { priority: 3, state: 'Closed' }) },
+    ]);
+    expect(find(out, 'end', 'B')).toMatchObject({ status: 'Met', elapsedSeconds: 2 * H, stoppedAt: '2026-03-02T12:00:00.000Z', dueAt: '2026-03-02T11:00:00.000Z' });
+  });
+
+  it('a member inheriting elapsed time past its goal and stopping at once keeps the instant the goal was reached', () => {
+    const out = play(pair, [
+      { at: '2026-03-02T09:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
+      { at: '2026-03-02T12:00:00Z', ticket: t('T1', { priority: 3, state: 'Closed' }) },
+    ]);
+    expect(find(out, 'end', 'B')).toMatchObject({ status: 'Missed', elapsedSeconds: 3 * H, missedGoalAt: '2026-03-02T11:00:00.000Z', dueAt: '2026-03-02T11:00:00.000Z' });
+  });
+
+  it('a measurement stopping exactly as it reaches its goal keeps the stop instant (Met)', () => {
+    const out = play({ serviceTargets: [{ ...P1, goal: { duration: '1h' } }] }, [
+      { at: '2026-03-02T09:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
+      { at: '2026-03-02T10:00:00Z', ticket: t('T1', { priority: 1, state: 'Closed' }) },
+    ]);
+    expect(find(out, 'end', 'P1')).toMatchObject({ status: 'Met', dueAt: '2026-03-02T10:00:00.000Z' });
+  });
+});
+
 describe('milestones and actions', () => {
   const withMilestones = (milestones: unknown[], extra: Record<string, unknown> = {}) => ({ serviceTargets: [{ ...P1, goal: { duration: '2h' }, milestones, ...extra }] });
 
@@ -499,5 +558,35 @@ describe('properties', () => {
       }),
       { numRuns: 15 },
     );
+  });
+});
+
+describe('timers that run late (the stack was down)', () => {
+  const defs = compileDefinitions(parseDefinitions({ serviceTargets: [{ ...P1, goal: { duration: '1h' }, milestones: [{ name: 'half', at: { percentOfGoal: 50 }, actions: [{ setField: { half: true } }] }] }] }), '1');
+  const env = engineEnv(defs, (cal) => BusinessCalendar.fromSpec(cal));
+  const at = (iso: string) => Date.parse(iso);
+
+  it('records when a milestone and a due instant actually ran beside their instants, and the timeline shows the lateness', () => {
+    const state = newEngineState('T1');
+    applyTicketChange(state, env, { id: 'T1', priority: 1, state: 'New' }, at('2026-03-02T09:00:00Z'));
+    // Nothing ran between 09:00 and 12:10: both timers run when the stack is back.
+    const effects = advance(state, env, at('2026-03-02T12:10:00Z'), at('2026-03-02T12:10:00Z'));
+    const view = toView(state.measurements[0]!, at('2026-03-02T12:10:00Z'), env.calendar(null));
+    expect(view.firings[0]).toMatchObject({ milestone: 'half', firedAt: '2026-03-02T09:30:00.000Z', ranAt: '2026-03-02T12:10:00.000Z' });
+    expect(effects[0]).toMatchObject({ firedAt: at('2026-03-02T09:30:00Z'), ranAt: at('2026-03-02T12:10:00Z') });
+    expect(view.segments.find((s) => s.status === 'MissedGoal')).toMatchObject({ start: '2026-03-02T10:00:00.000Z', ranAt: '2026-03-02T12:10:00.000Z' });
+    const timeline = renderTimeline({ ticket: state.ticket, measurements: [view], serviceProblem: null, rejectedChanges: [] });
+    expect(timeline).toContain('2026-03-02 09:30:00Z  milestone half #1 fired: setField done (set half) (ran 2h 40m late, at 2026-03-02 12:10:00Z)');
+    expect(timeline).toContain('2026-03-02 10:00:00Z  MissedGoal goal passed; clock still running — counted 2h 10m (ran 2h 10m late, at 2026-03-02 12:10:00Z)');
+  });
+
+  it('records nothing for timers that ran on time', () => {
+    const state = newEngineState('T1');
+    applyTicketChange(state, env, { id: 'T1', priority: 1, state: 'New' }, at('2026-03-02T09:00:00Z'));
+    advance(state, env, at('2026-03-02T09:30:00Z'), at('2026-03-02T09:30:00.400Z'));
+    advance(state, env, at('2026-03-02T10:00:00Z'), at('2026-03-02T10:00:01Z'));
+    const view = toView(state.measurements[0]!, at('2026-03-02T10:00:01Z'), null);
+    expect(view.firings[0]).not.toHaveProperty('ranAt');
+    expect(view.segments.every((s) => s.ranAt === undefined)).toBe(true);
   });
 });

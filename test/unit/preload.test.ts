@@ -88,7 +88,8 @@ describe('domain modules frozen as the workflow worker shares them', () => {
 
   it('validates tickets', () => {
     expect(parseTicket({ id: 'T1', priority: 1, state: 'New', extra: { a: [1] } })).toMatchObject({ id: 'T1', priority: 1 });
-    expect(() => parseTicket({ id: 'T1', priority: 1.5 })).toThrow(/priority/);
+    expect(parseTicket({ id: 'T1', priority: '2 normal' })).toMatchObject({ priority: '2 normal' });
+    expect(() => parseTicket({ id: 'T1', big: 'x'.repeat(300 * 1024) })).toThrow(/larger than 256 KiB/);
   });
 
   it('measures a ticket through calendars, pauses and milestones', () => {
