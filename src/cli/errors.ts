@@ -18,7 +18,7 @@ function chain(err: unknown): Causal[] {
   const out: Causal[] = [];
   let e: unknown = err;
   while (e && typeof e === 'object' && out.length < 10) {
-    out.push(e as Causal);
+    out.push(e);
     e = (e as Causal).cause;
   }
   return out;

@@ -134,7 +134,7 @@ export function parseDefinitions(raw: unknown): Definitions {
   const parsed = definitionsSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new DefinitionError(`invalid definitions at ${formatPath(issue.path)}: ${issue.message}`);
+    throw new DefinitionError(`invalid definitions at ${formatPath(issue.path)}: ${issueText(issue)}`);
   }
   checkDefinitions(parsed.data);
   return parsed.data;
@@ -178,7 +178,7 @@ export function mergeDefinitions(base: Definitions, update: unknown): Definition
   const incoming = definitionsSchema.safeParse(raw);
   if (!incoming.success) {
     const issue = incoming.error.issues[0]!;
-    throw new DefinitionError(`invalid definitions at ${formatPath(issue.path)}: ${issue.message}`);
+    throw new DefinitionError(`invalid definitions at ${formatPath(issue.path)}: ${issueText(issue)}`);
   }
   const byId = <T extends { id: string }>(a: T[], b: T[]) => {
     const map = new Map(a.map((x) => [x.id, x]));
@@ -235,6 +235,21 @@ export function compileDefinitions(defs: Definitions, version: string): Compiled
     calendars: new Map(defs.calendars.map((c) => [c.id, c])),
     connector: compileConnector(defs.connector ?? connectorSchema().parse({})),
   };
+}
+
+/** What the fields a target cannot do without are for, said when one is missing. */
+const REQUIRED_BECAUSE: Record<string, string> = {
+  stop: 'the condition that ends the measurement (Met or Missed), e.g. ticket.state in ["Resolved", "Closed"]',
+  appliesTo: 'the terms: which tickets the target measures, e.g. ticket.priority == 1',
+  goal: 'e.g. { duration: 4h }',
+  id: 'a name of letters, digits and . _ : -',
+};
+
+/** A zod issue as one line; a missing field reads `required: <what it is for>`. */
+function issueText(issue: { message: string; path: PropertyKey[] }): string {
+  if (!/received undefined$/.test(issue.message)) return issue.message;
+  const field = String(issue.path[issue.path.length - 1] ?? '');
+  return REQUIRED_BECAUSE[field] ? `required: ${REQUIRED_BECAUSE[field]}` : 'required';
 }
 
 export function formatPath(path: PropertyKey[]): string {

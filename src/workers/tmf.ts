@@ -5,6 +5,7 @@
  */
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
+import { FleetSlots } from '../clients/snowSlots';
 import { openDb } from '../db/client';
 import { createTmfWorker, installRuntime, onShutdownSignal, snowGateFromConfig, tmfClientFromConfig } from './workers';
 
@@ -27,6 +28,11 @@ async function main(): Promise<void> {
       maxConcurrent: config.TMF_MAX_CONCURRENT,
     });
     void onShutdownSignal().then(() => worker.shutdown());
+    process.stdout.write(
+      gate instanceof FleetSlots
+        ? `tmf worker: holder ${gate.holder}; at most ${config.TMF_MAX_CONCURRENT} requests to SNOW at once across the fleet (lease ${config.TMF_SLOT_LEASE} s)\n`
+        : `tmf worker: at most ${config.TMF_MAX_CONCURRENT} requests to SNOW at once from this process\n`,
+    );
     await worker.run();
   } finally {
     await connection.close();

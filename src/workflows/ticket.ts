@@ -206,7 +206,11 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   // Registered before the first await, so the snapshot delivered with the start is handled at once.
   setHandler(upsertTicketSignal, (raw) => {
     try {
-      inbox.push({ ticket: validTicket(raw) });
+      const ticket = validTicket(raw);
+      // Runs of earlier releases refused a non-numeric priority or state; replaying their history,
+      // such a signal stays refused (so no batch appears that the history does not have).
+      if (!patched('free-form-ticket-fields')) legacyTicketCheck(ticket);
+      inbox.push({ ticket });
       received++;
     } catch (err) {
       // A malformed snapshot is recorded and dropped; it never reaches the measurements.
@@ -698,6 +702,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
         }
         applied++;
       }
+      // Before the updates that sent these changes answer: the page shows what they did.
+      publishDetails(null);
       changed = true;
     }
     while (actionResults.length > 0) {
@@ -731,6 +737,15 @@ function failureText(err: unknown): string {
     if (cause instanceof Error) return cause.message;
   }
   return (err as Error)?.message ?? String(err);
+}
+
+/** The ticket rules of release 0.1: `state` a non-empty string, `priority` a whole number 0–10. */
+function legacyTicketCheck(ticket: Ticket): void {
+  const { state, priority } = ticket;
+  if (state !== undefined && (typeof state !== 'string' || state === '')) throw new Error('invalid ticket: state: expected a non-empty string');
+  if (priority !== undefined && !(typeof priority === 'number' && Number.isInteger(priority) && priority >= 0 && priority <= 10)) {
+    throw new Error('invalid ticket: priority: expected a whole number from 0 to 10');
+  }
 }
 
 /** What was last sent for a saved ticket (null when it cannot be mapped: the next PATCH then sends everything). */

@@ -27,6 +27,7 @@ export interface BenchStack {
   dev: DevServer;
   postgresPort: number;
   /** Stops the tmf worker (its activities wait in the task queue) until `resumeTmf`. */
+  databaseUrl: string;
   pauseTmf(): Promise<void>;
   resumeTmf(): Promise<void>;
   /** Stops the slm worker (its workflow tasks wait on the server) until `resumeSlm`. */
@@ -72,6 +73,7 @@ export async function startBenchStack(opts: {
     emulator,
     dev,
     postgresPort: pg.port,
+    databaseUrl: pg.url,
     pauseTmf: tmf.pause,
     resumeTmf: tmf.resume,
     pauseSlm: slm.pause,

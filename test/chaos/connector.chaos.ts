@@ -9,111 +9,58 @@
  * Afterwards, every time: exactly one problem per ticket, each in its final state with the last
  * update's fields and the resolution note — nothing duplicated, nothing lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { upsertTicket, type EngineSettings } from '../../src/client/tickets';
-import type { Emulator } from '../../src/emulator/server';
-import { startDevServer, type DevServer } from '../../src/infra/devServer';
-import { freePort } from '../../src/infra/process';
-import { actionSettingsFrom, createSlmWorker } from '../../src/workers/workers';
-import { applyTestDefinitions, env, eventually, freshDatabase, loadBundle, NativeConnection, ROOT, SNOW, startTestEmulator, testConfig } from '../support/harness';
+import { eventually, SNOW, startSlmOnlyStack, testConfig, type SlmOnlyStack } from '../support/harness';
+import { startTmfProcess, type TmfProcess } from '../support/tmfFleet';
 
 const TMF_QUEUE = 'tmf-chaos';
-let dev: DevServer;
-let emulator: Emulator;
-let db: Awaited<ReturnType<typeof freshDatabase>>;
-let native: NativeConnection;
-let connection: Connection;
-let client: Client;
-let slm: Worker;
-let slmRunning: Promise<void>;
-let tmf: ChildProcess | null = null;
+let stack: SlmOnlyStack;
+let dev: SlmOnlyStack['dev'];
+let emulator: SlmOnlyStack['emulator'];
+let db: SlmOnlyStack['db'];
+let client: SlmOnlyStack['client'];
+let tmf: TmfProcess | null = null;
 const config = testConfig({ TMF_TASK_QUEUE: TMF_QUEUE, SNOW_HTTP_TIMEOUT: '10s' });
 const settings: EngineSettings = config;
 
-/**
- * The tmf worker as its own process group (tsx starts node as a child): killing the group leaves
- * nothing behind that could outlive the suite or hold its output open.
- */
-function startTmfWorker(): ChildProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'src', 'workers', 'tmf.ts')], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      TEMPORAL_ADDRESS: dev.address,
-      SNOW_BASE_URL: emulator.url,
-      SNOW_USERNAME: SNOW.username,
-      SNOW_PASSWORD: SNOW.password,
-      TMF_TASK_QUEUE: TMF_QUEUE,
-      SNOW_HTTP_TIMEOUT: '10s',
-      LOG_LEVEL: 'ERROR',
-    },
-    stdio: 'ignore',
-    detached: true,
+/** The tmf worker as its own process group, as a fleet runs it; killing the group leaves nothing behind. */
+function startTmfWorker(): TmfProcess {
+  return startTmfProcess({
+    TEMPORAL_ADDRESS: dev.address,
+    SNOW_BASE_URL: emulator.url,
+    SNOW_USERNAME: SNOW.username,
+    SNOW_PASSWORD: SNOW.password,
+    TMF_TASK_QUEUE: TMF_QUEUE,
+    SNOW_HTTP_TIMEOUT: '10s',
+    // The fleet-wide SNOW slots: a killed worker's leases run out before its successor gets them.
+    DATABASE_URL: db.url,
+    TMF_SLOT_LEASE: '5s',
   });
-  // Last resort if this process ends without afterAll.
-  process.once('exit', () => {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  });
-  return child;
 }
 
-async function killTmfWorker(): Promise<void> {
-  const child = tmf;
-  if (!child?.pid) return;
+/** Kills the tmf worker's process group; resolves with the signal its leader died of. */
+async function killTmfWorker(): Promise<NodeJS.Signals | null> {
+  const worker = tmf;
   tmf = null;
-  const exited = new Promise((r) => child.once('exit', r));
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-  await exited;
-  // The group may outlive its leader for a moment; make sure none of it is left.
-  for (let i = 0; i < 50; i++) {
-    try {
-      process.kill(-child.pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return worker ? worker.kill() : null;
 }
 
 /** Tickets per run (CHAOS_TICKETS shrinks the runs for a quick check). */
 const TICKETS = Number(process.env.CHAOS_TICKETS ?? 1000);
 
 beforeAll(async () => {
-  dev = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(env('SLM_TEST_DIR'), `chaos-${process.pid}.sqlite`), port: await freePort() });
-  emulator = await startTestEmulator();
-  db = await freshDatabase('chaos');
-  await applyTestDefinitions(db, {
-    serviceTargets: [{ id: 'resolution', appliesTo: 'true', stop: 'ticket.state in ["Resolved", "Closed"]', goal: { duration: '4h' } }],
+  stack = await startSlmOnlyStack({
+    label: 'chaos',
+    config,
+    definitions: { serviceTargets: [{ id: 'resolution', appliesTo: 'true', stop: 'ticket.state in ["Resolved", "Closed"]', goal: { duration: '4h' } }] },
   });
-  native = await NativeConnection.connect({ address: dev.address });
-  slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: db.db, actions: actionSettingsFrom(config), workflowBundle: loadBundle() });
-  slmRunning = slm.run();
-  connection = await Connection.connect({ address: dev.address });
-  client = new Client({ connection });
+  ({ dev, emulator, db, client } = stack);
   tmf = startTmfWorker();
 }, 120000);
 
 afterAll(async () => {
   await killTmfWorker();
-  slm?.shutdown();
-  await slmRunning;
-  await connection?.close();
-  await native?.close();
-  await dev?.stop();
-  await emulator?.close();
-  await db?.close();
+  await stack?.stop();
 });
 
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -183,17 +130,25 @@ it('keeps 1,000 tickets exactly in sync through 503s, 429s, dropped answers and 
 it('does the same while the tmf worker is killed (SIGKILL) and restarted twice', async () => {
   Object.assign(emulator.faults, FAULTS, { seed: 11 });
   const ids = Array.from({ length: TICKETS }, (_, i) => `CH2-${i}`);
-  let kills = 0;
+  const kills: { signal: NodeJS.Signals | null; requestsBefore: number; pid: number }[] = [];
   await drive(ids, async (phase) => {
     if (phase === 0 || phase === 2) {
       await new Promise((r) => setTimeout(r, 3000)); // requests in flight
-      await killTmfWorker();
-      kills++;
+      const pid = tmf!.child.pid!;
+      const requestsBefore = emulator.requests.length;
+      kills.push({ signal: await killTmfWorker(), requestsBefore, pid });
       await new Promise((r) => setTimeout(r, 2000));
       tmf = startTmfWorker();
     }
   });
-  expect(kills).toBe(2);
+  // Both workers died of the kill while they were sending (SNOW had requests from them), and a new
+  // process took over each time.
+  expect(kills.map((k) => k.signal)).toEqual(['SIGKILL', 'SIGKILL']);
+  for (const k of kills) {
+    expect(k.requestsBefore).toBeGreaterThan(0);
+    expect(() => process.kill(k.pid, 0)).toThrow();
+  }
+  expect(tmf!.child.pid).not.toBe(kills[1]!.pid);
   await expectAllSynced(ids, 15 * 60_000);
 }, 20 * 60_000);
 

@@ -11,7 +11,7 @@ import { request } from 'undici';
 import { measurements, tickets } from '../../src/db/schema';
 import { TmfClient } from '../../src/activities/tmfClient';
 import { ensureProblemSync } from '../../src/client/sync';
-import { queryTicket, upsertTicket } from '../../src/client/tickets';
+import { queryTicket, upsertTicket, upsertTicketChecked } from '../../src/client/tickets';
 import type { Emulator } from '../../src/emulator/server';
 import { env, eventually, loadBundle, runCli, SNOW, startDevStack, testConfig, type DevStack } from '../support/harness';
 
@@ -131,16 +131,27 @@ it('creates exactly one service problem when SNOW commits the POST and drops the
   }
 });
 
+/** A ticket of the test's own, through its problem creation and resolution (so the history has TMF calls). */
+async function ticketThroughSnow(id: string): Promise<void> {
+  await upsertTicketChecked(client, config, { id, priority: 1, state: 'New', deviceIp: '10.1.1.1' });
+  await eventually(async () => ((await queryTicket(client, id))?.serviceProblem ? true : undefined), 20000, `${id} problem`);
+  await upsertTicketChecked(client, config, { id, priority: 1, state: 'Resolved' });
+  await eventually(async () => ((await queryTicket(client, id))?.serviceProblem?.status === 'resolved' ? true : undefined), 20000, `${id} resolved`);
+}
+
 it('keeps SNOW credentials out of workflow history and search attributes', async () => {
-  const history = await client.workflow.getHandle('ticket:E2E-1').fetchHistory();
+  await ticketThroughSnow('SECRET-1');
+  const history = await client.workflow.getHandle('ticket:SECRET-1').fetchHistory();
   const text = JSON.stringify(history);
   expect(text).not.toContain(SNOW.password);
   expect(text).not.toContain(Buffer.from(`${SNOW.username}:${SNOW.password}`).toString('base64'));
 });
 
 it('replays the ticket workflow history deterministically with the current code', async () => {
-  const history = await client.workflow.getHandle('ticket:E2E-1').fetchHistory();
-  await expect(Worker.runReplayHistory({ workflowBundle: loadBundle() }, history, 'ticket:E2E-1')).resolves.toBeUndefined();
+  await ticketThroughSnow('REPLAY-1');
+  const history = await client.workflow.getHandle('ticket:REPLAY-1').fetchHistory();
+  expect((history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
+  await expect(Worker.runReplayHistory({ workflowBundle: loadBundle() }, history, 'ticket:REPLAY-1')).resolves.toBeUndefined();
 });
 
 it('polls SNOW for changes to our problems and records them on the ticket; the poll loop is steerable', async () => {
@@ -229,7 +240,7 @@ describe('bad input to slm ticket upsert', () => {
   it.each([
     ['no id', ['ticket', 'upsert', '--priority', '1', '--state', 'New'], /needs --id/],
     ['a non-JSON file', ['ticket', 'upsert', '--file', __filename], /is not JSON/],
-    ['a priority of the wrong type', ['ticket', 'upsert', '--id', 'BAD-1', '--priority', 'high', '--state', 'New'], /priority/],
+    ['an id with spaces', ['ticket', 'upsert', '--id', 'BAD 1', '--priority', 'high', '--state', 'New'], /invalid ticket: id: must not contain spaces/],
     ['a JSON ticket without id on stdin', ['ticket', 'upsert', '--file', '-'], /invalid ticket: id/],
   ])('rejects %s with a one-line error and starts no workflow', async (_label, args, message) => {
     const before = await workflowCount();

@@ -32,13 +32,9 @@ function startEmbedded(vars: Record<string, string>): Started {
 
 const SECRETS = { snow: 'embedded-Secret-pw-7731', webhook: 'webhook-Secret-key-4412-abcdef' };
 
-async function stop(s: Started): Promise<number> {
-  s.child.kill('SIGINT');
-  return s.exited;
-}
-
-it('starts everything, survives Ctrl-C and a second start with the ticket and its timer intact', async () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-embedded-'));
+/** A fresh data folder and free ports for one embedded stack, as the variables `npm start` reads. */
+async function freshStack(prefix: string) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dataDir, 0o755);
   const ports = { temporal: await freePort(), ui: await freePort(), pg: await freePort(), emulator: await freePort() };
   const vars = {
@@ -47,12 +43,25 @@ it('starts everything, survives Ctrl-C and a second start with the ticket and it
     TEMPORAL_UI_PORT: String(ports.ui),
     DATABASE_EMBEDDED_PORT: String(ports.pg),
     EMULATOR_PORT: String(ports.emulator),
+  };
+  return { dataDir, ports, vars, cliEnv: { SLM_DATA_DIR: dataDir } };
+}
+
+async function stop(s: Started): Promise<number> {
+  s.child.kill('SIGINT');
+  return s.exited;
+}
+
+it('starts everything, survives Ctrl-C and a second start with the ticket and its timer intact', async () => {
+  const fresh = await freshStack('slm-embedded-');
+  const { dataDir, ports, cliEnv } = fresh;
+  const vars = {
+    ...fresh.vars,
     // Distinctive secrets, scanned for below in every history, log and request the run produced.
     SNOW_PASSWORD: SECRETS.snow,
     SLM_WEBHOOK_SECRET: SECRETS.webhook,
     LOG_LEVEL: 'INFO',
   };
-  const cliEnv = { SLM_DATA_DIR: dataDir };
   try {
     const first = startEmbedded(vars);
     await eventually(async () => (first.output().includes('ready in') ? true : undefined), 90000, `embedded start (output: ${first.output()})`);
@@ -160,4 +169,76 @@ it('takes start-time faults as flags and rejects bad ones', async () => {
   const bad = await runCli(['emulator', '--drop-rate', '1.5']);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/dropRate/);
+});
+
+it("runs the README's Try it as written, keeps applied definitions across restarts, and comes up after a crash", async () => {
+  const { dataDir, ports, vars, cliEnv } = await freshStack('slm-crash-');
+  const first = startEmbedded(vars);
+  let second: Started | null = null;
+  try {
+    await eventually(async () => (first.output().includes('ready in') ? true : undefined), 90000, `embedded start (output: ${first.output()})`);
+    expect(first.output()).toMatch(/definitions v1 \(3 service targets, new\) from examples\/definitions\.yaml/);
+
+    // The README's "Try it", command by command, as a user pastes it.
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const block = /## Try it\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    const commands = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+    expect(commands.length).toBeGreaterThanOrEqual(5);
+    for (const command of commands) {
+      const script = command.replace(/^\.\/slm/, `${process.execPath} ${path.join(ROOT, 'bin', 'slm.cjs')}`).replace('localhost:8480', `127.0.0.1:${ports.emulator}`);
+      const r = await new Promise<{ code: number; out: string }>((resolve) => {
+        const child = spawn('sh', ['-c', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...cliEnv } });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('close', (code) => resolve({ code: code ?? -1, out }));
+      });
+      expect({ command, code: r.code, out: r.code ? r.out : '' }).toEqual({ command, code: 0, out: '' });
+    }
+    // What the README says it does: T1 resolved within its goal, its category kept, one problem in SNOW, resolved.
+    const t1 = JSON.parse((await runCli(['ticket', 'show', 'T1', '--json'], { env: cliEnv })).stdout) as {
+      ticket: Record<string, unknown>;
+      measurements: { serviceTargetId: string; status: string }[];
+    };
+    expect(t1.ticket).toMatchObject({ id: 'T1', priority: 1, state: 'Resolved', category: 'network' });
+    expect(t1.measurements.find((m) => m.serviceTargetId === 'P1-resolution')).toMatchObject({ status: 'Met' });
+    const problems = (await (await request(`http://127.0.0.1:${ports.emulator}/_emulator/problems`)).body.json()) as { category: string; status: string }[];
+    await eventually(async () => {
+      const ps = (await (await request(`http://127.0.0.1:${ports.emulator}/_emulator/problems`)).body.json()) as { status: string }[];
+      return ps[0]?.status === 'resolved' ? true : undefined;
+    }, 20000, 'T1 resolved in SNOW');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.category).toBe('network');
+
+    // Definitions applied by an operator...
+    const mine = path.join(dataDir, 'mine.yaml');
+    fs.writeFileSync(mine, 'serviceTargets:\n  - { id: only-mine, appliesTo: "true", stop: "ticket.state == \\"Closed\\"", goal: { duration: 1h } }\n');
+    expect((await runCli(['definitions', 'apply', mine], { env: cliEnv })).stdout).toMatch(/^definitions v2: 1 service target/);
+
+    // ...then the runner dies without cleaning up: the dev server and PostgreSQL stay behind.
+    const runner = (JSON.parse(fs.readFileSync(path.join(dataDir, 'runtime.json'), 'utf8')) as { pid: number }).pid;
+    process.kill(runner, 'SIGKILL');
+    await first.exited;
+    expect(await isPortOpen(ports.temporal)).toBe(true);
+    expect(await isPortOpen(ports.pg)).toBe(true);
+    const stale = await runCli(['tickets', 'list'], { env: cliEnv });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/is not running \(its process \d+ is gone\)/);
+
+    second = startEmbedded(vars);
+    const s = second;
+    await eventually(async () => (s.output().includes('ready in') ? true : undefined), 90000, `start after the crash (output: ${s.output()})`);
+    expect(s.output()).toMatch(/did not stop cleanly/);
+    expect(s.output()).toMatch(/stopped the Temporal dev server an earlier run left running \(pid \d+\)/);
+    // The operator's definitions are still in force, not the example file.
+    expect(s.output()).toMatch(/definitions v2 \(1 service targets\) from the store; .*not applied/);
+    const listed = JSON.parse((await runCli(['tickets', 'list', '--json'], { env: cliEnv })).stdout) as { total: number };
+    expect(listed.total).toBe(1);
+    expect(await stop(s)).toBe(0);
+    second = null;
+    for (const port of Object.values(ports)) expect(await isPortOpen(port)).toBe(false);
+  } finally {
+    if (second) await stop(second);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });

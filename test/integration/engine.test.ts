@@ -50,7 +50,9 @@ it('takes upserts through an update: a malformed change is rejected to the calle
 
   const handle = client.workflow.getHandle(ticketWorkflowId('UPD-1'));
   const causeOf = (p: Promise<unknown>) => p.then(() => 'accepted', (err: Error) => String((err.cause as Error | undefined)?.message));
-  expect(await causeOf(handle.executeUpdate(upsertTicketUpdate, { args: [{ id: 'UPD-1', priority: 'urgent' } as never] }))).toMatch(/invalid ticket: priority/);
+  let deep: Record<string, unknown> = { marker: 'urgent' };
+  for (let i = 0; i < 40; i++) deep = { a: deep };
+  expect(await causeOf(handle.executeUpdate(upsertTicketUpdate, { args: [{ id: 'UPD-1', priority: 1, deep } as never] }))).toMatch(/invalid ticket: deep(\.a)+: nested more than 32 levels deep/);
   expect(await causeOf(handle.executeUpdate(upsertTicketUpdate, { args: [{ id: 'OTHER', priority: 1 }] }))).toMatch(/does not belong to workflow ticket:UPD-1/);
   const history = await handle.fetchHistory();
   const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);

@@ -91,15 +91,18 @@ export async function startWorkers(opts: {
   const slm = await createSlmWorker({ connection: opts.connection, namespace, taskQueue: opts.config.SLM_TASK_QUEUE, db: opts.db.db, actions: actionSettingsFrom(opts.config), workflowBundle: loadBundle() });
   const tmf = await createTmfWorker({ connection: opts.connection, namespace, taskQueue: opts.config.TMF_TASK_QUEUE, http, maxConcurrent: opts.config.TMF_MAX_CONCURRENT });
   const running = Promise.all([slm.run(), tmf.run()]);
+  let stopped: Promise<void> | null = null;
   return {
     slm,
     tmf,
-    stop: async () => {
-      if (slm.getState() === 'RUNNING') slm.shutdown();
-      if (tmf.getState() === 'RUNNING') tmf.shutdown();
-      await running;
-      await http.close();
-    },
+    // Once, however often it is called (a test may stop the workers before the suite does).
+    stop: () =>
+      (stopped ??= (async () => {
+        if (slm.getState() === 'RUNNING') slm.shutdown();
+        if (tmf.getState() === 'RUNNING') tmf.shutdown();
+        await running;
+        await http.close();
+      })()),
   };
 }
 
@@ -165,7 +168,7 @@ export async function startDevStack(opts: { label: string; definitions: unknown;
   const native = await NativeConnection.connect({ address: dev.address });
   const workers = await startWorkers({ connection: native, db, snowUrl: emulator.url, config: opts.config });
   const connection = await Connection.connect({ address: dev.address });
-  return {
+  const stack: DevStack = {
     dev,
     emulator,
     db,
@@ -174,7 +177,45 @@ export async function startDevStack(opts: { label: string; definitions: unknown;
     workers,
     cliEnv: { TEMPORAL_ADDRESS: dev.address, DATABASE_URL: db.url, SNOW_USERNAME: SNOW.username, SNOW_PASSWORD: SNOW.password },
     stop: async () => {
+      // The workers running now: a test may have replaced the first ones.
       await workers.stop();
+      await stack.workers.stop();
+      await connection.close();
+      await native.close();
+      await dev.stop();
+      await emulator.close();
+      await db.close();
+    },
+  };
+  return stack;
+}
+
+/** A stack whose tmf side runs elsewhere (tmf worker processes): dev server, emulator, a fresh database, the slm worker. */
+export interface SlmOnlyStack {
+  dev: DevServer;
+  emulator: Emulator;
+  db: DbHandle & { url: string };
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export async function startSlmOnlyStack(opts: { label: string; config: Config; definitions: unknown }): Promise<SlmOnlyStack> {
+  const dev = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(env('SLM_TEST_DIR'), `${opts.label}-${process.pid}.sqlite`), port: await freePort(), durable: false });
+  const emulator = await startTestEmulator();
+  const db = await freshDatabase(opts.label);
+  await applyTestDefinitions(db, opts.definitions);
+  const native = await NativeConnection.connect({ address: dev.address });
+  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: opts.config.SLM_TASK_QUEUE, db: db.db, actions: actionSettingsFrom(opts.config), workflowBundle: loadBundle() });
+  const running = slm.run();
+  const connection = await Connection.connect({ address: dev.address });
+  return {
+    dev,
+    emulator,
+    db,
+    client: new Client({ connection }),
+    stop: async () => {
+      slm.shutdown();
+      await running;
       await connection.close();
       await native.close();
       await dev.stop();

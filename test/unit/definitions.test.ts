@@ -59,3 +59,12 @@ describe('ticket validation', () => {
     expect(() => parseTicket(input)).toThrow(message);
   });
 });
+
+describe('required fields of a service target', () => {
+  it('says that stop is required and what it is for', () => {
+    expect(() => parseDefinitions({ serviceTargets: [{ id: 'X', appliesTo: 'true', goal: { duration: '1h' } }] })).toThrow(
+      'invalid definitions at serviceTargets[0].stop: required: the condition that ends the measurement (Met or Missed), e.g. ticket.state in ["Resolved", "Closed"]',
+    );
+    expect(() => parseDefinitions({ serviceTargets: [{ id: 'X', appliesTo: 'true', stop: 'false' }] })).toThrow(/serviceTargets\[0\]\.goal: required: e\.g\. \{ duration: 4h \}/);
+  });
+});

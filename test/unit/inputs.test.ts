@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import { type ApplicationFailure } from '@temporalio/common';
 import { failureFor, retryAfterSeconds } from '../../src/activities/tmfClient';
 import { describeFailure } from '../../src/cli/errors';
 import { numericValues } from '../../src/cli/main';

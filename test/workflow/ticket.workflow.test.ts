@@ -136,12 +136,15 @@ it('drops a malformed ticket update without poisoning the workflow', async () =>
   await upsertTicket(testEnv.client, settings, { id: 'WF-BAD', priority: 1, state: 'New' });
   await untilStatus('WF-BAD', 'InProcess');
   const handle = testEnv.client.workflow.getHandle(ticketWorkflowId('WF-BAD'));
-  await handle.signal(upsertTicketSignal, { id: 'WF-BAD', priority: 'urgent' } as never);
+  let deep: Record<string, unknown> = { urgent: true };
+  for (let i = 0; i < 40; i++) deep = { a: deep };
+  await handle.signal(upsertTicketSignal, { id: 'WF-BAD', priority: 1, deep } as never);
   const view = await waitFor(async () => {
     const v = await queryTicket(testEnv.client, 'WF-BAD');
     return v && v.rejectedUpdates.length > 0 ? v : undefined;
   }, 'rejection');
-  expect(view.rejectedUpdates[0]).toMatch(/priority/);
+  expect(view.rejectedUpdates[0]).toMatch(/deep(\.a)+: nested more than 32 levels deep/);
+  expect(view.rejectedChanges[0]!.reason).toBe(view.rejectedUpdates[0]);
   expect(view.ticket?.priority).toBe(1);
   // The workflow still takes good updates.
   await upsertTicket(testEnv.client, settings, { id: 'WF-BAD', priority: 1, state: 'Closed' });
