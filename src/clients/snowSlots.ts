@@ -4,10 +4,10 @@
  * (`snow_slots`). Temporal has no queue-wide concurrency cap, and a per-process cap multiplies with
  * the number of workers; SNOW's rate limits do not.
  *
- * A worker claims slots as its requests need them and keeps them while it is busy (its connections
- * stay warm and its activities keep overlapping their Temporal round trips with requests, which is
- * what makes one worker fast), renews their leases every third of the lease, and gives back a slot
- * idle for IDLE_RELEASE_MS so another worker can have it. A worker that dies stops renewing: its
+ * A worker claims a slot when a request of its own needs one, hands it straight to its next waiting
+ * request (its connections stay warm and its activities keep overlapping their Temporal round trips
+ * with requests, which is what makes one worker fast), and gives it back the moment none waits, so
+ * the slots follow the work across the fleet. It renews its leases every third of the lease. A worker that dies stops renewing: its
  * slots become free when their lease runs out (TMF_SLOT_LEASE, 10 s by default). A worker whose
  * renewal finds a slot gone (it stalled past its lease) stops using that slot at once.
  */
@@ -25,14 +25,16 @@ export interface RequestGate {
 /** No cap beyond the HTTP client's own connections (TMF_CONCURRENCY_SCOPE=process). */
 export const OPEN_GATE: RequestGate = { acquire: async () => () => undefined, close: async () => undefined };
 
-/** How long an unused slot is kept before it is given back. */
-const IDLE_RELEASE_MS = 250;
-/** How often a worker with waiting requests looks for a free slot when all are held. */
-const CLAIM_POLL_MS = 25;
+/**
+ * How often a worker with waiting requests looks for a free slot while all are held elsewhere: from
+ * 10 ms, doubling to 100 ms (slots held by busy workers stay held; a slot frees when a worker goes
+ * idle or dies, and several workers polling fast would only spend the cores the requests need).
+ */
+const CLAIM_POLL_MS = { first: 10, max: 100 };
 
 export class FleetSlots implements RequestGate {
   readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly held = new Map<number, { busy: boolean; idleSince: number }>();
+  private readonly held = new Map<number, { busy: boolean }>();
   private readonly waiters: ((slot: number) => void)[] = [];
   private claiming = false;
   private closed = false;
@@ -47,7 +49,6 @@ export class FleetSlots implements RequestGate {
     },
   ) {
     this.timers.push(setInterval(() => void this.renew(), Math.max(100, Math.floor(opts.leaseMs / 3))));
-    this.timers.push(setInterval(() => void this.releaseIdle(), IDLE_RELEASE_MS));
     for (const t of this.timers) t.unref();
   }
 
@@ -83,13 +84,17 @@ export class FleetSlots implements RequestGate {
     return null;
   }
 
+  /**
+   * A request is done with its slot: it goes straight to a request waiting here, else back to the
+   * fleet at once, so the slots follow the work (Temporal hands activities to every worker, and a
+   * slot kept idle here would leave another worker's requests waiting).
+   */
   private release(slot: number): void {
-    const s = this.held.get(slot);
-    if (!s) return; // lost at a renewal meanwhile
+    if (!this.held.has(slot)) return; // lost at a renewal meanwhile
     const next = this.waiters.shift();
-    if (next) return next(slot); // handed straight to a waiting request
-    s.busy = false;
-    s.idleSince = Date.now();
+    if (next) return next(slot);
+    this.held.delete(slot);
+    releaseSnowSlots(this.opts.db, this.holder, [slot]).catch((err: Error) => this.opts.onError?.(err));
   }
 
   /** Claims slots while requests wait; polls while every slot is held elsewhere. */
@@ -97,6 +102,7 @@ export class FleetSlots implements RequestGate {
     if (this.claiming) return;
     this.claiming = true;
     try {
+      let pause = CLAIM_POLL_MS.first;
       while (this.waiters.length > 0 && !this.closed) {
         let slot: number | null = null;
         try {
@@ -105,10 +111,12 @@ export class FleetSlots implements RequestGate {
           this.opts.onError?.(err as Error);
         }
         if (slot === null) {
-          await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
+          await new Promise((r) => setTimeout(r, pause));
+          pause = Math.min(CLAIM_POLL_MS.max, pause * 2);
           continue;
         }
-        this.held.set(slot, { busy: true, idleSince: 0 });
+        pause = CLAIM_POLL_MS.first;
+        this.held.set(slot, { busy: true });
         const waiter = this.waiters.shift();
         if (waiter) waiter(slot);
         else this.release(slot);
@@ -127,14 +135,5 @@ export class FleetSlots implements RequestGate {
     } catch (err) {
       this.opts.onError?.(err as Error);
     }
-  }
-
-  private async releaseIdle(): Promise<void> {
-    if (this.closed || this.waiters.length > 0) return;
-    const now = Date.now();
-    const idle = [...this.held].filter(([, s]) => !s.busy && now - s.idleSince >= IDLE_RELEASE_MS).map(([slot]) => slot);
-    if (idle.length === 0) return;
-    for (const slot of idle) this.held.delete(slot);
-    await releaseSnowSlots(this.opts.db, this.holder, idle).catch((err: Error) => this.opts.onError?.(err));
   }
 }

@@ -194,16 +194,22 @@ export async function listFirings(db: Db, ticketId: string) {
 
 // ── the fleet-wide SNOW request slots ───────────────────────────────────────────────────────────
 
+/** Databases whose slot rows this process has made sure of (once per process, not per claim). */
+const slotRowsMade = new WeakSet<Db>();
+
 /**
  * Claims one free SNOW slot below `slots` for `holder` (free: never held, released, or its lease run
  * out), leased for `leaseMs`. Returns the slot, or null when all are held. Times are the database's,
  * so the workers' clocks never disagree about a lease.
  */
 export async function claimSnowSlot(db: Db, holder: string, slots: number, leaseMs: number): Promise<number | null> {
-  await db
-    .insert(snowSlots)
-    .values(Array.from({ length: slots }, (_, slot) => ({ slot, holder: null, expiresAt: new Date(0) })))
-    .onConflictDoNothing();
+  if (!slotRowsMade.has(db)) {
+    await db
+      .insert(snowSlots)
+      .values(Array.from({ length: slots }, (_, slot) => ({ slot, holder: null, expiresAt: new Date(0) })))
+      .onConflictDoNothing();
+    slotRowsMade.add(db);
+  }
   const rows = await db.execute<{ slot: number }>(sql`
     UPDATE ${snowSlots} SET holder = ${holder}, expires_at = now() + ${leaseMs} * interval '1 millisecond'
     WHERE slot = (

@@ -720,7 +720,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     }
 
     if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
+      // An update waits for its change to be applied: a change that came in meanwhile is applied in
+      // the next round (waiting for the handlers alone would wait for ever), then the run continues.
+      await condition(() => allHandlersFinished() || inbox.length > 0);
+      if (inbox.length > 0) continue;
       await continueAsNew<typeof ticketWorkflow>({
         ...input,
         carried: { ...state, pending: [], pendingChanges: [...inbox], rejected: [...rejected], pendingRemote: [...remote], definitionsDirty },

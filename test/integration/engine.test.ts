@@ -183,3 +183,17 @@ it('continues as new under thousands of changes, carrying the measurement', asyn
   expect(view!.measurements[0]).toMatchObject({ status: 'Pending', serviceTargetId: 'P1' });
   expect(Date.parse(view!.measurements[0]!.startedAt!)).toBeLessThan(Date.parse(run.startTime.toISOString()));
 }, 180000);
+
+it('continues as new while updates wait for their changes, answering every one of them', async () => {
+  const id = 'CAN-UPD';
+  await upsertTicketChecked(client, settings, { id, priority: 1, state: 'New', seq: 0 });
+  const handle = client.workflow.getHandle(ticketWorkflowId(id));
+  const firstRun = (await handle.describe()).runId;
+  // Updates keep arriving while the history grows past the point where continue-as-new is suggested.
+  for (let wave = 0; wave < 12; wave++) {
+    const answers = await Promise.all(Array.from({ length: 25 }, (_, k) => upsertTicketChecked(client, settings, { id, priority: 1, state: 'In Progress', seq: wave * 25 + k + 1 })));
+    expect(answers).toHaveLength(25);
+  }
+  expect((await handle.describe()).runId).not.toBe(firstRun);
+  expect((await queryTicket(client, id))!.measurements[0]).toMatchObject({ status: 'InProcess' });
+}, 180000);

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Client, Connection } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
+import { Client as PgClient } from 'pg';
 import { queryTicket, upsertTicket, upsertTicketChecked } from '../../src/client/tickets';
 import { measurements, tickets } from '../../src/db/schema';
 import { ticketWorkflowId } from '../../src/domain/ticket';
@@ -306,6 +307,47 @@ describe('the CLI', () => {
     const a = fs.readFileSync(toFile);
     expect(a.length).toBeGreaterThan(1024 * 1024);
     expect(fs.readFileSync(toPipe).equals(a)).toBe(true);
+  });
+});
+
+describe('the npm scripts the README names', () => {
+  const npm = (args: string[], vars: Record<string, string>) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      const child = spawn('npm', ['run', '--silent', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...vars } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', (code) => resolve({ code: code ?? -1, out }));
+    });
+
+  it('npm run db:migrate migrates the database it is given, and says so', async () => {
+    const base = new URL(stack.db.url);
+    base.pathname = '/postgres';
+    const admin = new PgClient({ connectionString: base.toString() });
+    await admin.connect();
+    const name = `t_migrate_${process.pid}`;
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    base.pathname = `/${name}`;
+    const r = await npm(['db:migrate'], { DATABASE_URL: base.toString(), SLM_DATA_DIR: dir() });
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.out).toMatch(/^migrations applied to postgres:\/\//m);
+    const check = new PgClient({ connectionString: base.toString() });
+    await check.connect();
+    try {
+      const tables = await check.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+      expect(tables.rows.map((t) => t.table_name)).toEqual(expect.arrayContaining(['tickets', 'measurements', 'snow_slots']));
+    } finally {
+      await check.end();
+    }
+  });
+
+  it('npm run provision names where each tool is', async () => {
+    const r = await npm(['provision'], { TEMPORAL_CLI: env('SLM_TEST_TEMPORAL_CLI') });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Temporal CLI +\//);
+    expect(r.out).toMatch(/Temporal test server +\//);
+    expect(r.out).toMatch(/PostgreSQL binaries +\//);
   });
 });
 

@@ -590,3 +590,21 @@ describe('timers that run late (the stack was down)', () => {
     expect(view.segments.every((s) => s.ranAt === undefined)).toBe(true);
   });
 });
+
+describe('free-form priorities in replay', () => {
+  it('measures "2 normal", and detaches it for "1 low" when the priority changes', () => {
+    const defs = {
+      serviceTargets: [
+        { id: 'P2', appliesTo: 'ticket.priority == "2 normal"', stop: 'ticket.state == "Closed"', goal: { duration: '4h' } },
+        { id: 'P1', appliesTo: 'ticket.priority == "1 low"', stop: 'ticket.state == "Closed"', goal: { duration: '1h' } },
+      ],
+    };
+    const out = play(defs, [
+      { at: '2026-03-02T09:00:00Z', ticket: t('T1', { priority: '2 normal', state: 'New' }) },
+      { at: '2026-03-02T09:30:00Z', ticket: t('T1', { priority: '1 low', state: 'New' }) },
+      { at: '2026-03-02T10:00:00Z', check: 'after' },
+    ]);
+    expect(find(out, 'after', 'P2')).toMatchObject({ status: 'Detached', elapsedSeconds: 1800, stoppedAt: '2026-03-02T09:30:00.000Z' });
+    expect(find(out, 'after', 'P1')).toMatchObject({ status: 'InProcess', startedAt: '2026-03-02T09:30:00.000Z', elapsedSeconds: 1800 });
+  });
+});
