@@ -59,7 +59,24 @@ export async function upsertTicket(client: Client, s: EngineSettings, raw: unkno
  */
 export async function upsertTicketChecked(client: Client, s: EngineSettings, raw: unknown): Promise<UpsertResult> {
   const ticket = parseTicket(raw);
-  return client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation: startOperation(ticket.id, s, ticketSummary(ticket)) });
+  return resendUnprocessed(() => client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation: startOperation(ticket.id, s, ticketSummary(ticket)) }));
+}
+
+/**
+ * An update that reaches a run in the task where it continues as new is refused by the server
+ * ("wasn't processed by worker"): it was never accepted, so nothing of it is in any history, and it
+ * is sent again (to the new run). Anything else is the caller's.
+ */
+async function resendUnprocessed<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const text = `${(err as Error)?.message ?? ''} ${((err as { cause?: Error }).cause)?.message ?? ''}`;
+      if (attempt >= 10 || !/wasn't processed by worker/.test(text)) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
 }
 
 /**
@@ -70,7 +87,7 @@ export async function upsertTicketChecked(client: Client, s: EngineSettings, raw
 export async function mergeTicketChecked(client: Client, s: EngineSettings, ticketId: string, raw: unknown): Promise<UpsertResult> {
   const patch = parseTicketPatch(raw, ticketId);
   const id = parseTicket({ id: ticketId }).id;
-  return client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(id, s, `Ticket ${id}`) });
+  return resendUnprocessed(() => client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(id, s, `Ticket ${id}`) }));
 }
 
 function startOperation(ticketId: string, s: EngineSettings, summary: string) {
