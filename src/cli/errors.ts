@@ -32,7 +32,8 @@ export function describeFailure(err: unknown, where: { temporalAddress?: string;
     const details = String(grpc.details);
     const attr = /search attribute[^A-Za-z]*([A-Z][A-Za-z0-9_]+)/i.exec(details) ?? /(Slm[A-Za-z]+)/.exec(details);
     if (attr && /not (defined|found|registered)|unknown|no mapping|invalid/i.test(details)) {
-      return `the namespace ${where.namespace ?? ''} has no search attribute ${attr[1]}: run \`slm setup\` to register the project's search attributes`.replace('  ', ' ');
+      const ns = where.namespace ? `the namespace ${where.namespace}` : 'the namespace';
+      return `${ns} has no search attribute ${attr[1]}: run \`slm setup\` to register the project's search attributes`;
     }
     if (grpc.code === GRPC.NOT_FOUND && /namespace/i.test(details)) {
       return `Temporal at ${where.temporalAddress ?? '?'} has no namespace "${where.namespace ?? '?'}": create it (temporal operator namespace create) or set TEMPORAL_NAMESPACE`;

@@ -14,17 +14,22 @@ export function parseFieldValue(text: string): unknown {
   }
 }
 
-export function ticketFromFlags(f: { id: string; priority?: string; state?: string; fields: string[] }): Record<string, unknown> {
+/** The fields `--field k=v`, `--priority` and `--state` give (without `id`): a partial ticket. */
+export function fieldsFromFlags(f: { priority?: string; state?: string; fields: string[] }): Record<string, unknown> {
   const ticket: Record<string, unknown> = {};
   for (const pair of f.fields) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError(`--field expects key=value, got "${pair}"`);
     ticket[pair.slice(0, eq)] = parseFieldValue(pair.slice(eq + 1));
   }
-  ticket.id = f.id;
   if (f.priority !== undefined) ticket.priority = parseFieldValue(f.priority);
   if (f.state !== undefined) ticket.state = f.state;
   return ticket;
+}
+
+/** A full snapshot from flags: the fields, and `id`. */
+export function ticketFromFlags(f: { id: string; priority?: string; state?: string; fields: string[] }): Record<string, unknown> {
+  return { ...fieldsFromFlags(f), id: f.id };
 }
 
 export interface TicketDoc {

@@ -25,7 +25,7 @@ import type { RejectedChange } from '../workflows/messages';
 import { describeFailure } from './errors';
 import { SYNC_FREQUENCY_RANGE, type SyncSettings } from '../workflows/messages';
 import { calendarCommand } from './calendar';
-import { UsageError, parseFieldValue, renderTicket, renderTicketList, renderTimeline, ticketFromFlags, type TicketDoc } from './format';
+import { UsageError, fieldsFromFlags, renderTicket, renderTicketList, renderTimeline, ticketFromFlags, type TicketDoc } from './format';
 
 const HELP = `slm — temporal-slm operator CLI
 
@@ -190,15 +190,7 @@ async function ticketUpdate(argv: string[], config: Config): Promise<void> {
     patch = readJsonInput(values.file);
   } else {
     if (values.priority === undefined && values.state === undefined && !values.field?.length) throw new UsageError('ticket update needs --field, --priority, --state or --file');
-    const fields: Record<string, unknown> = {};
-    for (const pair of values.field ?? []) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) throw new UsageError(`--field expects key=value, got "${pair}"`);
-      fields[pair.slice(0, eq)] = parseFieldValue(pair.slice(eq + 1));
-    }
-    if (values.priority !== undefined) fields.priority = parseFieldValue(values.priority);
-    if (values.state !== undefined) fields.state = values.state;
-    patch = fields;
+    patch = fieldsFromFlags({ priority: values.priority, state: values.state, fields: values.field ?? [] });
   }
   parseTicketPatch(patch, values.id);
   const id = values.id;

@@ -34,7 +34,8 @@ const CLAIM_POLL_MS = { first: 10, max: 100 };
 
 export class FleetSlots implements RequestGate {
   readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  private readonly held = new Map<number, { busy: boolean }>();
+  /** Slots this process holds; each is in use (a slot no request waits for goes back at once). */
+  private readonly held = new Set<number>();
   private readonly waiters: ((slot: number) => void)[] = [];
   private claiming = false;
   private closed = false;
@@ -59,29 +60,19 @@ export class FleetSlots implements RequestGate {
 
   async acquire(): Promise<() => void> {
     if (this.closed) throw new Error('the SNOW request gate is closed');
-    const slot = this.freeHeld() ?? (await new Promise<number>((resolve) => {
+    const slot = await new Promise<number>((resolve) => {
       this.waiters.push(resolve);
       void this.claim();
-    }));
+    });
     return () => this.release(slot);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    const mine = [...this.held.keys()];
+    const mine = [...this.held];
     this.held.clear();
     await releaseSnowSlots(this.opts.db, this.holder, mine).catch(() => undefined);
-  }
-
-  private freeHeld(): number | null {
-    for (const [slot, s] of this.held) {
-      if (!s.busy) {
-        s.busy = true;
-        return slot;
-      }
-    }
-    return null;
   }
 
   /**
@@ -116,7 +107,7 @@ export class FleetSlots implements RequestGate {
           continue;
         }
         pause = CLAIM_POLL_MS.first;
-        this.held.set(slot, { busy: true });
+        this.held.add(slot);
         const waiter = this.waiters.shift();
         if (waiter) waiter(slot);
         else this.release(slot);
@@ -128,7 +119,7 @@ export class FleetSlots implements RequestGate {
 
   private async renew(): Promise<void> {
     if (this.held.size === 0 || this.closed) return;
-    const mine = [...this.held.keys()];
+    const mine = [...this.held];
     try {
       const kept = new Set(await renewSnowSlots(this.opts.db, this.holder, mine, this.opts.leaseMs));
       for (const slot of mine) if (!kept.has(slot)) this.held.delete(slot);

@@ -172,6 +172,17 @@ export function normalizeMeasurement(raw: Measurement): Measurement {
   };
 }
 
+/** A ticket breaches its service levels while any measurement is past its goal (MissedGoal or Missed). */
+export function isBreached(ms: readonly Measurement[]): boolean {
+  return ms.some((m) => m.status === 'MissedGoal' || m.status === 'Missed');
+}
+
+/** The earliest due instant of a running measurement (what operators sort by); null when none runs. */
+export function nextDueOf(ms: readonly Measurement[]): number | null {
+  const dues = ms.filter((m) => m.status === 'InProcess' && m.dueAt !== null).map((m) => m.dueAt!);
+  return dues.length ? Math.min(...dues) : null;
+}
+
 /** Brings the counters of an open measurement up to `at` in business time, without changing status. */
 export function accountTo(m: Measurement, at: number, cal: BusinessTime): void {
   if (at <= m.accountedTo || !isOpen(m)) return;

@@ -3,7 +3,7 @@
  * the ticket is, where its service levels stand and what the run is waiting for. Pure, so the view
  * a person reads is the same code that tests and replay reach.
  */
-import { isOpen, type Measurement } from './measurement';
+import { isBreached, isOpen, nextDueOf, type Measurement } from './measurement';
 import { priorityRank, textField, type Ticket } from './ticket';
 
 export interface TicketDetailsInput {
@@ -30,9 +30,8 @@ export function ticketDetails(d: TicketDetailsInput): string {
   if (!d.ticket) return d.rejected ? `No ticket: its change was refused (${d.rejected}); this run ends shortly.` : 'Waiting for the ticket.';
   const t = d.ticket;
   const ms = d.measurements;
-  const breached = ms.some((m) => m.status === 'MissedGoal' || m.status === 'Missed');
-  const dues = ms.filter((m) => m.status === 'InProcess' && m.dueAt !== null).map((m) => m.dueAt!);
-  const nextDue = dues.length ? Math.min(...dues) : null;
+  const breached = isBreached(ms);
+  const nextDue = nextDueOf(ms);
   const rank = priorityRank(t.priority);
   const lines = [
     `**Ticket ${t.id}** — state ${textField(t, 'state') ?? '(none)'}, priority ${t.priority === undefined ? '(none)' : JSON.stringify(t.priority)}${rank !== null && typeof t.priority === 'string' ? ` (${rank})` : ''}`,

@@ -41,8 +41,3 @@ export function runtimeState(dataDir: string): RuntimeState {
   }
 }
 
-/** The info of a live embedded stack, or null (no file, or its process is gone). */
-export function readRuntimeInfo(dataDir: string): RuntimeInfo | null {
-  const s = runtimeState(dataDir);
-  return s.state === 'running' ? s.info : null;
-}

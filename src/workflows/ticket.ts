@@ -51,7 +51,7 @@ import {
   type EngineEnv,
   type TicketEngineState,
 } from '../domain/engine';
-import { isOpen, normalizeMeasurement, toView, type ActionRecord, type MeasurementView } from '../domain/measurement';
+import { isBreached, isOpen, nextDueOf, normalizeMeasurement, toView, type ActionRecord, type MeasurementView } from '../domain/measurement';
 import {
   closingPatch,
   diffForPatch,
@@ -568,13 +568,12 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   function publishSearchAttributes(): void {
     const ticket = state.engine.ticket;
     if (input.searchAttributes === false || !ticket) return;
-    const due = nextDue();
+    const due = nextDueOf(state.engine.measurements);
     const ms = state.engine.measurements;
-    const breached = ms.some((m) => m.status === 'MissedGoal' || m.status === 'Missed');
     const statuses = [...new Set([...ms.map((m) => m.status), ...ms.map((m) => `${m.serviceTargetId}:${m.status}`)])];
     const updates = [
       { key: SA.ticketId, value: ticket.id },
-      { key: SA.breached, value: breached },
+      { key: SA.breached, value: isBreached(ms) },
       { key: SA.nextDue, value: due === null ? null : new Date(due) },
       { key: SA.ticketState, value: textField(ticket, 'state') },
       { key: SA.priority, value: priorityRank(ticket.priority) },
@@ -587,12 +586,6 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     if (text === publishedAttributes) return;
     publishedAttributes = text;
     upsertSearchAttributes(updates);
-  }
-
-  /** The earliest due instant of a running measurement (what operators sort by). */
-  function nextDue(): number | null {
-    const dues = state.engine.measurements.filter((m) => m.status === 'InProcess' && m.dueAt !== null).map((m) => m.dueAt!);
-    return dues.length ? Math.min(...dues) : null;
   }
 
   /** The wall clock at the last save, as the save recorded it (see the main loop's timers). */
@@ -671,11 +664,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     if (empty) waitMs = EMPTY_RUN_MS;
 
     let changed = false;
-    const hasWork = hasWorkNow;
-    if (!hasWork()) {
-      if (waitMs === undefined) await condition(hasWork);
+    if (!hasWorkNow()) {
+      if (waitMs === undefined) await condition(hasWorkNow);
       else {
-        const signalled = await condition(hasWork, waitMs);
+        const signalled = await condition(hasWorkNow, waitMs);
         if (!signalled && wake === null && (quietSince !== null || empty)) break; // reopen window passed, or nothing ever came
         if (!signalled && wake !== null) {
           // The workflow clock says when the timer actually ran: late after an outage, recorded beside its instant.

@@ -45,7 +45,7 @@ afterAll(async () => {
 
 const created = (prefix: string) => [...emulator.problems.values()].filter((p) => String(p.correlationId).startsWith(`ticket:${prefix}`));
 
-it('three tmf workers send SNOW at most five requests at once between them, and all three take part', async () => {
+it('three tmf workers send SNOW at most five requests at once between them, and more than one of them takes part', async () => {
   const ids = Array.from({ length: 60 }, (_, i) => `FL1-${i}`);
   await Promise.all(ids.map((id) => upsertTicket(client, config, { id, state: 'New', priority: 2 })));
   const seenHolders = new Set<string>();
