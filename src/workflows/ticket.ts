@@ -715,7 +715,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       // An update waits for its change to be applied: a change that came in meanwhile is applied in
       // the next round (waiting for the handlers alone would wait for ever), then the run continues.
       await condition(() => allHandlersFinished() || inbox.length > 0);
-      if (inbox.length > 0) continue;
+      // With no update waiting, changes still in the inbox travel with the run (a steady stream of
+      // signals would otherwise keep the run going past the suggested length).
+      if (inbox.length > 0 && !(allHandlersFinished() && patched('continue-as-new-with-inbox'))) continue;
       await continueAsNew<typeof ticketWorkflow>({
         ...input,
         carried: { ...state, pending: [], pendingChanges: [...inbox], rejected: [...rejected], pendingRemote: [...remote], definitionsDirty },
