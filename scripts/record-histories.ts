@@ -6,6 +6,8 @@
  * the current code, so a release never breaks the tickets in flight.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -22,7 +24,9 @@ import { startDevServer } from '../src/infra/devServer';
 import { startThrowawayPostgres } from '../src/infra/postgres';
 import { freePort } from '../src/infra/process';
 import { ensureTemporalCli } from '../src/infra/temporalCli';
+import { ensureProblemSync } from '../src/client/sync';
 import { upsertTicketSignal } from '../src/workflows/messages';
+import { PROBLEM_SYNC_WORKFLOW_ID } from '../src/workflows/problemSync';
 import { createSlmWorker, createTmfWorker } from '../src/workers/workers';
 
 const DEFINITIONS = {
@@ -44,6 +48,16 @@ const DEFINITIONS = {
       goal: { duration: '1h' },
       group: 'resolution',
     },
+    {
+      id: 'P3-response',
+      appliesTo: 'ticket.priority == 3',
+      stop: 'ticket.state in ["Assigned", "Resolved", "Closed"]',
+      goal: { duration: '4s' },
+      milestones: [
+        { name: 'half', at: { percentOfGoal: 50 }, actions: [{ notify: { webhook: 'WEBHOOK' } }, { raiseAlarm: { perceivedSeverity: 'minor' } }] },
+        { name: 'late', at: { afterDue: '1s' }, actions: [{ setField: { escalated: true } }, { notify: { webhook: 'WEBHOOK' } }] },
+      ],
+    },
   ],
 };
 
@@ -57,16 +71,22 @@ async function main(): Promise<void> {
   const settings: EngineSettings = config;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'slm-record-'));
   const cli = await ensureTemporalCli({ cacheDir: config.SLM_CACHE_DIR });
-  const dev = await startDevServer({ cli, dbFile: path.join(tmp, 'temporal.sqlite'), port: await freePort() });
+  // Runs continue as new after 200 events, so a burst of changes records a continued run.
+  const dev = await startDevServer({ cli, dbFile: path.join(tmp, 'temporal.sqlite'), port: await freePort(), dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 } });
   const pg = await startThrowawayPostgres(await freePort());
   const emulator = await startEmulator({ port: 0, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD });
   const handle = openDb(pg.url);
   await migrateDb(handle.db);
-  await applyDefinitions(handle.db, parseDefinitions(DEFINITIONS), 'record');
+  // Webhooks (milestone notices and the ticket source's write-backs) answer 204 on loopback.
+  const hooks = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(204).end()));
+  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
+  await applyDefinitions(handle.db, parseDefinitions(JSON.parse(JSON.stringify(DEFINITIONS).replaceAll('WEBHOOK', `${hookUrl}/notify`))), 'record');
   const native = await NativeConnection.connect({ address: dev.address });
-  const http = new TmfClient({ baseUrl: emulator.url, problemPath: config.SNOW_PROBLEM_PATH, alarmPath: config.SNOW_ALARM_PATH, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, timeoutMs: 10000, connections: 5 });
-  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db });
-  const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: 5 });
+  const snow = new TmfClient({ baseUrl: emulator.url, problemPath: config.SNOW_PROBLEM_PATH, alarmPath: config.SNOW_ALARM_PATH, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, timeoutMs: 10000, connections: 5 });
+  const actions = { webhookSecret: null, smtpUrl: null, smtpFrom: 'slm <slm@localhost>', sourceWebhook: `${hookUrl}/source`, timeoutMs: 5000 };
+  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions });
+  const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http: snow, maxConcurrent: 5 });
   const running = Promise.all([slm.run(), tmf.run()]);
   const connection = await Connection.connect({ address: dev.address });
   const client = new Client({ connection });
@@ -97,11 +117,66 @@ async function main(): Promise<void> {
         await sleep(7000);
         await upsertTicketChecked(client, settings, { id: 'D1', priority: 1, state: 'Closed' });
       },
+      // Missed: a notice and an alarm at half the goal, then past due a field set (written back) and a notice.
+      missed: async () => {
+        await upsertTicketChecked(client, settings, { id: 'M1', priority: 3, state: 'New' });
+        await sleep(6500);
+        await upsertTicketChecked(client, settings, { id: 'M1', priority: 3, state: 'Resolved' });
+      },
+      // Met quickly, resolved (the problem closed), reopened within the reopen window, resolved again.
+      reopened: async () => {
+        await upsertTicketChecked(client, settings, { id: 'O1', priority: 1, state: 'New' });
+        await sleep(1000);
+        await upsertTicketChecked(client, settings, { id: 'O1', priority: 1, state: 'Resolved' });
+        await sleep(1500);
+        await upsertTicketChecked(client, settings, { id: 'O1', priority: 1, state: 'In Progress' });
+        await sleep(1000);
+        await upsertTicketChecked(client, settings, { id: 'O1', priority: 1, state: 'Closed' });
+      },
+      // SNOW puts the problem on hold on its side; the poll loop forwards it to the ticket.
+      remote: async () => {
+        await ensureProblemSync(client, { ...config, SNOW_SYNC_FREQUENCY: 10 });
+        await upsertTicketChecked(client, settings, { id: 'S1', priority: 2, state: 'New' });
+        await sleep(2000);
+        const problem = [...emulator.problems.values()].find((p) => p.correlationId === 'ticket:S1');
+        if (!problem) throw new Error('no problem for S1');
+        await snow.patchProblem(String(problem.id), { status: 'held' });
+        await sleep(12000);
+        await upsertTicketChecked(client, settings, { id: 'S1', priority: 2, state: 'Resolved' });
+      },
+      // Hundreds of changes by signal: the run continues as new (both runs are kept).
+      continued: async () => {
+        await upsertTicketChecked(client, settings, { id: 'C1', priority: 2, state: 'New', seq: 0 });
+        const h = client.workflow.getHandle('ticket:C1');
+        for (let i = 1; i <= 300; i += 50) {
+          await Promise.all(Array.from({ length: 50 }, (_, k) => h.signal(upsertTicketSignal, { id: 'C1', priority: 2, state: (i + k) % 2 ? 'In Progress' : 'Assigned', seq: i + k })));
+          await sleep(300);
+        }
+        await upsertTicketChecked(client, settings, { id: 'C1', priority: 2, state: 'Resolved', seq: 400 });
+        await sleep(1500); // continued as new: the next run applies the last change
+        await upsertTicketChecked(client, settings, { id: 'C1', priority: 2, state: 'Closed', seq: 401 });
+      },
     };
-    for (const life of Object.values(lives)) await life();
+    const only = process.env.RECORD_ONLY?.split(',');
+    for (const [name, life] of Object.entries(lives)) if (!only || only.includes(name)) await life();
     await sleep(3000); // the last problem PATCHes and saves
-    for (const [name, id] of [['lifecycle', 'L1'], ['refused', 'R1'], ['reattach', 'D1']] as const) {
-      const history = await client.workflow.getHandle(`ticket:${id}`).fetchHistory();
+    const recorded: [string, string, string?][] = [
+      ['lifecycle', 'ticket:L1'],
+      ['refused', 'ticket:R1'],
+      ['reattach', 'ticket:D1'],
+      ['missed', 'ticket:M1'],
+      ['reopened', 'ticket:O1'],
+      ['remote', 'ticket:S1'],
+      ['problem-sync', PROBLEM_SYNC_WORKFLOW_ID],
+      ['continued', 'ticket:C1'],
+    ];
+    // The first run of the continued ticket too: the one that ended by continuing as new.
+    const c1 = await client.workflow.getHandle('ticket:C1').fetchHistory().catch(() => null);
+    const firstRun = c1?.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    if (firstRun) recorded.push(['continued-first-run', 'ticket:C1', firstRun]);
+    for (const [name, workflowId, runId] of recorded) {
+      if (only && !only.some((o) => name.startsWith(o))) continue;
+      const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
       // The protobuf encoding, as the server stores it (exact: no JSON round trip of payloads or longs).
       fs.writeFileSync(path.join(outDir, `${label}-${name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
       process.stdout.write(`${label}-${name}: ${history.events?.length ?? 0} events\n`);
@@ -112,7 +187,8 @@ async function main(): Promise<void> {
     await running;
     await connection.close();
     await native.close();
-    await http.close();
+    await snow.close();
+    await new Promise((r) => hooks.close(r));
     await handle.close();
     await emulator.close();
     await dev.stop();

@@ -13,7 +13,7 @@ const DIR = path.join(__dirname, '..', 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.history.pb')).sort();
 
 it('has recorded histories to replay', () => {
-  expect(files.length).toBeGreaterThanOrEqual(3);
+  expect(files.length).toBeGreaterThanOrEqual(12);
 });
 
 it.each(files)('replays %s with the current workflow code', async (file) => {
