@@ -46,10 +46,6 @@ export const configSchema = z.object({
   SNOW_PASSWORD_FILE: z.string().min(1).optional(),
   SNOW_PROBLEM_PATH: z.string().min(1).default('gstm/dataminer/tmf/api/v1/tmf656/'),
   SNOW_ALARM_PATH: z.string().min(1).default('gstm/dataminer/tmf/api/v1/tmf642/alarm'),
-  SNOW_ACTIVE_STATES: z
-    .string()
-    .default('New,Assigned,In Progress,On Hold')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   SNOW_HTTP_TIMEOUT: duration.default(30),
   /** PEM file of the CA bundle that issued SNOW's certificate (added to the system's). */
   SNOW_CA_FILE: z.string().min(1).optional(),
@@ -62,8 +58,6 @@ export const configSchema = z.object({
   HTTPS_PROXY: z.string().optional(),
   HTTP_PROXY: z.string().optional(),
   NO_PROXY: z.string().optional(),
-  /** The ticket field whose clearing raises a TMF642 alarm for that device (seed: the device IP). */
-  SNOW_EVENT_FIELD: z.string().min(1).default('deviceIp'),
   /** `u_source` that marks our problems in SNOW and filters the poll (seed: dataminer). */
   SNOW_SOURCE: z.string().min(1).default('dataminer'),
   SNOW_SYNC_ENABLED: bool.default(true),
@@ -89,7 +83,6 @@ export const configSchema = z.object({
    * differs; running tickets are told).
    */
   SLM_DEFINITIONS_APPLY: z.enum(['if-none', 'always']).default('if-none'),
-  SLM_REOPEN_WINDOW: duration.default(30 * 24 * 3600),
   // Milestone actions
   /** Key of the HMAC-SHA256 signature on milestone webhooks (header X-SLM-Signature). */
   SLM_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
@@ -117,6 +110,26 @@ export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/**
+ * Settings that change how ticket runs behave, which release 0.2 read from the environment of whoever
+ * started a ticket (and froze into it): now in the definitions, versioned and applied to running
+ * tickets like any edit. A value other than the old default is refused with where it went, rather
+ * than silently ignored; the old default (a copied `.env.example`) changes nothing and passes.
+ */
+const MOVED_TO_DEFINITIONS: Record<string, { to: string; unchanged: (v: string) => boolean }> = {
+  SNOW_ACTIVE_STATES: { to: 'connector.activeStates', unchanged: (v) => v.split(',').map((x) => x.trim()).filter(Boolean).join(',') === 'New,Assigned,In Progress,On Hold' },
+  SNOW_EVENT_FIELD: { to: 'connector.eventField', unchanged: (v) => v.trim() === 'deviceIp' },
+  SLM_REOPEN_WINDOW: { to: 'engine.reopenWindow', unchanged: (v) => sameDuration(v, 30 * 86400) },
+};
+
+function sameDuration(text: string, seconds: number): boolean {
+  try {
+    return parseDuration(text) === seconds;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -153,6 +166,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = { ...dotEnv(), ...process.en
     } catch (err) {
       throw new ConfigError(`invalid configuration: SNOW_PASSWORD_FILE: cannot read ${known.SNOW_PASSWORD_FILE} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
+  }
+  const moved = Object.entries(MOVED_TO_DEFINITIONS).filter(([k, m]) => env[k] !== undefined && env[k] !== '' && !m.unchanged(env[k]));
+  if (moved.length) {
+    throw new ConfigError(`invalid configuration: ${moved.map(([k, m]) => `${k}: moved to the definitions file: set ${m.to} there (versioned, and it reaches running tickets)`).join('; ')}`);
   }
   const parsed = configSchema.safeParse(known);
   if (!parsed.success) {

@@ -2,9 +2,10 @@
 import type { Db } from '../db/client';
 import { latestDefinitions, loadTicketState, saveTicketState, type TicketStateRecord } from '../db/queries';
 import { parseDefinitions, type Definitions } from '../domain/definitions';
+import { NO_WORKER_FACTS, type WorkerFacts } from './engine';
 
-/** `writesBack`: this worker has a source webhook (SLM_SOURCE_WEBHOOK) to post ticket fields to. */
-export function createDbActivities({ db, writesBack = false }: { db: Db; writesBack?: boolean }) {
+/** `facts`: what this worker tells the runs it hosts (see `batchClock`). */
+export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; facts?: WorkerFacts }) {
   return {
     /**
      * What a ticket workflow needs to apply a batch of changes: the batch's instant and the service
@@ -17,10 +18,10 @@ export function createDbActivities({ db, writesBack = false }: { db: Db; writesB
     async loadEngineContext(
       workflowClock: number,
       knownVersion: string | null,
-    ): Promise<{ now: number; version: string; definitions: Definitions | null; writesBack: boolean }> {
+    ): Promise<{ now: number; version: string; definitions: Definitions | null } & WorkerFacts> {
       const latest = await latestDefinitions(db);
       const version = String(latest?.version ?? 0);
-      return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})), writesBack };
+      return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})), ...facts };
     },
 
     /** Saves, and returns the wall clock after saving (the workflow times its next timer from it). */

@@ -7,25 +7,24 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../config';
-import { changeSync, syncStatus } from '../client/sync';
+import { applyDefinitionsDoc, definitionsAppliedText } from '../app/definitions';
+import type { AppPorts } from '../app/ports';
+import { changeSyncSettings, getSyncStatus, SyncSettingsError, syncStatusText } from '../app/sync';
+import { listTicketsDoc, showTicket, TICKET_SORT_NAMES, updateTicket, upsertTicket, type TicketSort } from '../app/tickets';
 import { exportTicketHistory } from '../client/history';
-import { mergeTicketChecked, notifyDefinitionsChanged, queryTicket, upsertTicketChecked } from '../client/tickets';
 import { migrateDb, openDb, type DbHandle } from '../db/client';
-import { applyDefinitions, getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
 import { parseFaults } from '../emulator/faults';
 import { startEmulator } from '../emulator/server';
 import { readDefinitionsFile } from '../infra/files';
 import { runtimeState } from '../infra/runtimeInfo';
 import { registerSearchAttributes } from '../infra/searchAttributes';
-import { normalizeMeasurement, toView, type Measurement } from '../domain/measurement';
 import { parseEvents, replay } from '../domain/replay';
 import { readStructuredFile } from '../infra/files';
 import { parseTicket, parseTicketPatch } from '../domain/ticket';
-import type { RejectedChange } from '../workflows/messages';
 import { describeFailure } from './errors';
 import { SYNC_FREQUENCY_RANGE, type SyncSettings } from '../workflows/messages';
 import { calendarCommand } from './calendar';
-import { UsageError, fieldsFromFlags, renderTicket, renderTicketList, renderTimeline, ticketFromFlags, type TicketDoc } from './format';
+import { UsageError, fieldsFromFlags, renderTicket, renderTicketList, renderTimeline, ticketFromFlags } from './format';
 
 const HELP = `slm — temporal-slm operator CLI
 
@@ -113,6 +112,44 @@ async function ensureSearchAttributes(client: Client, namespace: string): Promis
   await registerSearchAttributes(client.connection, namespace);
 }
 
+/**
+ * The application's ports for one command: Temporal and the database are opened when a use case
+ * first needs them, and closed when the command ends.
+ */
+async function withPorts<T>(config: Config, fn: (ports: AppPorts) => Promise<T>): Promise<T> {
+  const open: { connection: Promise<Connection> | null; handle: DbHandle | null } = { connection: null, handle: null };
+  const connect = async (): Promise<Connection> => {
+    const ep = endpoints(config, 'temporal');
+    target.temporalAddress = ep.temporalAddress;
+    target.namespace = ep.namespace;
+    try {
+      return await Connection.connect({ address: ep.temporalAddress, connectTimeout: 5000 });
+    } catch (err) {
+      throw new Error(`cannot reach Temporal at ${ep.temporalAddress}: ${(err as Error).message.split('\n')[0]} (is \`npm start\` running, or TEMPORAL_ADDRESS set?)`, { cause: err });
+    }
+  };
+  const ports: AppPorts = {
+    settings: config,
+    async temporal() {
+      open.connection ??= connect();
+      return new Client({ connection: await open.connection, namespace: target.namespace! });
+    },
+    async db() {
+      if (!open.handle) {
+        const url = endpoints(config, 'database').databaseUrl;
+        if (!url) throw new NoStackError('no database: set DATABASE_URL, or run `npm start`');
+        open.handle = openDb(url, { max: 2 });
+      }
+      return open.handle.db;
+    },
+  };
+  try {
+    return await fn(ports);
+  } finally {
+    await Promise.all([open.connection?.then((c) => c.close(), () => undefined), open.handle?.close()]);
+  }
+}
+
 async function withDb<T>(config: Config, fn: (h: DbHandle) => Promise<T>): Promise<T> {
   const url = endpoints(config, 'database').databaseUrl;
   if (!url) throw new NoStackError('no database: set DATABASE_URL, or run `npm start`');
@@ -148,11 +185,10 @@ async function ticketUpsert(argv: string[], config: Config): Promise<void> {
     if (values.id === undefined) throw new UsageError('ticket upsert needs --id (or --file)');
     raw = ticketFromFlags({ id: values.id, priority: values.priority, state: values.state, fields: values.field ?? [] });
   }
-  parseTicket(raw); // reject bad input (size and depth too) before touching the network
-  await withClient(config, async (client) => {
-    await ensureSearchAttributes(client, target.namespace!);
-    const res = await upsertTicketChecked(client, config, raw);
-    process.stdout.write(measuredLine(res));
+  const ticket = parseTicket(raw); // bad input (size and depth too) is refused before touching the network
+  await withPorts(config, async (ports) => {
+    await ensureSearchAttributes(await ports.temporal(), target.namespace!);
+    process.stdout.write(measuredLine(await upsertTicket(ports, ticket)));
   });
 }
 
@@ -194,9 +230,9 @@ async function ticketUpdate(argv: string[], config: Config): Promise<void> {
   }
   parseTicketPatch(patch, values.id);
   const id = values.id;
-  await withClient(config, async (client) => {
-    await ensureSearchAttributes(client, target.namespace!);
-    process.stdout.write(measuredLine(await mergeTicketChecked(client, config, id, patch)));
+  await withPorts(config, async (ports) => {
+    await ensureSearchAttributes(await ports.temporal(), target.namespace!);
+    process.stdout.write(measuredLine(await updateTicket(ports, id, patch)));
   });
 }
 
@@ -205,30 +241,7 @@ async function ticketShow(argv: string[], config: Config): Promise<void> {
   const id = positionals[0];
   if (!id || positionals.length > 1) throw new UsageError('usage: slm ticket show ID [--json | --timeline]');
   if (values.json && values.timeline) throw new UsageError('give --json or --timeline, not both');
-  const live = await withClient(config, (client) => queryTicket(client, id)).catch(() => null);
-  let doc: TicketDoc;
-  if (live?.ticket) {
-    doc = { ticket: live.ticket, measurements: live.measurements, serviceProblem: live.serviceProblem, rejectedChanges: live.rejectedChanges ?? [] };
-  } else {
-    const row = await withDb(config, (h) => getTicketRow(h.db, id));
-    if (!row) throw new Error(`no ticket ${id}`);
-    doc = {
-      ticket: row.ticket.ticket,
-      // The workflow has completed (or is unreachable): the engine state it saved last.
-      measurements: row.measurements.map((m) => toView(normalizeMeasurement(m.engineState as Measurement), Date.now(), null)),
-      serviceProblem: row.ticket.problemId
-        ? {
-            id: row.ticket.problemId,
-            incidentNumber: row.ticket.incidentNumber,
-            link: row.ticket.link,
-            status: row.ticket.problemStatus,
-            lastSyncAt: row.ticket.lastSyncAt?.toISOString() ?? null,
-            lastError: row.ticket.lastError,
-          }
-        : null,
-      rejectedChanges: (row.ticket.rejectedChanges as RejectedChange[] | null) ?? [],
-    };
-  }
+  const doc = await withPorts(config, (ports) => showTicket(ports, id));
   process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : values.timeline ? renderTimeline(doc) : renderTicket(doc));
 }
 
@@ -277,27 +290,10 @@ async function ticketsList(argv: string[], config: Config): Promise<void> {
   });
   const page = Number(values.page);
   if (!Number.isInteger(page) || page < 1) throw new UsageError(`--page must be a whole number ≥ 1, got "${values.page}"`);
-  if (!(values.sort in TICKET_SORTS)) throw new UsageError(`--sort must be one of ${Object.keys(TICKET_SORTS).join(', ')}`);
-  const result = await withDb(config, (h) =>
-    listTickets(h.db, { page, pageSize: 25, filter: values.filter, sort: values.sort as keyof typeof TICKET_SORTS, descending: !!values.desc }),
-  );
-  const doc = {
-    total: result.total,
-    page,
-    tickets: result.rows.map((r) => ({
-      ticketId: r.ticketId,
-      state: r.state,
-      problemId: r.problemId,
-      incidentNumber: r.incidentNumber,
-      link: r.link,
-      lastSyncAt: r.lastSyncAt?.toISOString() ?? null,
-      lastError: r.lastError,
-    })),
-  };
+  if (!TICKET_SORT_NAMES.includes(values.sort as TicketSort)) throw new UsageError(`--sort must be one of ${TICKET_SORT_NAMES.join(', ')}`);
+  const doc = await withPorts(config, (ports) => listTicketsDoc(ports, { page, filter: values.filter, sort: values.sort, descending: !!values.desc }));
   process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : renderTicketList(doc));
 }
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 async function definitionsApply(argv: string[], config: Config): Promise<void> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
@@ -309,19 +305,7 @@ async function definitionsApply(argv: string[], config: Config): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const res = await withDb(config, (h) => applyDefinitions(h.db, defs, file));
-  let told = 'running tickets pick them up at their next change (Temporal not reachable to tell them now)';
-  if (res.changed) {
-    try {
-      const n = await withClient(config, (client) => notifyDefinitionsChanged(client, String(res.version)));
-      told = `${n} running tickets recomputed`;
-    } catch {
-      // Stored is what counts; ticket workflows read the newest version at their next change.
-    }
-  }
-  process.stdout.write(
-    `definitions v${res.version}${res.changed ? '' : ' (unchanged)'}: ${plural(defs.serviceTargets.length, 'service target')}, ${plural(defs.calendars.length, 'calendar')}${res.changed ? `; ${told}` : ''}\n`,
-  );
+  process.stdout.write(definitionsAppliedText(await withPorts(config, (ports) => applyDefinitionsDoc(ports, defs, file))));
 }
 
 /**
@@ -346,21 +330,15 @@ async function sync(op: string | undefined, argv: string[], config: Config): Pro
     if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`usage: slm sync frequency SECONDS (${SYNC_FREQUENCY_RANGE.min}–${SYNC_FREQUENCY_RANGE.max})`);
     patch = { frequencySeconds: Number(v) };
   } else if (op !== 'status') throw new UsageError('usage: slm sync status|pause|resume|frequency SECONDS');
-  const status = await withClient(config, async (client) => {
-    if (!patch) return syncStatus(client);
+  const status = await withPorts(config, async (ports) => {
+    if (!patch) return getSyncStatus(ports);
     try {
-      return await changeSync(client, patch);
+      return await changeSyncSettings(ports, patch);
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      throw err instanceof SyncSettingsError ? new UsageError(err.message) : err;
     }
   });
-  if (values.json) process.stdout.write(JSON.stringify(status) + '\n');
-  else {
-    process.stdout.write(
-      `sync ${status.enabled ? 'enabled' : 'paused'}, every ${status.frequencySeconds} s; last sync ${status.lastSyncAt} UTC; ` +
-        `${status.polls} polls, ${status.changesForwarded} changes forwarded${status.lastError ? `; last error: ${status.lastError}` : ''}\n`,
-    );
-  }
+  process.stdout.write(values.json ? JSON.stringify(status) + '\n' : syncStatusText(status));
 }
 
 async function emulator(argv: string[], config: Config): Promise<void> {

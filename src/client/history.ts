@@ -56,16 +56,19 @@ export async function exportTicketHistory(client: Client, ticketId: string): Pro
       const marker = e.markerRecordedEventAttributes;
       if (!marker?.details) continue;
       const [data] = decode(marker.details.data) as { activity_type?: string; activityType?: string }[];
-      if ((data?.activity_type ?? data?.activityType) !== 'loadEngineContext') continue;
-      const [result] = decode(marker.details.result) as { now: number; version: string; definitions: unknown }[];
+      const type = data?.activity_type ?? data?.activityType;
+      // A batch's instant: `batchClock` (runs since release 0.3, when no definitions changed), or
+      // `loadEngineContext`, which also carries new definitions (every batch of earlier runs).
+      if (type !== 'loadEngineContext' && type !== 'batchClock') continue;
+      const [result] = decode(marker.details.result) as { now: number; version?: string; definitions?: unknown }[];
       if (!result) continue;
       const at = new Date(result.now).toISOString();
-      if (result.definitions !== null && result.version !== version) {
+      if (result.definitions != null && result.version !== version) {
         // Labelled with the stored version, so replayed measurements name the same version.
-        const labelled = { ...(result.definitions as object), version: result.version };
+        const labelled = { ...(result.definitions), version: result.version };
         if (out.definitions === null) out.definitions = labelled;
         else out.events.push({ at, definitions: labelled });
-        version = result.version;
+        version = result.version ?? null;
       }
       if (first) first = false;
       else for (const ticket of waiting.splice(0)) out.events.push({ at, ticket });

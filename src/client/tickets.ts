@@ -5,7 +5,7 @@
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { ticketSummary } from '../domain/ticketDetails';
-import { parseTicket, parseTicketPatch, ticketWorkflowId, type Ticket } from '../domain/ticket';
+import { ticketWorkflowId, type Ticket, type TicketValue } from '../domain/ticket';
 import {
   definitionsChangedSignal,
   getTicketStatusQuery,
@@ -18,28 +18,25 @@ import {
 import { SA } from '../workflows/searchAttributes';
 import type { TicketWorkflowInput } from '../workflows/ticket';
 
-export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 'SNOW_ACTIVE_STATES' | 'SLM_REOPEN_WINDOW' | 'SNOW_EVENT_FIELD'> &
-  Partial<Pick<Config, 'SNOW_HTTP_TIMEOUT'>> & {
+/**
+ * Where a caller starts ticket runs. Nothing here changes how a run behaves: that is the definitions'
+ * (active states, event field, reopen window) and the workers' configuration (timeouts).
+ */
+export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE'> & {
   /** False on servers that do not have the search attributes registered (the time-skipping server). */
   searchAttributes?: boolean;
 };
 
 export function workflowInput(ticketId: string, s: EngineSettings): TicketWorkflowInput {
-  return {
-    ticketId,
-    tmfTaskQueue: s.TMF_TASK_QUEUE,
-    activeStates: s.SNOW_ACTIVE_STATES,
-    reopenWindowSeconds: s.SLM_REOPEN_WINDOW,
-    eventField: s.SNOW_EVENT_FIELD,
-    searchAttributes: s.searchAttributes ?? true,
-    // A tmf activity makes at most two requests (a look-up, then the call itself).
-    ...(s.SNOW_HTTP_TIMEOUT ? { tmfTimeoutSeconds: 2 * s.SNOW_HTTP_TIMEOUT + 10 } : {}),
-  };
+  return { ticketId, tmfTaskQueue: s.TMF_TASK_QUEUE, searchAttributes: s.searchAttributes ?? true };
 }
 
-/** Validates the ticket, then signals its workflow, starting it if needed. Returns the workflow id. */
-export async function upsertTicket(client: Client, s: EngineSettings, raw: unknown): Promise<{ workflowId: string; ticket: Ticket }> {
-  const ticket = parseTicket(raw);
+/**
+ * Signals the ticket's workflow with its new snapshot, starting it if needed (fire and forget: a
+ * malformed snapshot is recorded as refused by the workflow). Callers validate first (`src/app`
+ * does); the ticket is not parsed again here. Returns the workflow id.
+ */
+export async function upsertTicket(client: Client, s: EngineSettings, ticket: Ticket): Promise<{ workflowId: string; ticket: Ticket }> {
   const workflowId = ticketWorkflowId(ticket.id);
   await client.workflow.signalWithStart('ticketWorkflow', {
     workflowId,
@@ -54,11 +51,10 @@ export async function upsertTicket(client: Client, s: EngineSettings, raw: unkno
 }
 
 /**
- * Validates the ticket, then sends it as an update (with start): the workflow's validator rejects a
- * malformed change before it reaches history, and the call returns once the change is measured.
+ * Sends the snapshot as an update (with start): the workflow's validator rejects a malformed change
+ * before it reaches history, and the call returns once the change is measured.
  */
-export async function upsertTicketChecked(client: Client, s: EngineSettings, raw: unknown): Promise<UpsertResult> {
-  const ticket = parseTicket(raw);
+export async function upsertTicketChecked(client: Client, s: EngineSettings, ticket: Ticket): Promise<UpsertResult> {
   return resendUnprocessed(() => client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation: startOperation(ticket.id, s, ticketSummary(ticket)) }));
 }
 
@@ -84,10 +80,8 @@ async function resendUnprocessed<T>(send: () => Promise<T>): Promise<T> {
  * latest snapshot, in order with every other change; starts the workflow when none runs (it then
  * merges onto the ticket saved last, or onto `{id}` for a new one). Returns once measured.
  */
-export async function mergeTicketChecked(client: Client, s: EngineSettings, ticketId: string, raw: unknown): Promise<UpsertResult> {
-  const patch = parseTicketPatch(raw, ticketId);
-  const id = parseTicket({ id: ticketId }).id;
-  return resendUnprocessed(() => client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(id, s, `Ticket ${id}`) }));
+export async function mergeTicketChecked(client: Client, s: EngineSettings, ticketId: string, patch: Record<string, TicketValue>): Promise<UpsertResult> {
+  return resendUnprocessed(() => client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(ticketId, s, `Ticket ${ticketId}`) }));
 }
 
 function startOperation(ticketId: string, s: EngineSettings, summary: string) {

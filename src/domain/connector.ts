@@ -7,12 +7,19 @@
 import { z } from 'zod';
 import { clearedDevice } from './alarm';
 import { compileCondition, compileExpression, type Condition, type Expression } from './conditions';
-import type { Ticket, TicketValue } from './ticket';
+import { isClosedState, type Ticket, type TicketValue } from './ticket';
 
 const cel = z.string().trim().min(1, 'must be a CEL expression');
 
 const CONNECTOR = z
   .object({
+    /**
+     * Ticket states for which a service problem is created (seed step 1). Unset: the seed's New,
+     * Assigned, In Progress, On Hold.
+     */
+    activeStates: z.array(z.string().min(1)).min(1).optional(),
+    /** The ticket field whose clearing raises a TMF642 alarm when no `eventWhen` is set. Unset: `deviceIp`. */
+    eventField: z.string().min(1).optional(),
     /** Closure condition (seed default): the problem is PATCHed to resolved with a note, then no longer synced. */
     closeWhen: cel.default('has(ticket.restoredBy) && ticket.restoredBy == "ses_group"'),
     /** The resolution note sent on closure (a CEL string expression). */
@@ -51,6 +58,9 @@ export const connectorSchema = () => CONNECTOR;
 export type ConnectorDefinition = z.output<typeof CONNECTOR>;
 
 export interface CompiledConnector {
+  /** Null when the definitions leave it unset (runs of earlier releases then keep what they started with). */
+  activeStates: string[] | null;
+  eventField: string | null;
   closeWhen: Condition;
   resolutionNote: Expression;
   eventWhen: Condition | null;
@@ -69,6 +79,8 @@ export function compileConnector(c: ConnectorDefinition): CompiledConnector {
     }
   };
   return {
+    activeStates: c.activeStates ?? null,
+    eventField: c.eventField ?? null,
     closeWhen: at('closeWhen', () => compileCondition(c.closeWhen)),
     resolutionNote: at('resolutionNote', () => compileExpression(c.resolutionNote)),
     eventWhen: c.eventWhen === undefined ? null : at('eventWhen', () => compileCondition(c.eventWhen!)),
@@ -96,6 +108,15 @@ export function plain(v: unknown): unknown {
 export function textOf(e: Expression, vars: Record<string, unknown>, fallback: string): string {
   const r = e.evaluate(vars);
   return r.ok && typeof r.value === 'string' && r.value.trim() !== '' ? r.value : fallback;
+}
+
+/**
+ * The closure rule, in one place: the connector's `closeWhen` (the seed's `restoredBy == "ses_group"`
+ * by default) or the ticket's own Resolved/Closed state. It decides the problem's resolved status and
+ * when a ticket's run settles.
+ */
+export function ticketCloses(c: CompiledConnector, ticket: Ticket): boolean {
+  return closes(c, ticket) || isClosedState(ticket);
 }
 
 /** Whether the closure condition holds (an evaluation error counts as not closing). */

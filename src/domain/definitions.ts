@@ -108,6 +108,14 @@ const definitionsSchema = z
     serviceTargets: z.array(serviceTargetSchema).default([]),
     /** The SNOW connector's rules (mapping, closure, events, reactions to remote changes). */
     connector: connectorSchema().prefault({}),
+    /** How ticket runs behave. */
+    engine: z
+      .object({
+        /** How long a closed ticket's run waits for a reopen before it completes. Unset: 30 days. */
+        reopenWindow: positiveDurationSchema().optional(),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -190,6 +198,7 @@ export function mergeDefinitions(base: Definitions, update: unknown): Definition
     calendars: byId(base.calendars, incoming.data.calendars),
     serviceTargets: byId(base.serviceTargets, incoming.data.serviceTargets),
     connector: raw && typeof raw === 'object' && 'connector' in raw ? incoming.data.connector : base.connector,
+    engine: raw && typeof raw === 'object' && 'engine' in raw ? incoming.data.engine : base.engine,
   };
   checkDefinitions(merged);
   return merged;
@@ -226,6 +235,8 @@ export interface CompiledDefinitions {
   targets: CompiledServiceTarget[];
   calendars: Map<string, Calendar>;
   connector: CompiledConnector;
+  /** Seconds; null when the definitions leave it unset. */
+  reopenWindowSeconds: number | null;
 }
 
 export function compileDefinitions(defs: Definitions, version: string): CompiledDefinitions {
@@ -234,6 +245,7 @@ export function compileDefinitions(defs: Definitions, version: string): Compiled
     targets: defs.serviceTargets.map((t) => compileTarget(t)),
     calendars: new Map(defs.calendars.map((c) => [c.id, c])),
     connector: compileConnector(defs.connector ?? connectorSchema().parse({})),
+    reopenWindowSeconds: defs.engine?.reopenWindow ?? null,
   };
 }
 

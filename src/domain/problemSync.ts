@@ -23,6 +23,12 @@ export function sysTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
+/** The instant of a `sys_updated_on` text (UTC, `YYYY-MM-DD HH:MM:SS`); null when it is not one. */
+export function sysTimeMs(text: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})/.exec(text);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : null;
+}
+
 /** The records not forwarded before, and the cursor for the next poll. */
 export function advanceCursor(cursor: SyncCursor, polled: ChangedProblem[]): { fresh: ChangedProblem[]; cursor: SyncCursor } {
   const seen = new Set(cursor.seenAtBoundary);

@@ -2,8 +2,10 @@
  * How a ticket becomes a TMF656 service problem, and what changes are worth a PATCH. Pure: the
  * workflow decides, the `tmf` activities only carry the bodies.
  */
-import { closes, DEFAULT_CONNECTOR, plain, textOf, type CompiledConnector } from './connector';
-import { priorityRank, textField, type Ticket, type TicketValue } from './ticket';
+import { DEFAULT_CONNECTOR, plain, textOf, ticketCloses, type CompiledConnector } from './connector';
+import { isClosedState, priorityRank, textField, type Ticket, type TicketValue } from './ticket';
+
+export { isClosedState };
 
 export type ProblemStatus = 'acknowledged' | 'rejected' | 'pending' | 'held' | 'inProgress' | 'resolved' | 'cancelled' | 'closed';
 
@@ -53,17 +55,6 @@ export function correlationIdFor(ticketId: string): string {
   return `ticket:${ticketId}`;
 }
 
-/** The ticket's own state says it is over (resolved or closed). */
-export function isClosedState(ticket: Ticket): boolean {
-  const state = (textField(ticket, 'state') ?? '').toLowerCase();
-  return state === 'resolved' || state === 'closed';
-}
-
-/** The ticket is over: restored by the SES group (the seed's closure trigger), or resolved/closed. */
-export function isClosing(ticket: Ticket): boolean {
-  return ticket.restoredBy === 'ses_group' || isClosedState(ticket);
-}
-
 export function isActive(ticket: Ticket, policy: SyncPolicy): boolean {
   const state = textField(ticket, 'state');
   return state !== null && policy.activeStates.includes(state);
@@ -90,7 +81,7 @@ export function tmfPriority(value: unknown): number | null {
  */
 export function toServiceProblem(ticket: Ticket, connector: CompiledConnector = DEFAULT_CONNECTOR): ServiceProblemBody {
   const state = textField(ticket, 'state') ?? 'New';
-  const closing = isClosing(ticket) || closes(connector, ticket);
+  const closing = ticketCloses(connector, ticket);
   const status: ProblemStatus = closing ? 'resolved' : (STATE_TO_STATUS[state.toLowerCase()] ?? 'acknowledged');
   const m = connector.mapping;
   const vars = { ticket };

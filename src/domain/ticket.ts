@@ -120,3 +120,9 @@ export function parseTicketPatch(input: unknown, ticketId: string): Record<strin
   if (id !== undefined && id !== ticketId) throw new TicketValidationError(`invalid ticket patch: id: cannot change or remove the id (the ticket is ${ticketId})`);
   return input as Record<string, TicketValue>;
 }
+
+/** The ticket's own state says it is over (resolved or closed). */
+export function isClosedState(ticket: Ticket): boolean {
+  const state = (textField(ticket, 'state') ?? '').toLowerCase();
+  return state === 'resolved' || state === 'closed';
+}

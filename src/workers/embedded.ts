@@ -132,7 +132,7 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
     cleanups.push(() => gate.close());
     const http = tmfClientFromConfig(config, snowBaseUrl, gate);
     cleanups.push(() => http.close());
-    const slm = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS });
+    const slm = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT, maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS });
     const tmf = await createTmfWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,

@@ -9,7 +9,7 @@ import v8 from 'node:v8';
 import { bundleWorkflowCode, DefaultLogger, type Logger, type NativeConnection, Runtime, Worker, type WorkflowBundle, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActionActivities, type ActionSettings } from '../activities/actions';
 import { createDbActivities } from '../activities/db';
-import { createEngineActivities } from '../activities/engine';
+import { createEngineActivities, type WorkerFacts } from '../activities/engine';
 import { createTmfActivities } from '../activities/tmf';
 import { TmfClient } from '../activities/tmfClient';
 import type { Config } from '../config';
@@ -72,10 +72,17 @@ export async function createSlmWorker(opts: {
   db: Db;
   /** Milestone action settings (webhook key, SMTP, source webhook); none configured by default. */
   actions?: ActionSettings;
+  /** SNOW_HTTP_TIMEOUT in seconds: sizes the start-to-close of the tmf activities runs schedule. */
+  snowHttpTimeoutSeconds?: number;
   /** Workflows kept in memory (SLM_MAX_CACHED_WORKFLOWS); by default sized from the heap. */
   maxCachedWorkflows?: number | undefined;
   workflowBundle?: WorkflowBundleOption;
 }): Promise<Worker> {
+  const facts: WorkerFacts = {
+    writesBack: !!opts.actions?.sourceWebhook,
+    // A tmf activity makes at most two requests (a look-up, then the call itself).
+    tmfTimeoutSeconds: opts.snowHttpTimeoutSeconds ? 2 * opts.snowHttpTimeoutSeconds + 10 : null,
+  };
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -83,8 +90,8 @@ export async function createSlmWorker(opts: {
     workflowBundle: opts.workflowBundle ?? (await bundleSlmWorkflows()),
     maxCachedWorkflows: opts.maxCachedWorkflows ?? defaultMaxCachedWorkflows(),
     activities: {
-      ...createDbActivities({ db: opts.db, writesBack: !!opts.actions?.sourceWebhook }),
-      ...createEngineActivities(),
+      ...createDbActivities({ db: opts.db, facts }),
+      ...createEngineActivities(facts),
       ...createActionActivities({ db: opts.db, settings: opts.actions ?? NO_ACTIONS }),
     },
   });

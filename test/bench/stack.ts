@@ -62,7 +62,7 @@ export async function startBenchStack(opts: {
   const definitions = opts.definitions === undefined ? readDefinitionsFile(config.SLM_DEFINITIONS) : parseDefinitions(opts.definitions);
   await applyDefinitions(handle.db, definitions, opts.definitions === undefined ? config.SLM_DEFINITIONS : 'bench');
   const slm = restartable(() =>
-    createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS, workflowBundle: bundle }),
+    createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT, maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS, workflowBundle: bundle }),
   );
   const tmf = restartable(() => createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT }));
   await Promise.all([slm.resume(), tmf.resume()]);

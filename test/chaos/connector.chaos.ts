@@ -10,6 +10,7 @@
  * update's fields and the resolution note — nothing duplicated, nothing lost.
  */
 import { upsertTicket, type EngineSettings } from '../../src/client/tickets';
+import type { Ticket } from '../../src/domain/ticket';
 import { eventually, SNOW, startSlmOnlyStack, testConfig, type SlmOnlyStack } from '../support/harness';
 import { startTmfProcess, type TmfProcess } from '../support/tmfFleet';
 
@@ -71,7 +72,7 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unkno
 }
 
 /** The snapshots of one ticket's life: created, updated twice, then closed by the seed's condition. */
-function lifeOf(id: string): Record<string, unknown>[] {
+function lifeOf(id: string): Ticket[] {
   return [
     { id, state: 'New', priority: 3, site: 'LUX', step: 0 },
     { id, state: 'In Progress', priority: 2, site: 'LUX', step: 1 },

@@ -88,7 +88,7 @@ export async function startWorkers(opts: {
     timeoutMs: 10000,
     connections: opts.config.TMF_MAX_CONCURRENT,
   });
-  const slm = await createSlmWorker({ connection: opts.connection, namespace, taskQueue: opts.config.SLM_TASK_QUEUE, db: opts.db.db, actions: actionSettingsFrom(opts.config), workflowBundle: loadBundle() });
+  const slm = await createSlmWorker({ connection: opts.connection, namespace, taskQueue: opts.config.SLM_TASK_QUEUE, db: opts.db.db, actions: actionSettingsFrom(opts.config), snowHttpTimeoutSeconds: opts.config.SNOW_HTTP_TIMEOUT, workflowBundle: loadBundle() });
   const tmf = await createTmfWorker({ connection: opts.connection, namespace, taskQueue: opts.config.TMF_TASK_QUEUE, http, maxConcurrent: opts.config.TMF_MAX_CONCURRENT });
   const running = Promise.all([slm.run(), tmf.run()]);
   let stopped: Promise<void> | null = null;
@@ -205,7 +205,7 @@ export async function startSlmOnlyStack(opts: { label: string; config: Config; d
   const db = await freshDatabase(opts.label);
   await applyTestDefinitions(db, opts.definitions);
   const native = await NativeConnection.connect({ address: dev.address });
-  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: opts.config.SLM_TASK_QUEUE, db: db.db, actions: actionSettingsFrom(opts.config), workflowBundle: loadBundle() });
+  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: opts.config.SLM_TASK_QUEUE, db: db.db, actions: actionSettingsFrom(opts.config), snowHttpTimeoutSeconds: opts.config.SNOW_HTTP_TIMEOUT, workflowBundle: loadBundle() });
   const running = slm.run();
   const connection = await Connection.connect({ address: dev.address });
   return {

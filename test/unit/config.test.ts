@@ -6,15 +6,22 @@ import { loadConfig } from '../../src/config';
 describe('configuration', () => {
   it('has working defaults for embedded mode', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ TMF_MAX_CONCURRENT: 5, EMULATOR_PORT: 8480, SLM_REOPEN_WINDOW: 30 * 86400, SNOW_PROBLEM_PATH: 'gstm/dataminer/tmf/api/v1/tmf656/' });
+    expect(c).toMatchObject({ TMF_MAX_CONCURRENT: 5, EMULATOR_PORT: 8480, SNOW_HTTP_TIMEOUT: 30, SNOW_PROBLEM_PATH: 'gstm/dataminer/tmf/api/v1/tmf656/' });
     expect(c.TEMPORAL_ADDRESS).toBeUndefined();
-    expect(c.SNOW_ACTIVE_STATES).toEqual(['New', 'Assigned', 'In Progress', 'On Hold']);
+  });
+
+  it('refuses the settings that moved to the definitions, naming where they went, unless set to the old default', () => {
+    expect(() => loadConfig({ SNOW_ACTIVE_STATES: 'New,Assigned' })).toThrow(/^invalid configuration: SNOW_ACTIVE_STATES: moved to the definitions file: set connector\.activeStates there/);
+    expect(() => loadConfig({ SNOW_EVENT_FIELD: 'router' })).toThrow(/SNOW_EVENT_FIELD: moved to the definitions file: set connector\.eventField there/);
+    expect(() => loadConfig({ SLM_REOPEN_WINDOW: '3d' })).toThrow(/SLM_REOPEN_WINDOW: moved to the definitions file: set engine\.reopenWindow there/);
+    // A copied .env.example (the old defaults) changes nothing and starts.
+    expect(() => loadConfig({ SNOW_ACTIVE_STATES: 'New, Assigned, In Progress, On Hold', SNOW_EVENT_FIELD: 'deviceIp', SLM_REOPEN_WINDOW: '30d' })).not.toThrow();
   });
 
   it.each([
     ['TMF_MAX_CONCURRENT', 'five'],
     ['EMULATOR_PORT', '70000'],
-    ['SLM_REOPEN_WINDOW', 'a month'],
+    ['SNOW_HTTP_TIMEOUT', 'a while'],
     ['TEMPORAL_ADDRESS', 'localhost'],
     ['EMULATOR_START', 'maybe'],
   ])('stops on a bad %s naming the variable', (name, value) => {

@@ -8,7 +8,7 @@ import { upsertTicket, queryTicket, type EngineSettings } from '../../src/client
 import { measurements } from '../../src/db/schema';
 import type { Emulator } from '../../src/emulator/server';
 import { ticketWorkflowId } from '../../src/domain/ticket';
-import { upsertTicketSignal } from '../../src/workflows/messages';
+import { definitionsChangedSignal, upsertTicketSignal } from '../../src/workflows/messages';
 import { applyTestDefinitions, env, freshDatabase, startTestEmulator, startWorkers, testConfig, type RunningWorkers } from '../support/harness';
 
 const HOUR = 3600_000;
@@ -25,6 +25,8 @@ const DEFINITIONS = {
       costPerMinute: 2,
     },
   ],
+  // Settled tickets wait three days for a reopen (the default is 30).
+  engine: { reopenWindow: '3d' },
 };
 
 let testEnv: TestWorkflowEnvironment;
@@ -152,11 +154,10 @@ it('drops a malformed ticket update without poisoning the workflow', async () =>
 });
 
 it('completes after the reopen window once settled, and a later change resumes from the database', async () => {
-  const quick: EngineSettings = { ...settings, SLM_REOPEN_WINDOW: 3 * 86400 };
-  await upsertTicket(testEnv.client, quick, { id: 'WF-REOPEN', priority: 1, state: 'New' });
+  await upsertTicket(testEnv.client, settings, { id: 'WF-REOPEN', priority: 1, state: 'New' });
   await untilStatus('WF-REOPEN', 'InProcess');
   await testEnv.sleep(HOUR);
-  await upsertTicket(testEnv.client, quick, { id: 'WF-REOPEN', priority: 1, state: 'Resolved' });
+  await upsertTicket(testEnv.client, settings, { id: 'WF-REOPEN', priority: 1, state: 'Resolved' });
   const met = await waitFor(async () => {
     const v = await queryTicket(testEnv.client, 'WF-REOPEN');
     const m = v?.measurements[0];
@@ -171,7 +172,7 @@ it('completes after the reopen window once settled, and a later change resumes f
 
   // A reopen after completion starts a new run that picks the ticket up from PostgreSQL: back to
   // InProcess with its elapsed time, the closed gap counted as excluded (seed p. 30).
-  await upsertTicket(testEnv.client, quick, { id: 'WF-REOPEN', priority: 1, state: 'In Progress' });
+  await upsertTicket(testEnv.client, settings, { id: 'WF-REOPEN', priority: 1, state: 'In Progress' });
   const resumed = await waitFor(async () => {
     const v = await queryTicket(testEnv.client, 'WF-REOPEN');
     return v?.ticket?.state === 'In Progress' ? v : undefined;
@@ -187,4 +188,24 @@ it('completes after the reopen window once settled, and a later change resumes f
   expect(resumed.serviceProblem?.id).toBeDefined();
   const problems = [...emulator.problems.values()].filter((p) => p.correlationId === 'ticket:WF-REOPEN');
   expect(problems).toHaveLength(1);
+});
+
+it('takes a changed reopen window from the definitions while a settled ticket waits it out', async () => {
+  await upsertTicket(testEnv.client, settings, { id: 'WF-WINDOW', priority: 1, state: 'New' });
+  await untilStatus('WF-WINDOW', 'InProcess');
+  await upsertTicket(testEnv.client, settings, { id: 'WF-WINDOW', priority: 1, state: 'Closed' });
+  await waitFor(async () => {
+    const v = await queryTicket(testEnv.client, 'WF-WINDOW');
+    return v?.measurements[0]?.status === 'Met' && v.serviceProblem?.status === 'resolved' ? true : undefined;
+  }, 'settled');
+  const handle = testEnv.client.workflow.getHandle(ticketWorkflowId('WF-WINDOW'));
+  await applyTestDefinitions(db, { ...DEFINITIONS, engine: { reopenWindow: '1d' } });
+  try {
+    await handle.signal(definitionsChangedSignal, 'reopen window 1d');
+    // One day and a second later: done, two days before the three-day window would have ended.
+    await testEnv.sleep(86400 * 1000 + 1000);
+    await waitFor(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 'completion');
+  } finally {
+    await applyTestDefinitions(db, DEFINITIONS);
+  }
 });

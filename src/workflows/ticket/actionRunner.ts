@@ -1,0 +1,73 @@
+/**
+ * Carries out milestone actions (and the connector's write-backs) one after the other, beside the
+ * main loop, each under its idempotency key. What they say is domain/notifications'.
+ */
+import { condition, log, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { milestoneAlarm } from '../../domain/alarm';
+import { targetKey, type ActionEffect } from '../../domain/engine';
+import type { ActionRecord } from '../../domain/measurement';
+import { actionWorkflowId, measurementIndexOf, milestoneEmail, milestonePayload } from '../../domain/notifications';
+import * as acts from './proxies';
+import type { TicketEntity } from './entity';
+import { failureText } from './snowCycle';
+
+export class ActionRunner {
+  constructor(private readonly t: TicketEntity) {}
+
+  /** Runs for the life of the run; each result goes back to the main loop to be recorded. */
+  async run(): Promise<void> {
+    const queue = this.t.state.actions!;
+    for (;;) {
+      await condition(() => queue.length > 0);
+      const e = queue[0]!;
+      let status: ActionRecord['status'] = 'done';
+      let detail: string | null;
+      try {
+        detail = await this.carryOut(e);
+      } catch (err) {
+        status = 'failed';
+        detail = failureText(err);
+        log.warn('milestone action failed', { ticketId: this.t.ticketId, key: e.key, reason: detail });
+      }
+      queue.shift();
+      this.t.actionResults.push({ key: e.key, status, detail });
+    }
+  }
+
+  private async carryOut(e: ActionEffect): Promise<string> {
+    const a = e.action;
+    const keys = this.t.state.engine.measurements.map(targetKey);
+    const payload = milestonePayload(e, this.t.views(e.firedAt)[measurementIndexOf(e.key, keys)] ?? null);
+    if ('notify' in a) {
+      const done: string[] = [];
+      if (a.notify.webhook) done.push(await acts.actions.notifyWebhook({ key: `${e.key}|webhook`, url: a.notify.webhook, payload }));
+      if (a.notify.email) {
+        const to = Array.isArray(a.notify.email) ? a.notify.email : [a.notify.email];
+        done.push(await acts.actions.notifyEmail({ key: `${e.key}|email`, to, ...milestoneEmail(payload, a.notify.subject) }));
+      }
+      return done.join('; ');
+    }
+    if ('setField' in a) return acts.writeBacks.writeBackFields({ key: e.key, ticketId: e.ticketId, fields: a.setField });
+    if ('raiseAlarm' in a) {
+      const s = this.t.state;
+      const body = milestoneAlarm(e.ticket, e, a.raiseAlarm, s.problem);
+      const { id } = await acts.tmf(this.t.input.tmfTaskQueue ?? 'tmf', this.t.tmfTimeoutSeconds()).raiseAlarm(body);
+      (s.alarms ??= []).push({ id, externalAlarmId: body.externalAlarmId, device: e.ticketId, raisedAt: body.alarmRaisedTime });
+      return `alarm ${id}`;
+    }
+    const workflowId = actionWorkflowId(e.key);
+    try {
+      await startChild(a.startWorkflow.workflowType, {
+        workflowId,
+        ...(a.startWorkflow.taskQueue ? { taskQueue: a.startWorkflow.taskQueue } : {}),
+        args: [a.startWorkflow.input ?? payload],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return `workflow ${workflowId} already started`;
+      throw err;
+    }
+    return `started workflow ${workflowId}`;
+  }
+}

@@ -1,0 +1,2 @@
+export { ticketWorkflow } from './workflow';
+export type { TicketWorkflowInput, CarriedState } from './types';

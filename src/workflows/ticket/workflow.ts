@@ -1,0 +1,177 @@
+/**
+ * ticketWorkflow — one long-lived entity workflow per ticket, id `ticket:<ticketId>`.
+ *
+ * It holds the ticket's latest snapshot and every measurement on it (the engine state of
+ * `domain/engine.ts`, the same reducer `slm replay` runs), sleeps until the earliest due instant or
+ * milestone, wakes on ticket changes and definition edits, runs milestone actions, writes everything
+ * to PostgreSQL (slm queue) and mirrors the ticket to SNOW as a TMF656 service problem (tmf queue).
+ *
+ * This function is the orchestration only: the state and its inbox live in `TicketEntity`, every
+ * decision in `src/domain`, and the roles beside it here (engine driver, SNOW cycle, action runner,
+ * publisher) carry the decisions out.
+ */
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { advance, applyTicketChange, newEngineState, nextWake, recordActionResult } from '../../domain/engine';
+import { normalizeMeasurement } from '../../domain/measurement';
+import { sysTimeMs } from '../../domain/problemSync';
+import { toServiceProblem, type ServiceProblemBody } from '../../domain/serviceProblem';
+import { parseTicketPatch, type Ticket } from '../../domain/ticket';
+import { waitFor } from '../../domain/ticketLifecycle';
+import { definitionsChangedSignal, getTicketStatusQuery, mergeTicketUpdate, remoteProblemChangedSignal, upsertTicketSignal, upsertTicketUpdate } from '../messages';
+import { ActionRunner } from './actionRunner';
+import * as acts from './proxies';
+import { EngineDriver } from './engineDriver';
+import { TicketEntity } from './entity';
+import { Publisher } from './publisher';
+import { SnowCycle } from './snowCycle';
+import type { CarriedState, TicketWorkflowInput } from './types';
+
+/** A run that never received a ticket (its only change was refused) completes after this. */
+const EMPTY_RUN_MS = 60_000;
+
+export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> {
+  const t = new TicketEntity(input);
+
+  // Registered before the first await, so the change delivered with the start is handled at once.
+  setHandler(upsertTicketSignal, (raw) => t.receiveSnapshot(raw));
+  setHandler(
+    upsertTicketUpdate,
+    async (raw) => {
+      const mine = t.queueSnapshot(raw);
+      await condition(() => t.applied >= mine);
+      return { ticketId: t.ticketId, measurements: t.views(Date.now()), ticket: t.state.engine.ticket };
+    },
+    // Runs before the update is accepted: a rejected update never enters history.
+    { validator: (raw) => void t.validTicket(raw) },
+  );
+  setHandler(
+    mergeTicketUpdate,
+    async (raw) => {
+      const mine = t.queuePatch(raw);
+      await condition(() => t.applied >= mine);
+      const refused = t.refusedPatches.get(mine);
+      if (refused !== undefined) {
+        t.refusedPatches.delete(mine);
+        throw ApplicationFailure.create({ type: 'InvalidTicketChange', message: refused, nonRetryable: true });
+      }
+      return { ticketId: t.ticketId, measurements: t.views(Date.now()), ticket: t.state.engine.ticket };
+    },
+    { validator: (raw) => void parseTicketPatch(raw, t.ticketId) },
+  );
+  setHandler(remoteProblemChangedSignal, (change) => void t.remote.push(change));
+  setHandler(definitionsChangedSignal, () => void (t.definitionsDirty = true));
+
+  t.load(input.carried ?? (await restore(input.ticketId)));
+  setHandler(getTicketStatusQuery, () => t.statusView(Date.now()));
+
+  const engine = new EngineDriver(t);
+  const snow = new SnowCycle(t);
+  const publisher = new Publisher(t);
+  // Definitions are needed before any timer can fire (and `slm ticket export` reads this first load
+  // as the run's definitions, the next ones as batches).
+  await engine.start();
+  void new ActionRunner(t).run();
+
+  let quietSince: number | null = null;
+  /** The latest business instant recorded (a batch's clock or a timer's instant). */
+  let lastAt: number | null = null;
+  for (;;) {
+    // `now` only sizes the wait; instants come from state (a timer fires at the instant it was set
+    // for) or from the recorded clock of a batch. A timer runs from when the server records it, at the
+    // end of the workflow task that set it; a task that saved started well before that, so the wait
+    // is measured from the save's own clock: firings then land within milliseconds of their instant.
+    const now = Math.max(Date.now(), publisher.savedAt);
+    const wake = nextWake(t.state.engine);
+    if (t.settled()) quietSince ??= now;
+    else quietSince = null;
+    const reopenEnds = quietSince === null ? null : quietSince + t.reopenWindowMs();
+    publisher.details(reopenEnds);
+    let waitMs = waitFor(now, wake, reopenEnds);
+    // A run whose only change was refused holds no ticket: it ends instead of waiting for ever.
+    const empty = t.state.engine.ticket === null && waitMs === undefined && !t.hasWorkNow() && patched('empty-run-ends');
+    if (empty) waitMs = EMPTY_RUN_MS;
+
+    let changed = false;
+    if (!t.hasWorkNow()) {
+      const signalled = await condition(() => t.hasWorkNow(), waitMs);
+      if (!signalled && wake === null && (quietSince !== null || empty)) break; // reopen window passed, or nothing ever came
+      if (!signalled && wake !== null) {
+        // The workflow clock says when the timer actually ran: late after an outage, recorded beside its instant.
+        await engine.run(() => advance(t.state.engine, engine.env(), wake, Date.now()));
+        lastAt = wake;
+        changed = true;
+      }
+    }
+
+    if (t.inbox.length > 0 || t.definitionsDirty) {
+      // Timers due at or before the batch's instant fire first, each at its own instant; then new
+      // definitions, then the changes in order.
+      const at = await engine.batch();
+      lastAt = at;
+      await engine.run(() => advance(t.state.engine, engine.env(), at, at));
+      while (t.inbox.length > 0) {
+        const next = t.resolveChange(t.inbox.shift()!);
+        if (next) {
+          snow.noteEvent(t.state.engine.ticket, next, at);
+          await engine.run(() => applyTicketChange(t.state.engine, engine.env(), next, at, at));
+        }
+        t.applied++;
+      }
+      // Before the updates that sent these changes answer: the page shows what they did.
+      publisher.details(null);
+      changed = true;
+    }
+    while (t.actionResults.length > 0) {
+      const r = t.actionResults.shift()!;
+      recordActionResult(t.state.engine, r.key, r.status, r.detail);
+      changed = true;
+    }
+    while (t.remote.length > 0) {
+      const change = t.remote.shift()!;
+      changed = snow.applyRemote(change, sysTimeMs(change.updatedOn) ?? lastAt ?? Date.now()) || changed;
+    }
+    // A refusal alone is saved too (so `slm ticket show` lists it after the run ends); older runs did not.
+    if (changed || (t.rejectedChanged && patched('save-refused-changes'))) {
+      await snow.sync(lastAt ?? Date.now());
+      await publisher.save();
+      publisher.searchAttributes();
+    }
+
+    if (workflowInfo().continueAsNewSuggested) {
+      // An update waits for its change to be applied: a change that came in meanwhile is applied in
+      // the next round (waiting for the handlers alone would wait for ever). With no update waiting,
+      // changes still in the inbox travel with the run (a steady stream of signals would otherwise
+      // keep the run going past the suggested length).
+      await condition(() => allHandlersFinished() || t.inbox.length > 0);
+      if (t.inbox.length > 0 && !(allHandlersFinished() && patched('continue-as-new-with-inbox'))) continue;
+      await continueAsNew<typeof ticketWorkflow>({ ...input, carried: t.carried() });
+    }
+  }
+  await condition(allHandlersFinished);
+}
+
+/** The state saved by the ticket's last run (a reopen after the run completed), or a new ticket's. */
+async function restore(ticketId: string): Promise<CarriedState> {
+  const saved = await acts.db.loadTicketState(ticketId);
+  const engine = newEngineState(ticketId);
+  engine.ticket = saved?.ticket ?? null;
+  engine.measurements = (saved?.measurements ?? []).map(normalizeMeasurement);
+  return {
+    engine,
+    problem: saved?.problem ?? null,
+    lastSent: saved?.ticket && saved.problem ? lastSentOf(saved.ticket) : null,
+    lastError: saved?.lastError ?? null,
+    syncClosed: saved?.syncClosed ?? false,
+    rejected: saved?.rejectedChanges ?? [],
+    pending: [],
+  };
+}
+
+/** What was last sent for a saved ticket (null when it cannot be mapped: the next PATCH then sends everything). */
+function lastSentOf(ticket: Ticket): ServiceProblemBody | null {
+  try {
+    return toServiceProblem(ticket);
+  } catch {
+    return null;
+  }
+}
