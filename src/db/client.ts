@@ -14,11 +14,13 @@ export interface DbHandle {
 
 export const MIGRATIONS_FOLDER = path.join(__dirname, 'migrations');
 
-export function openDb(url: string, opts: { max?: number } = {}): DbHandle {
+/** `onQuery` sees every statement drizzle sends (the benchmarks count them). */
+export function openDb(url: string, opts: { max?: number; onQuery?: (sql: string) => void } = {}): DbHandle {
   const pool = new Pool({ connectionString: url, max: opts.max ?? 10 });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  const db = drizzle(pool, { schema, casing: 'snake_case' });
+  const onQuery = opts.onQuery;
+  const db = drizzle(pool, { schema, casing: 'snake_case', ...(onQuery ? { logger: { logQuery: (sql: string) => onQuery(sql) } } : {}) });
   return { db, close: () => pool.end() };
 }
 

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { upsertTicket } from '../../src/client/tickets';
-import { median, pool, startBenchStack } from './stack';
+import { costsText, median, pool, startBenchStack, workflowCosts } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 
@@ -41,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
       const correlation = new Set(ids.map((id) => `ticket:${id}`));
       const ours = () => [...emulator.problems.values()].filter((p) => correlation.has(p.correlationId as string));
 
+      const statements0 = stack.statements();
       const t0 = Date.now();
       await pool(ids, 64, (id) => upsertTicket(client, config, { id, priority: 1 + (Number(id.split('-')[1]) % 2), state: 'New', category: 'bench' }));
       await until('problems created', () => ours().length >= n, 600000);
@@ -49,6 +50,11 @@ export async function main(argv: string[]): Promise<void> {
       const ticketSeconds = (Date.now() - t0) / 1000;
       const posts = emulator.requests.filter((r) => r.method === 'POST' && correlation.has((r.body as { correlationId?: string }).correlationId ?? '')).length;
       if (posts !== n) throw new Error(`expected ${n} service problems created, the emulator received ${posts} POSTs`);
+
+      const statements = (stack.statements() - statements0) / n;
+      // The cost of one ticket's life (created, problem POSTed, resolved, PATCHed), from 50 of them.
+      const costs = await workflowCosts(client, ids.slice(0, 50).map((id) => `ticket:${id}`));
+      say(`round ${round} per ticket: ${costsText(costs)}, ${statements.toFixed(1)} database statements`);
 
       const t1 = Date.now();
       await pool(ids, 64, (id) => client.workflow.execute('echoWorkflow', { workflowId: `echo:${id}`, taskQueue: config.SLM_TASK_QUEUE, args: [id] }));

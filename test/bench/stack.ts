@@ -26,6 +26,8 @@ export interface BenchStack {
   emulator: Emulator;
   dev: DevServer;
   postgresPort: number;
+  /** Statements the workers' database pool has sent so far. */
+  statements(): number;
   /** Stops the tmf worker (its activities wait in the task queue) until `resumeTmf`. */
   databaseUrl: string;
   pauseTmf(): Promise<void>;
@@ -54,7 +56,8 @@ export async function startBenchStack(opts: {
     startEmulator({ port: 0, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, faults: opts.faults }),
     bundleSlmWorkflows(),
   ]);
-  const handle = openDb(pg.url, { max: 20 });
+  let statements = 0;
+  const handle = openDb(pg.url, { max: 20, onQuery: () => void statements++ });
   const native = await NativeConnection.connect({ address: dev.address });
   const connection = await Connection.connect({ address: dev.address });
   const http = tmfClientFromConfig(config, emulator.url);
@@ -73,6 +76,7 @@ export async function startBenchStack(opts: {
     emulator,
     dev,
     postgresPort: pg.port,
+    statements: () => statements,
     databaseUrl: pg.url,
     pauseTmf: tmf.pause,
     resumeTmf: tmf.resume,
@@ -90,6 +94,60 @@ export async function startBenchStack(opts: {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** What workflows cost, counted from their histories (the same on any machine). */
+export interface WorkflowCosts {
+  workflowTasks: number;
+  localActivities: number;
+  activities: number;
+  searchAttributeUpserts: number;
+  timers: number;
+  events: number;
+  /** Local activities by type. */
+  byType: Record<string, number>;
+}
+
+/** The mean costs of the given workflows' histories (every run of each, following continue-as-new). */
+export async function workflowCosts(client: Client, workflowIds: string[]): Promise<WorkflowCosts> {
+  const sum: WorkflowCosts = { workflowTasks: 0, localActivities: 0, activities: 0, searchAttributeUpserts: 0, timers: 0, events: 0, byType: {} };
+  for (const id of workflowIds) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    for (const e of history.events ?? []) {
+      sum.events++;
+      if (e.workflowTaskCompletedEventAttributes) sum.workflowTasks++;
+      if (e.activityTaskScheduledEventAttributes) sum.activities++;
+      if (e.upsertWorkflowSearchAttributesEventAttributes) sum.searchAttributeUpserts++;
+      if (e.timerStartedEventAttributes) sum.timers++;
+      const marker = e.markerRecordedEventAttributes;
+      if (marker?.markerName === 'core_local_activity') {
+        sum.localActivities++;
+        const data = marker.details?.data?.payloads?.[0]?.data;
+        const type = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string; activityType?: string }) : {};
+        const name = type.activity_type ?? type.activityType ?? '?';
+        sum.byType[name] = (sum.byType[name] ?? 0) + 1;
+      }
+    }
+  }
+  const n = workflowIds.length || 1;
+  const per = (x: number) => Math.round((x / n) * 100) / 100;
+  return {
+    workflowTasks: per(sum.workflowTasks),
+    localActivities: per(sum.localActivities),
+    activities: per(sum.activities),
+    searchAttributeUpserts: per(sum.searchAttributeUpserts),
+    timers: per(sum.timers),
+    events: per(sum.events),
+    byType: Object.fromEntries(Object.entries(sum.byType).map(([k, v]) => [k, per(v)])),
+  };
+}
+
+export function costsText(c: WorkflowCosts): string {
+  const types = Object.entries(c.byType)
+    .sort()
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return `${c.workflowTasks} workflow tasks, ${c.localActivities} local activities (${types}), ${c.activities} activities, ${c.searchAttributeUpserts} search-attribute upserts, ${c.timers} timers, ${c.events} history events`;
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
