@@ -24,6 +24,16 @@ export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; fa
       return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})), ...facts };
     },
 
+    /**
+     * A new run's first step in one call: the state the ticket's last run saved (null for a new
+     * ticket) and the engine context (`loadEngineContext` with no version known yet).
+     */
+    async startRun(ticketId: string, workflowClock: number) {
+      const [saved, latest] = await Promise.all([loadTicketState(db, ticketId), latestDefinitions(db)]);
+      const version = String(latest?.version ?? 0);
+      return { saved, now: workflowClock, version, definitions: latest?.body ?? parseDefinitions({}), ...facts };
+    },
+
     /** Saves, and returns the wall clock after saving (the workflow times its next timer from it). */
     async saveTicketState(rec: TicketStateRecord): Promise<number> {
       await saveTicketState(db, rec);

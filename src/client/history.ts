@@ -57,9 +57,10 @@ export async function exportTicketHistory(client: Client, ticketId: string): Pro
       if (!marker?.details) continue;
       const [data] = decode(marker.details.data) as { activity_type?: string; activityType?: string }[];
       const type = data?.activity_type ?? data?.activityType;
-      // A batch's instant: `batchClock` (runs since release 0.3, when no definitions changed), or
-      // `loadEngineContext`, which also carries new definitions (every batch of earlier runs).
-      if (type !== 'loadEngineContext' && type !== 'batchClock') continue;
+      // A run's first context: `startRun` (release 3 runs) or `loadEngineContext`. A batch's instant:
+      // `batchClock` (release 3, when no definitions changed), or `loadEngineContext`, which also
+      // carries new definitions (every batch of earlier runs).
+      if (type !== 'loadEngineContext' && type !== 'batchClock' && type !== 'startRun') continue;
       const [result] = decode(marker.details.result) as { now: number; version?: string; definitions?: unknown }[];
       if (!result) continue;
       const at = new Date(result.now).toISOString();

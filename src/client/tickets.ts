@@ -10,6 +10,7 @@ import {
   definitionsChangedSignal,
   getTicketStatusQuery,
   mergeTicketUpdate,
+  TICKET_RUN_RELEASE,
   upsertTicketSignal,
   upsertTicketUpdate,
   type TicketStatusView,
@@ -28,7 +29,7 @@ export type EngineSettings = Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE'> &
 };
 
 export function workflowInput(ticketId: string, s: EngineSettings): TicketWorkflowInput {
-  return { ticketId, tmfTaskQueue: s.TMF_TASK_QUEUE, searchAttributes: s.searchAttributes ?? true };
+  return { ticketId, tmfTaskQueue: s.TMF_TASK_QUEUE, searchAttributes: s.searchAttributes ?? true, release: TICKET_RUN_RELEASE };
 }
 
 /**

@@ -27,6 +27,10 @@ export interface TicketStateRecord {
   rejectedChanges?: RejectedChange[];
 }
 
+/** Measurements are stored by subject: a ticket's (request targets) or a CI's (availability, performance). */
+const TICKET = 'ticket';
+const ofTicket = (t: typeof measurements | typeof measurementSegments | typeof milestoneFirings, ticketId: string) => and(eq(t.subjectKind, TICKET), eq(t.subjectId, ticketId));
+
 const ts = (iso: string | null) => (iso === null ? null : new Date(iso));
 
 /** Writes the ticket row and its measurements in one transaction. */
@@ -52,7 +56,8 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
     for (const { state, view } of rec.measurements ?? []) {
       const instance = state.instance ?? 0;
       const m = {
-        ticketId: rec.ticketId,
+        subjectKind: TICKET,
+        subjectId: rec.ticketId,
         serviceTargetId: view.serviceTargetId,
         instance,
         status: view.status,
@@ -76,16 +81,16 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       await tx
         .insert(measurements)
         .values(m)
-        .onConflictDoUpdate({ target: [measurements.ticketId, measurements.serviceTargetId, measurements.instance], set: m });
-      const key = { ticketId: rec.ticketId, serviceTargetId: view.serviceTargetId, instance };
+        .onConflictDoUpdate({ target: [measurements.subjectKind, measurements.subjectId, measurements.serviceTargetId, measurements.instance], set: m });
+      const key = { subjectKind: TICKET, subjectId: rec.ticketId, serviceTargetId: view.serviceTargetId, instance };
       const ofKey = <T extends typeof measurementSegments | typeof milestoneFirings>(t: T) =>
-        and(eq(t.ticketId, key.ticketId), eq(t.serviceTargetId, key.serviceTargetId), eq(t.instance, key.instance));
+        and(eq(t.subjectKind, key.subjectKind), eq(t.subjectId, key.subjectId), eq(t.serviceTargetId, key.serviceTargetId), eq(t.instance, key.instance));
       // Segments past the measurement's current count (a group member's inherited ones can shrink).
       await tx.delete(measurementSegments).where(and(ofKey(measurementSegments), gte(measurementSegments.seq, view.segments.length)));
       if (view.segments.length) {
         const rows = view.segments.map((s, seq) => ({ ...key, seq, status: s.status, startAt: new Date(s.start), stopAt: ts(s.stop), businessSeconds: s.businessSeconds, counts: s.counts, note: s.note ?? null }));
         await tx.insert(measurementSegments).values(rows).onConflictDoUpdate({
-          target: [measurementSegments.ticketId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
+          target: [measurementSegments.subjectKind, measurementSegments.subjectId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
           set: { status: sql`excluded.status`, startAt: sql`excluded.start_at`, stopAt: sql`excluded.stop_at`, businessSeconds: sql`excluded.business_seconds`, counts: sql`excluded.counts`, note: sql`excluded.note` },
         });
       }
@@ -94,7 +99,7 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       } else {
         const rows = view.firings.map((f) => ({ ...key, milestone: f.milestone, occurrence: f.occurrence, dueAt: new Date(f.dueAt), firedAt: new Date(f.firedAt), skipped: f.skipped, actions: f.actions }));
         await tx.insert(milestoneFirings).values(rows).onConflictDoUpdate({
-          target: [milestoneFirings.ticketId, milestoneFirings.serviceTargetId, milestoneFirings.instance, milestoneFirings.milestone, milestoneFirings.occurrence],
+          target: [milestoneFirings.subjectKind, milestoneFirings.subjectId, milestoneFirings.serviceTargetId, milestoneFirings.instance, milestoneFirings.milestone, milestoneFirings.occurrence],
           set: { dueAt: sql`excluded.due_at`, firedAt: sql`excluded.fired_at`, skipped: sql`excluded.skipped`, actions: sql`excluded.actions` },
         });
       }
@@ -105,7 +110,7 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
 export async function loadTicketState(db: Db, ticketId: string): Promise<Omit<TicketStateRecord, 'measurements'> & { measurements: Measurement[] } | null> {
   const [row] = await db.select().from(tickets).where(eq(tickets.ticketId, ticketId));
   if (!row) return null;
-  const ms = await db.select().from(measurements).where(eq(measurements.ticketId, ticketId)).orderBy(sql`(${measurements.engineState}->>'attachedAt')::bigint`, asc(measurements.instance));
+  const ms = await db.select().from(measurements).where(ofTicket(measurements, ticketId)).orderBy(sql`(${measurements.engineState}->>'attachedAt')::bigint`, asc(measurements.instance));
   return {
     ticketId,
     ticket: row.ticket as Ticket,
@@ -128,7 +133,7 @@ export async function loadTicketState(db: Db, ticketId: string): Promise<Omit<Ti
 export async function getTicketRow(db: Db, ticketId: string): Promise<{ ticket: TicketRow; measurements: MeasurementRow[] } | null> {
   const [ticket] = await db.select().from(tickets).where(eq(tickets.ticketId, ticketId));
   if (!ticket) return null;
-  const ms = await db.select().from(measurements).where(eq(measurements.ticketId, ticketId)).orderBy(asc(measurements.serviceTargetId), asc(measurements.instance));
+  const ms = await db.select().from(measurements).where(ofTicket(measurements, ticketId)).orderBy(asc(measurements.serviceTargetId), asc(measurements.instance));
   return { ticket, measurements: ms };
 }
 
@@ -185,11 +190,11 @@ export async function recordAction(db: Db, key: string, status: string, detail: 
 }
 
 export async function listSegments(db: Db, ticketId: string) {
-  return db.select().from(measurementSegments).where(eq(measurementSegments.ticketId, ticketId)).orderBy(asc(measurementSegments.serviceTargetId), asc(measurementSegments.instance), asc(measurementSegments.seq));
+  return db.select().from(measurementSegments).where(ofTicket(measurementSegments, ticketId)).orderBy(asc(measurementSegments.serviceTargetId), asc(measurementSegments.instance), asc(measurementSegments.seq));
 }
 
 export async function listFirings(db: Db, ticketId: string) {
-  return db.select().from(milestoneFirings).where(eq(milestoneFirings.ticketId, ticketId)).orderBy(asc(milestoneFirings.firedAt));
+  return db.select().from(milestoneFirings).where(ofTicket(milestoneFirings, ticketId)).orderBy(asc(milestoneFirings.firedAt));
 }
 
 // ── the fleet-wide SNOW request slots ───────────────────────────────────────────────────────────

@@ -35,7 +35,9 @@ export const tickets = pgTable(
 export const measurements = pgTable(
   'measurements',
   {
-    ticketId: text('ticket_id').notNull(),
+    /** What is measured: `ticket` (request targets) or `ci` (availability and performance), and its id. */
+    subjectKind: text('subject_kind').notNull().default('ticket'),
+    subjectId: text('subject_id').notNull(),
     serviceTargetId: text('service_target_id').notNull(),
     instance: integer('instance').notNull().default(0),
     status: text('status').notNull(),
@@ -57,14 +59,16 @@ export const measurements = pgTable(
     engineState: jsonb('engine_state').notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.instance] }), index('measurements_status_idx').on(t.status)],
+  (t) => [primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance] }), index('measurements_status_idx').on(t.status)],
 );
 
 /** Status intervals of a measurement (SLM:MeasurementChild), numbered in order. */
 export const measurementSegments = pgTable(
   'measurement_segments',
   {
-    ticketId: text('ticket_id').notNull(),
+    /** What is measured: `ticket` (request targets) or `ci` (availability and performance), and its id. */
+    subjectKind: text('subject_kind').notNull().default('ticket'),
+    subjectId: text('subject_id').notNull(),
     serviceTargetId: text('service_target_id').notNull(),
     instance: integer('instance').notNull().default(0),
     seq: integer('seq').notNull(),
@@ -75,14 +79,16 @@ export const measurementSegments = pgTable(
     counts: text('counts').notNull(),
     note: text('note'),
   },
-  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.instance, t.seq] })],
+  (t) => [primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance, t.seq] })],
 );
 
 /** Each milestone firing (or skip) with the outcome of each of its actions. */
 export const milestoneFirings = pgTable(
   'milestone_firings',
   {
-    ticketId: text('ticket_id').notNull(),
+    /** What is measured: `ticket` (request targets) or `ci` (availability and performance), and its id. */
+    subjectKind: text('subject_kind').notNull().default('ticket'),
+    subjectId: text('subject_id').notNull(),
     serviceTargetId: text('service_target_id').notNull(),
     instance: integer('instance').notNull().default(0),
     milestone: text('milestone').notNull(),
@@ -92,7 +98,7 @@ export const milestoneFirings = pgTable(
     skipped: text('skipped'),
     actions: jsonb('actions').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.ticketId, t.serviceTargetId, t.instance, t.milestone, t.occurrence] })],
+  (t) => [primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance, t.milestone, t.occurrence] })],
 );
 
 /**

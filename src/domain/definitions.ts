@@ -82,11 +82,12 @@ const milestoneSchema = z
   .strict();
 export type MilestoneDefinition = z.infer<typeof milestoneSchema>;
 
-const serviceTargetSchema = z
+/** A request-based target (DESIGN §4.4): measures tickets. */
+const requestTargetSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only'),
     title: z.string().optional(),
-    type: z.literal('request').default('request'),
+    type: z.literal('request'),
     appliesTo: cel,
     start: cel.optional(),
     stop: cel,
@@ -99,6 +100,20 @@ const serviceTargetSchema = z
     milestones: z.array(milestoneSchema).default([]),
   })
   .strict();
+
+/** The kinds of service target this release measures; availability and performance (on CIs) come next. */
+export const TARGET_TYPES = ['request'] as const;
+
+/**
+ * A service target: a union discriminated on `type` (absent: `request`, as every earlier file wrote
+ * it), so each kind brings its own fields and an unknown kind is named in the error.
+ */
+const serviceTargetSchema = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && (v as { type?: unknown }).type === undefined ? { ...v, type: 'request' } : v),
+  z.discriminatedUnion('type', [requestTargetSchema], {
+    error: (issue) => (issue.code === 'invalid_union' ? `expected one of ${TARGET_TYPES.join(', ')} (availability and performance targets on CIs are not measured yet)` : undefined),
+  }),
+);
 
 const definitionsSchema = z
   .object({

@@ -7,6 +7,15 @@ import type { MeasurementView } from '../domain/measurement';
 import type { ServiceProblemRef } from '../domain/serviceProblem';
 import type { Ticket, TicketValue } from '../domain/ticket';
 
+/**
+ * The release of the ticket workflow code that callers start runs for (in the run's input, and set
+ * again at continue-as-new). Behaviours a newer release added are taken by runs of at least that
+ * release at once; runs started before replay their history without them, and switch at their next
+ * step through a `patched()` marker. A number in the input costs nothing per run, where a marker
+ * costs two history events (the marker and a search-attribute upsert of TemporalChangeVersion).
+ */
+export const TICKET_RUN_RELEASE = 3;
+
 /** The full new snapshot of a ticket. Sent with signal-with-start by `slm ticket upsert`. */
 export const upsertTicketSignal = defineSignal<[Ticket]>('upsertTicket');
 

@@ -97,7 +97,7 @@ it('creates exactly one service problem, PATCHes it to resolved, and records the
   expect(patches[0]!.body).toMatchObject({ status: 'resolved' });
 
   const m = await eventually(async () => {
-    const [r] = await db.db.select().from(measurements).where(eq(measurements.ticketId, 'E2E-1'));
+    const [r] = await db.db.select().from(measurements).where(eq(measurements.subjectId, 'E2E-1'));
     return r?.status === 'Met' ? r : undefined;
   }, 20000, 'Met row');
   expect(m.serviceTargetId).toBe('P1-resolution');

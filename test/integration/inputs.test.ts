@@ -216,7 +216,7 @@ describe('every measurement a ticket had is stored', () => {
     const res = await upsertTicketChecked(client, config, { id: 'RE-1', priority: '2 normal', state: 'New' });
     expect(res.measurements.filter((m) => m.serviceTargetId === 'P2-normal').map((m) => m.status)).toEqual(['Detached', 'InProcess']);
     const rows = await eventually(async () => {
-      const r = await stack.db.db.select().from(measurements).where(eq(measurements.ticketId, 'RE-1'));
+      const r = await stack.db.db.select().from(measurements).where(eq(measurements.subjectId, 'RE-1'));
       return r.length === 2 ? r : undefined;
     }, 20000, 'two rows');
     expect(rows.map((r) => [r.instance, r.status]).sort()).toEqual([

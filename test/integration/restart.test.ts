@@ -72,7 +72,7 @@ it('fires a pending due-date timer after the server and workers restart, without
 
     // The row follows once the workflow's persist activity has run.
     const row = await eventually(async () => {
-      const [r] = await db.db.select().from(measurements).where(eq(measurements.ticketId, 'RS-1'));
+      const [r] = await db.db.select().from(measurements).where(eq(measurements.subjectId, 'RS-1'));
       return r?.status === 'MissedGoal' ? r : undefined;
     }, 20000, 'MissedGoal row');
     expect(row.missedGoalAt?.getTime()).toBe(due);

@@ -30,7 +30,8 @@ export function env(name: string): string {
 let dbCounter = 0;
 
 /** A new, migrated database on the run's cluster, so suites never see each other's rows. */
-export async function freshDatabase(label: string): Promise<DbHandle & { url: string }> {
+/** A new database of its own; migrated to the current schema unless `migrate: false`. */
+export async function freshDatabase(label: string, opts: { migrate?: boolean } = {}): Promise<DbHandle & { url: string }> {
   const base = new URL(env('SLM_TEST_DATABASE_URL'));
   const name = `t_${label.replace(/\W/g, '_')}_${process.pid}_${++dbCounter}`.toLowerCase();
   const admin = new PgClient({ connectionString: base.toString() });
@@ -42,7 +43,7 @@ export async function freshDatabase(label: string): Promise<DbHandle & { url: st
   }
   base.pathname = '/' + name;
   const handle = openDb(base.toString(), { max: 5 });
-  await migrateDb(handle.db);
+  if (opts.migrate !== false) await migrateDb(handle.db);
   return { ...handle, url: base.toString() };
 }
 

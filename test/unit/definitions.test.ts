@@ -18,6 +18,15 @@ describe('durations', () => {
 });
 
 describe('definitions validation', () => {
+  it('reads service targets as a union on `type`: request by default, an unknown kind named', () => {
+    const target = { id: 'T', appliesTo: 'true', stop: 'false', goal: { duration: '1h' } };
+    expect(parseDefinitions({ serviceTargets: [target] }).serviceTargets[0]!.type).toBe('request');
+    expect(parseDefinitions({ serviceTargets: [{ ...target, type: 'request' }] }).serviceTargets[0]!.type).toBe('request');
+    expect(() => parseDefinitions({ serviceTargets: [{ ...target, type: 'availability' }] })).toThrow(
+      'invalid definitions at serviceTargets[0].type: expected one of request (availability and performance targets on CIs are not measured yet)',
+    );
+  });
+
   const good = { id: 'P1', appliesTo: 'ticket.priority == 1', stop: 'ticket.state == "Closed"', goal: { duration: '4h' } };
 
   it('accepts a minimal request target and fills defaults', () => {

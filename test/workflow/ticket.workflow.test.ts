@@ -94,7 +94,7 @@ it('moves a P1 ticket with a 4 h goal and no stop to MissedGoal exactly at the d
 
   // The row in PostgreSQL says the same.
   const row = await waitFor(async () => {
-    const [r] = await db.db.select().from(measurements).where(eq(measurements.ticketId, 'WF-MISS'));
+    const [r] = await db.db.select().from(measurements).where(eq(measurements.subjectId, 'WF-MISS'));
     return r?.status === 'MissedGoal' ? r : undefined;
   }, 'MissedGoal row');
   expect(row.missedGoalAt?.getTime()).toBe(due);

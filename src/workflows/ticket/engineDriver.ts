@@ -9,7 +9,7 @@
  * window, the step is re-run from a copy of the state after the window is widened. A replay therefore
  * reproduces every due instant from recorded numbers.
  */
-import { ApplicationFailure, log, patched } from '@temporalio/workflow';
+import { ApplicationFailure, log } from '@temporalio/workflow';
 import { WindowExceededError } from '../../domain/calendar';
 import { compiledDefinitionsOf, type CompiledDefinitions } from '../../domain/definitions';
 import { applyDefinitionsChange, type ActionEffect, type EngineEnv, type TicketEngineState } from '../../domain/engine';
@@ -24,8 +24,12 @@ export class EngineDriver {
 
   /** The definitions in force when the run starts (before any timer can fire). */
   async start(): Promise<void> {
-    const ctx = await acts.db.loadEngineContext(Date.now(), null);
-    this.t.worker = { writesBack: ctx.writesBack, tmfTimeoutSeconds: ctx.tmfTimeoutSeconds };
+    this.started(await acts.db.loadEngineContext(Date.now(), null));
+  }
+
+  /** Takes the first context of the run (from `start`, or from `startRun` with the saved state). */
+  started(ctx: { version: string; definitions: unknown; writesBack: boolean; tmfTimeoutSeconds?: number | null }): void {
+    this.t.worker = { writesBack: ctx.writesBack, tmfTimeoutSeconds: ctx.tmfTimeoutSeconds ?? null };
     this.take(ctx.version, ctx.definitions);
   }
 
@@ -39,7 +43,7 @@ export class EngineDriver {
   async batch(): Promise<number> {
     const dirty = this.t.definitionsDirty;
     this.t.definitionsDirty = false;
-    if (!dirty && patched('batch-clock')) {
+    if (!dirty && this.t.since(3, 'batch-clock')) {
       const clock = await acts.engine.batchClock(Date.now());
       this.t.worker = { writesBack: clock.writesBack, tmfTimeoutSeconds: clock.tmfTimeoutSeconds };
       return clock.now;

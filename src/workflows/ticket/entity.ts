@@ -57,6 +57,14 @@ export class TicketEntity {
     return this.input.ticketId;
   }
 
+  /**
+   * Whether this run takes a behaviour added in `release`: runs started for that release or later do
+   * at once; older runs once past their recorded history (the `patch` marker says where).
+   */
+  since(release: number, patch: string): boolean {
+    return (this.input.release ?? 0) >= release || patched(patch);
+  }
+
   /** Takes over the state restored from the database or carried across continue-as-new. */
   load(state: CarriedState): void {
     if (!this.input.carried && state.rejected?.length) this.rejected.unshift(...state.rejected.slice(-MAX_REJECTED));
@@ -85,7 +93,7 @@ export class TicketEntity {
       const ticket = this.validTicket(raw);
       // Runs of earlier releases refused a non-numeric priority or state; replaying their history,
       // such a signal stays refused (so no batch appears that the history does not have).
-      if (!patched('free-form-ticket-fields')) legacyTicketCheck(ticket);
+      if (!this.since(3, 'free-form-ticket-fields')) legacyTicketCheck(ticket);
       this.inbox.push({ ticket });
       this.received++;
     } catch (err) {

@@ -13,6 +13,8 @@ export interface TicketWorkflowInput {
   tmfTaskQueue?: string;
   /** Search attributes are upserted only where the server has them registered. */
   searchAttributes?: boolean;
+  /** TICKET_RUN_RELEASE of the code the run was started for (absent: release 0.2 or earlier). */
+  release?: number;
   /**
    * Settings that runs of release 0.2 and earlier were started with (frozen from the caller's
    * environment). New runs get none: the definitions (`connector.activeStates`, `connector.eventField`,

@@ -17,9 +17,10 @@ import { sysTimeMs } from '../../domain/problemSync';
 import { toServiceProblem, type ServiceProblemBody } from '../../domain/serviceProblem';
 import { parseTicketPatch, type Ticket } from '../../domain/ticket';
 import { waitFor } from '../../domain/ticketLifecycle';
-import { definitionsChangedSignal, getTicketStatusQuery, mergeTicketUpdate, remoteProblemChangedSignal, upsertTicketSignal, upsertTicketUpdate } from '../messages';
+import { definitionsChangedSignal, getTicketStatusQuery, mergeTicketUpdate, remoteProblemChangedSignal, TICKET_RUN_RELEASE, upsertTicketSignal, upsertTicketUpdate } from '../messages';
 import { ActionRunner } from './actionRunner';
 import * as acts from './proxies';
+import type { DbActivities } from './proxies';
 import { EngineDriver } from './engineDriver';
 import { TicketEntity } from './entity';
 import { Publisher } from './publisher';
@@ -61,15 +62,19 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   setHandler(remoteProblemChangedSignal, (change) => void t.remote.push(change));
   setHandler(definitionsChangedSignal, () => void (t.definitionsDirty = true));
 
-  t.load(input.carried ?? (await restore(input.ticketId)));
-  setHandler(getTicketStatusQuery, () => t.statusView(Date.now()));
-
   const engine = new EngineDriver(t);
+  // The saved state (a reopen after the last run completed) and the definitions, needed before any
+  // timer can fire (`slm ticket export` reads this first load as the run's definitions). Runs of
+  // release 3 load both in one local activity; older runs replay their two.
+  let fresh = null;
+  if (!input.carried && (input.release ?? 0) >= 3) fresh = await acts.db.startRun(input.ticketId, Date.now());
+  t.load(input.carried ?? restored(input.ticketId, fresh ? fresh.saved : await acts.db.loadTicketState(input.ticketId)));
+  setHandler(getTicketStatusQuery, () => t.statusView(Date.now()));
+  if (fresh) engine.started(fresh);
+  else await engine.start();
+
   const snow = new SnowCycle(t);
   const publisher = new Publisher(t);
-  // Definitions are needed before any timer can fire (and `slm ticket export` reads this first load
-  // as the run's definitions, the next ones as batches).
-  await engine.start();
   void new ActionRunner(t).run();
 
   let quietSince: number | null = null;
@@ -144,15 +149,15 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       // keep the run going past the suggested length).
       await condition(() => allHandlersFinished() || t.inbox.length > 0);
       if (t.inbox.length > 0 && !(allHandlersFinished() && patched('continue-as-new-with-inbox'))) continue;
-      await continueAsNew<typeof ticketWorkflow>({ ...input, carried: t.carried() });
+      // The next run is of this code's release: it takes every behaviour this code has from its start.
+      await continueAsNew<typeof ticketWorkflow>({ ...input, release: TICKET_RUN_RELEASE, carried: t.carried() });
     }
   }
   await condition(allHandlersFinished);
 }
 
 /** The state saved by the ticket's last run (a reopen after the run completed), or a new ticket's. */
-async function restore(ticketId: string): Promise<CarriedState> {
-  const saved = await acts.db.loadTicketState(ticketId);
+function restored(ticketId: string, saved: Awaited<ReturnType<DbActivities['loadTicketState']>>): CarriedState {
   const engine = newEngineState(ticketId);
   engine.ticket = saved?.ticket ?? null;
   engine.measurements = (saved?.measurements ?? []).map(normalizeMeasurement);
