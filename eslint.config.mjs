@@ -1,12 +1,13 @@
 // Lint: type-aware rules everywhere, plus the determinism fence around workflow and domain code.
 import js from '@eslint/js';
 import { builtinModules } from 'node:module';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', '.tools/', 'coverage/', 'src/db/migrations/', 'bin/'] },
+  { ignores: ['node_modules/', 'dist/', '.data/', '.tools/', '.tmp/', 'coverage/', 'src/db/migrations/', 'bin/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -18,6 +19,17 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
     },
+  },
+  {
+    // No import cycles: each module's dependencies load before it (type-only imports do not count).
+    files: ['src/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.js'],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // Workflow code must replay identically: no Node built-ins, no I/O, and activities by type only.
@@ -36,7 +48,12 @@ export default tseslint.config(
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'No process access in workflow/domain code.' }, { name: 'setTimeout', message: 'Use workflow sleep/condition.' }, { name: 'setInterval', message: 'Use workflow timers.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'No process access in workflow/domain code.' },
+        { name: 'setTimeout', message: 'Use workflow sleep/condition.' },
+        { name: 'setInterval', message: 'Use workflow timers.' },
+      ],
     },
   },
   {

@@ -13,7 +13,6 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
-import { TmfClient } from '../src/activities/tmfClient';
 import { upsertTicket, upsertTicketChecked, type EngineSettings } from '../src/client/tickets';
 import { loadConfig } from '../src/config';
 import { migrateDb, openDb } from '../src/db/client';
@@ -27,7 +26,9 @@ import { ensureTemporalCli } from '../src/infra/temporalCli';
 import { ensureProblemSync } from '../src/client/sync';
 import { upsertTicketSignal } from '../src/workflows/messages';
 import { PROBLEM_SYNC_WORKFLOW_ID } from '../src/workflows/problemSync';
-import { createSlmWorker, createTmfWorker } from '../src/workers/workers';
+import { createSlmWorker } from '../src/workers/slmWorker';
+import { createTmfWorker } from '../src/workers/tmfWorker';
+import { tmfClientFromConfig } from '../src/workers/wiring';
 
 const DEFINITIONS = {
   serviceTargets: [
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
   await applyDefinitions(handle.db, parseDefinitions(JSON.parse(JSON.stringify(DEFINITIONS).replaceAll('WEBHOOK', `${hookUrl}/notify`))), 'record');
   const native = await NativeConnection.connect({ address: dev.address });
-  const snow = new TmfClient({ baseUrl: emulator.url, problemPath: config.SNOW_PROBLEM_PATH, alarmPath: config.SNOW_ALARM_PATH, username: config.SNOW_USERNAME, password: config.SNOW_PASSWORD, timeoutMs: 10000, connections: 5 });
+  const snow = tmfClientFromConfig(config, emulator.url);
   const actions = { webhookSecret: null, smtpUrl: null, smtpFrom: 'slm <slm@localhost>', sourceWebhook: `${hookUrl}/source`, timeoutMs: 5000 };
   const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions });
   const tmf = await createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http: snow, maxConcurrent: 5 });
@@ -149,7 +150,9 @@ async function main(): Promise<void> {
         await upsertTicketChecked(client, settings, { id: 'C1', priority: 2, state: 'New', seq: 0 });
         const h = client.workflow.getHandle('ticket:C1');
         for (let i = 1; i <= 300; i += 50) {
-          await Promise.all(Array.from({ length: 50 }, (_, k) => h.signal(upsertTicketSignal, { id: 'C1', priority: 2, state: (i + k) % 2 ? 'In Progress' : 'Assigned', seq: i + k })));
+          await Promise.all(
+            Array.from({ length: 50 }, (_, k) => h.signal(upsertTicketSignal, { id: 'C1', priority: 2, state: (i + k) % 2 ? 'In Progress' : 'Assigned', seq: i + k })),
+          );
           await sleep(300);
         }
         await upsertTicketChecked(client, settings, { id: 'C1', priority: 2, state: 'Resolved', seq: 400 });
@@ -171,7 +174,10 @@ async function main(): Promise<void> {
       ['continued', 'ticket:C1'],
     ];
     // The first run of the continued ticket too: the one that ended by continuing as new.
-    const c1 = await client.workflow.getHandle('ticket:C1').fetchHistory().catch(() => null);
+    const c1 = await client.workflow
+      .getHandle('ticket:C1')
+      .fetchHistory()
+      .catch(() => null);
     const firstRun = c1?.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
     if (firstRun) recorded.push(['continued-first-run', 'ticket:C1', firstRun]);
     for (const [name, workflowId, runId] of recorded) {

@@ -11,9 +11,7 @@ import { parseDuration } from './domain/duration';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -30,7 +28,10 @@ const urlString = z.url({ protocol: /^(https?|postgres(ql)?)$/ });
 
 export const configSchema = z.object({
   // Temporal
-  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'host:port').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'host:port')
+    .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_CLI: z.string().optional(),
   TEMPORAL_DEV_PORT: port.default(7233),
@@ -76,7 +77,10 @@ export const configSchema = z.object({
   /** Ticket workflows kept in the slm worker's memory; others replay when they wake. Unset: sized from the heap. */
   SLM_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100000).optional(),
   // Engine
-  SLM_DEFINITIONS: z.string().min(1).default(path.join(PROJECT_ROOT, 'examples', 'definitions.yaml')),
+  SLM_DEFINITIONS: z
+    .string()
+    .min(1)
+    .default(path.join(PROJECT_ROOT, 'examples', 'definitions.yaml')),
   /**
    * When `npm start` stores SLM_DEFINITIONS: `if-none` (only when the store holds no definitions yet,
    * so what `slm definitions apply` stored survives restarts) or `always` (as a new version when it
@@ -119,7 +123,15 @@ export class ConfigError extends Error {
  * than silently ignored; the old default (a copied `.env.example`) changes nothing and passes.
  */
 const MOVED_TO_DEFINITIONS: Record<string, { to: string; unchanged: (v: string) => boolean }> = {
-  SNOW_ACTIVE_STATES: { to: 'connector.activeStates', unchanged: (v) => v.split(',').map((x) => x.trim()).filter(Boolean).join(',') === 'New,Assigned,In Progress,On Hold' },
+  SNOW_ACTIVE_STATES: {
+    to: 'connector.activeStates',
+    unchanged: (v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .join(',') === 'New,Assigned,In Progress,On Hold',
+  },
   SNOW_EVENT_FIELD: { to: 'connector.eventField', unchanged: (v) => v.trim() === 'deviceIp' },
   SLM_REOPEN_WINDOW: { to: 'engine.reopenWindow', unchanged: (v) => sameDuration(v, 30 * 86400) },
 };
@@ -169,7 +181,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = { ...dotEnv(), ...process.en
   }
   const moved = Object.entries(MOVED_TO_DEFINITIONS).filter(([k, m]) => env[k] !== undefined && env[k] !== '' && !m.unchanged(env[k]));
   if (moved.length) {
-    throw new ConfigError(`invalid configuration: ${moved.map(([k, m]) => `${k}: moved to the definitions file: set ${m.to} there (versioned, and it reaches running tickets)`).join('; ')}`);
+    throw new ConfigError(
+      `invalid configuration: ${moved.map(([k, m]) => `${k}: moved to the definitions file: set ${m.to} there (versioned, and it reaches running tickets)`).join('; ')}`,
+    );
   }
   const parsed = configSchema.safeParse(known);
   if (!parsed.success) {

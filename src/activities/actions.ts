@@ -10,8 +10,9 @@
  */
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import nodemailer from 'nodemailer';
-import { request } from 'undici';
+import { httpFailure, type HttpFailureTypes } from '../clients/httpFailure';
+import { smtpMail, type MailClient } from '../clients/mail';
+import { undiciWebhooks, type WebhookClient } from '../clients/webhooks';
 import type { Db } from '../db/client';
 import { findAction, recordAction } from '../db/queries';
 
@@ -29,11 +30,35 @@ export const ActionFailure = {
   Unreachable: 'ActionUnreachable',
 } as const;
 
+/** A receiver's failed answer: busy or broken (retried), or a refusal (final; a conflict too). */
+const WEBHOOK_FAILURE_TYPES: HttpFailureTypes = {
+  rateLimited: ActionFailure.Unreachable,
+  serverError: ActionFailure.Unreachable,
+  conflict: ActionFailure.Rejected,
+  unauthorized: ActionFailure.Rejected,
+  notFound: ActionFailure.Rejected,
+  rejected: ActionFailure.Rejected,
+};
+
 export function signatureOf(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export function createActionActivities({ db, settings }: { db: Db; settings: ActionSettings }) {
+/**
+ * `webhooks` and `mail` default to the real ones built from `settings` (undici, and nodemailer when
+ * SLM_SMTP_URL is set); tests of pure behaviour pass their own.
+ */
+export function createActionActivities({
+  db,
+  settings,
+  webhooks = undiciWebhooks(settings.timeoutMs),
+  mail = settings.smtpUrl ? smtpMail(settings.smtpUrl, settings.timeoutMs) : null,
+}: {
+  db: Db;
+  settings: ActionSettings;
+  webhooks?: WebhookClient;
+  mail?: MailClient | null;
+}) {
   /** Runs `act` unless the log says it ran; records its outcome. Returns a short detail. */
   async function once(key: string, act: () => Promise<string>): Promise<string> {
     const done = await findAction(db, key);
@@ -47,18 +72,14 @@ export function createActionActivities({ db, settings }: { db: Db; settings: Act
     const body = JSON.stringify(payload);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': key, 'user-agent': 'temporal-slm' };
     if (settings.webhookSecret) headers['x-slm-signature'] = signatureOf(settings.webhookSecret, body);
-    let status: number;
+    let answer;
     try {
-      const res = await request(url, { method: 'POST', body, headers, headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs });
-      status = res.statusCode;
-      await res.body.dump();
+      answer = await webhooks.post(url, body, headers);
     } catch (err) {
       throw ApplicationFailure.retryable(`webhook ${hostOf(url)} unreachable: ${(err as Error).message}`, ActionFailure.Unreachable);
     }
-    if (status >= 200 && status < 300) return `HTTP ${status}`;
-    const message = `webhook ${hostOf(url)} answered HTTP ${status}`;
-    if (status === 408 || status === 429 || status >= 500) throw ApplicationFailure.retryable(message, ActionFailure.Unreachable);
-    throw ApplicationFailure.nonRetryable(message, ActionFailure.Rejected);
+    if (answer.status >= 200 && answer.status < 300) return `HTTP ${answer.status}`;
+    throw httpFailure(WEBHOOK_FAILURE_TYPES, `webhook ${hostOf(url)} answered HTTP ${answer.status}`, answer.status, { retryAfter: answer.retryAfter, conflictIsFinal: true });
   }
 
   return {
@@ -67,24 +88,21 @@ export function createActionActivities({ db, settings }: { db: Db; settings: Act
     },
 
     async notifyEmail(req: { key: string; to: string[]; subject: string; text: string }): Promise<string> {
-      if (!settings.smtpUrl) throw ApplicationFailure.nonRetryable('e-mail notification needs SLM_SMTP_URL', ActionFailure.NotConfigured);
-      const smtpUrl = settings.smtpUrl;
+      if (!mail) throw ApplicationFailure.nonRetryable('e-mail notification needs SLM_SMTP_URL', ActionFailure.NotConfigured);
+      const smtp = mail;
       return once(req.key, async () => {
-        const transport = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: settings.timeoutMs, greetingTimeout: settings.timeoutMs, socketTimeout: settings.timeoutMs });
         try {
-          const info = await transport.sendMail({
+          const reply = await smtp.send({
             from: settings.smtpFrom,
             to: req.to,
             subject: req.subject,
             text: req.text,
             messageId: `<${req.key.replace(/[^A-Za-z0-9._-]/g, '.')}@temporal-slm>`,
           });
-          return `sent to ${req.to.join(', ')} (${info.response.split('\n')[0]})`;
+          return `sent to ${req.to.join(', ')} (${reply})`;
         } catch (err) {
           // nodemailer's messages carry the server's reply, never the URL's credentials.
           throw ApplicationFailure.retryable(`SMTP delivery failed: ${(err as Error).message}`, ActionFailure.Unreachable);
-        } finally {
-          transport.close();
         }
       });
     },

@@ -15,10 +15,7 @@ export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; fa
      * stale, so history does not carry the whole definitions document for every change. `writesBack`
      * spares workflows the connector's write-backs when there is no source to write to.
      */
-    async loadEngineContext(
-      workflowClock: number,
-      knownVersion: string | null,
-    ): Promise<{ now: number; version: string; definitions: Definitions | null } & WorkerFacts> {
+    async loadEngineContext(workflowClock: number, knownVersion: string | null): Promise<{ now: number; version: string; definitions: Definitions | null } & WorkerFacts> {
       const latest = await latestDefinitions(db);
       const version = String(latest?.version ?? 0);
       return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})), ...facts };

@@ -3,9 +3,9 @@ import { Context } from '@temporalio/activity';
 import type { AlarmBody } from '../domain/alarm';
 import type { ChangedProblem } from '../domain/problemSync';
 import { correlationIdFor, type ServiceProblemBody, type ServiceProblemRef } from '../domain/serviceProblem';
-import { refOf, type TmfClient } from './tmfClient';
+import { refOf, type SnowClient } from '../clients/tmf';
 
-export function createTmfActivities({ http }: { http: TmfClient }) {
+export function createTmfActivities({ http }: { http: SnowClient }) {
   return {
     /**
      * Creates the ticket's service problem. TMF656 has no idempotency key, so a retry first looks for

@@ -35,6 +35,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The one line the CLI prints. */
 export function definitionsAppliedText(r: DefinitionsApplied): string {
-  const told = r.ticketsTold === null ? 'running tickets pick them up at their next change (Temporal not reachable to tell them now)' : `${r.ticketsTold} running tickets recomputed`;
+  const told =
+    r.ticketsTold === null ? 'running tickets pick them up at their next change (Temporal not reachable to tell them now)' : `${r.ticketsTold} running tickets recomputed`;
   return `definitions v${r.version}${r.changed ? '' : ' (unchanged)'}: ${plural(r.serviceTargets, 'service target')}, ${plural(r.calendars, 'calendar')}${r.changed ? `; ${told}` : ''}\n`;
 }

@@ -23,7 +23,15 @@ export interface TicketDoc {
 export interface TicketListDoc {
   total: number;
   page: number;
-  tickets: { ticketId: string; state: string | null; problemId: string | null; incidentNumber: string | null; link: string | null; lastSyncAt: string | null; lastError: string | null }[];
+  tickets: {
+    ticketId: string;
+    state: string | null;
+    problemId: string | null;
+    incidentNumber: string | null;
+    link: string | null;
+    lastSyncAt: string | null;
+    lastError: string | null;
+  }[];
 }
 
 export const TICKET_PAGE_SIZE = 25;

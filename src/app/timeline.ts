@@ -15,7 +15,9 @@ export function humanSeconds(total: number): string {
   s -= h * 3600;
   const m = Math.floor(s / 60);
   s -= m * 60;
-  const parts = [d ? `${d}d` : '', h ? `${h}h` : '', m ? `${String(m).padStart(d || h ? 2 : 1, '0')}m` : '', s ? `${String(s).padStart(d || h || m ? 2 : 1, '0')}s` : ''].filter(Boolean);
+  const parts = [d ? `${d}d` : '', h ? `${h}h` : '', m ? `${String(m).padStart(d || h ? 2 : 1, '0')}m` : '', s ? `${String(s).padStart(d || h || m ? 2 : 1, '0')}s` : ''].filter(
+    Boolean,
+  );
   return sign + (parts.join(' ') || '0s');
 }
 
@@ -59,7 +61,9 @@ export function ticketTimeline(doc: Pick<TicketDoc, 'measurements'>): TimelineEn
     });
     m.firings.forEach((f, i) => {
       const actions = f.actions.map((a) => `${a.kind} ${a.status}${a.detail ? ` (${a.detail})` : ''}`).join(', ');
-      const text = f.skipped ? `milestone ${f.milestone} #${f.occurrence + 1} skipped: ${f.skipped}` : `milestone ${f.milestone} #${f.occurrence + 1} fired${actions ? `: ${actions}` : ''}`;
+      const text = f.skipped
+        ? `milestone ${f.milestone} #${f.occurrence + 1} skipped: ${f.skipped}`
+        : `milestone ${f.milestone} #${f.occurrence + 1} fired${actions ? `: ${actions}` : ''}`;
       events.push({ at: f.firedAt, order: i * 2 + 1, text: text + late(f.firedAt, f.ranAt) });
     });
     events.sort((a, b) => a.at.localeCompare(b.at) || a.order - b.order);
@@ -96,7 +100,9 @@ function verdict(m: MeasurementView): string {
     case 'Attached':
       return 'attached, not started: the start condition has not held yet';
     case 'Detached':
-      return m.inheritedBy ? `replaced by ${m.inheritedBy} of the same group, which inherited its times` : `detached at ${m.stoppedAt ? when(m.stoppedAt) : '-'}: the terms no longer match${m.reason ? ` (${m.reason})` : ''}`;
+      return m.inheritedBy
+        ? `replaced by ${m.inheritedBy} of the same group, which inherited its times`
+        : `detached at ${m.stoppedAt ? when(m.stoppedAt) : '-'}: the terms no longer match${m.reason ? ` (${m.reason})` : ''}`;
     case 'Invalid':
       return `invalid: ${m.reason ?? 'unknown reason'}`;
   }

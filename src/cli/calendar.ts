@@ -69,7 +69,16 @@ export async function calendarCommand(op: string | undefined, argv: string[]): P
   }
   if (values.json) {
     const key = op === 'diff' ? 'seconds' : 'instant';
-    process.stdout.write(JSON.stringify({ op, calendar: cal.id, from: formatInstant(from), ...(args.to === undefined ? {} : { to: formatInstant(args.to) }), ...(args.seconds === undefined ? {} : { seconds: args.seconds }), [key]: op === 'diff' ? Number(answer) : answer }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        op,
+        calendar: cal.id,
+        from: formatInstant(from),
+        ...(args.to === undefined ? {} : { to: formatInstant(args.to) }),
+        ...(args.seconds === undefined ? {} : { seconds: args.seconds }),
+        [key]: op === 'diff' ? Number(answer) : answer,
+      }) + '\n',
+    );
   } else {
     process.stdout.write(answer + '\n');
   }

@@ -55,11 +55,12 @@ export function renderTicketList(doc: TicketListDoc): string {
   const pages = Math.max(1, Math.ceil(doc.total / TICKET_PAGE_SIZE));
   const lines = [`${doc.total} managed tickets (page ${doc.page} of ${pages})`];
   for (const t of doc.tickets) {
-    lines.push(`${t.ticketId.padEnd(16)} ${(t.state ?? '-').padEnd(12)} ${(t.incidentNumber ?? '-').padEnd(12)} ${t.problemId ?? '-'}${t.lastError ? `  error: ${t.lastError}` : ''}`);
+    lines.push(
+      `${t.ticketId.padEnd(16)} ${(t.state ?? '-').padEnd(12)} ${(t.incidentNumber ?? '-').padEnd(12)} ${t.problemId ?? '-'}${t.lastError ? `  error: ${t.lastError}` : ''}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
-
 
 /** `slm ticket show --timeline`. */
 export function renderTimeline(doc: TicketDoc): string {

@@ -36,7 +36,8 @@ const HELP = `slm — temporal-slm operator CLI
   slm ticket export ID --out DIR                 the workflow's history as replay input
   slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
   slm definitions apply FILE                    (YAML or JSON); running tickets are recomputed
-  slm replay --definitions FILE --events FILE.jsonl   evaluate a ticket history offline (no server)
+  slm replay --definitions FILE --events FILE.jsonl [--decisions]   evaluate a ticket history offline
+                                                (no server); --decisions adds SNOW calls, notices, …
   slm sync status|pause|resume [--json]         the SNOW poll loop
   slm sync frequency SECONDS                    10 – 86400
   slm setup                                     register the search attributes, migrate the database
@@ -95,7 +96,9 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
   try {
     connection = await Connection.connect({ address: ep.temporalAddress, connectTimeout: 5000 });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${ep.temporalAddress}: ${(err as Error).message.split('\n')[0]} (is \`npm start\` running, or TEMPORAL_ADDRESS set?)`, { cause: err });
+    throw new Error(`cannot reach Temporal at ${ep.temporalAddress}: ${(err as Error).message.split('\n')[0]} (is \`npm start\` running, or TEMPORAL_ADDRESS set?)`, {
+      cause: err,
+    });
   }
   try {
     return await fn(new Client({ connection, namespace: ep.namespace }));
@@ -125,7 +128,9 @@ async function withPorts<T>(config: Config, fn: (ports: AppPorts) => Promise<T>)
     try {
       return await Connection.connect({ address: ep.temporalAddress, connectTimeout: 5000 });
     } catch (err) {
-      throw new Error(`cannot reach Temporal at ${ep.temporalAddress}: ${(err as Error).message.split('\n')[0]} (is \`npm start\` running, or TEMPORAL_ADDRESS set?)`, { cause: err });
+      throw new Error(`cannot reach Temporal at ${ep.temporalAddress}: ${(err as Error).message.split('\n')[0]} (is \`npm start\` running, or TEMPORAL_ADDRESS set?)`, {
+        cause: err,
+      });
     }
   };
   const ports: AppPorts = {
@@ -146,7 +151,13 @@ async function withPorts<T>(config: Config, fn: (ports: AppPorts) => Promise<T>)
   try {
     return await fn(ports);
   } finally {
-    await Promise.all([open.connection?.then((c) => c.close(), () => undefined), open.handle?.close()]);
+    await Promise.all([
+      open.connection?.then(
+        (c) => c.close(),
+        () => undefined,
+      ),
+      open.handle?.close(),
+    ]);
   }
 }
 
@@ -254,12 +265,14 @@ async function ticketExport(argv: string[], config: Config): Promise<void> {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'definitions.json'), JSON.stringify(exported.definitions ?? {}, null, 2) + '\n');
   fs.writeFileSync(path.join(out, 'events.jsonl'), exported.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  process.stdout.write(`${exported.events.length} events of ticket ${id} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`);
+  process.stdout.write(
+    `${exported.events.length} events of ticket ${id} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`,
+  );
 }
 
 async function replayCommand(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { definitions: { type: 'string' }, events: { type: 'string' } }, strict: true });
-  if (!values.definitions || !values.events) throw new UsageError('usage: slm replay --definitions FILE --events FILE.jsonl');
+  const { values } = parseArgs({ args: argv, options: { definitions: { type: 'string' }, events: { type: 'string' }, decisions: { type: 'boolean' } }, strict: true });
+  if (!values.definitions || !values.events) throw new UsageError('usage: slm replay --definitions FILE --events FILE.jsonl [--decisions]');
   let outputs;
   try {
     const defs = readStructuredFile(values.definitions, 'definitions');
@@ -269,7 +282,7 @@ async function replayCommand(argv: string[]): Promise<void> {
     } catch (err) {
       throw new Error(`cannot read ${values.events}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
     }
-    outputs = replay(defs, parseEvents(text));
+    outputs = replay(defs, parseEvents(text), undefined, { decisions: !!values.decisions });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -417,8 +430,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const e = err as Error & { code?: unknown };
-    const usage =
-      e instanceof UsageError || e.name === 'TicketValidationError' || e.name === 'ConfigError' || (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS'));
+    const usage = e instanceof UsageError || e.name === 'TicketValidationError' || e.name === 'ConfigError' || (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS'));
     process.stderr.write(`slm: ${usage ? e.message.split('\n')[0] : describeFailure(err, target)}\n`);
     return usage ? 2 : 1;
   }

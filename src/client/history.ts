@@ -66,7 +66,7 @@ export async function exportTicketHistory(client: Client, ticketId: string): Pro
       const at = new Date(result.now).toISOString();
       if (result.definitions != null && result.version !== version) {
         // Labelled with the stored version, so replayed measurements name the same version.
-        const labelled = { ...(result.definitions), version: result.version };
+        const labelled = { ...result.definitions, version: result.version };
         if (out.definitions === null) out.definitions = labelled;
         else out.events.push({ at, definitions: labelled });
         version = result.version ?? null;

@@ -5,7 +5,10 @@ import { getSyncStatusQuery, setSyncSettingsUpdate, type SyncSettings, type Sync
 import { PROBLEM_SYNC_WORKFLOW_ID } from '../workflows/problemSync';
 
 /** Starts the connector's poll loop unless it already runs; settings of a running one are kept. */
-export async function ensureProblemSync(client: Client, config: Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 'SNOW_SOURCE' | 'SNOW_SYNC_ENABLED' | 'SNOW_SYNC_FREQUENCY'>): Promise<void> {
+export async function ensureProblemSync(
+  client: Client,
+  config: Pick<Config, 'SLM_TASK_QUEUE' | 'TMF_TASK_QUEUE' | 'SNOW_SOURCE' | 'SNOW_SYNC_ENABLED' | 'SNOW_SYNC_FREQUENCY'>,
+): Promise<void> {
   await client.workflow.start('problemSyncWorkflow', {
     workflowId: PROBLEM_SYNC_WORKFLOW_ID,
     taskQueue: config.SLM_TASK_QUEUE,

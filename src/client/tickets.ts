@@ -56,7 +56,9 @@ export async function upsertTicket(client: Client, s: EngineSettings, ticket: Ti
  * before it reaches history, and the call returns once the change is measured.
  */
 export async function upsertTicketChecked(client: Client, s: EngineSettings, ticket: Ticket): Promise<UpsertResult> {
-  return resendUnprocessed(() => client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation: startOperation(ticket.id, s, ticketSummary(ticket)) }));
+  return resendUnprocessed(() =>
+    client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation: startOperation(ticket.id, s, ticketSummary(ticket)) }),
+  );
 }
 
 /**
@@ -69,7 +71,7 @@ async function resendUnprocessed<T>(send: () => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (err) {
-      const text = `${(err as Error)?.message ?? ''} ${((err as { cause?: Error }).cause)?.message ?? ''}`;
+      const text = `${(err as Error)?.message ?? ''} ${(err as { cause?: Error }).cause?.message ?? ''}`;
       if (attempt >= 10 || !/wasn't processed by worker/.test(text)) throw err;
       await new Promise((r) => setTimeout(r, 50 * attempt));
     }
@@ -82,7 +84,9 @@ async function resendUnprocessed<T>(send: () => Promise<T>): Promise<T> {
  * merges onto the ticket saved last, or onto `{id}` for a new one). Returns once measured.
  */
 export async function mergeTicketChecked(client: Client, s: EngineSettings, ticketId: string, patch: Record<string, TicketValue>): Promise<UpsertResult> {
-  return resendUnprocessed(() => client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(ticketId, s, `Ticket ${ticketId}`) }));
+  return resendUnprocessed(() =>
+    client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(ticketId, s, `Ticket ${ticketId}`) }),
+  );
 }
 
 function startOperation(ticketId: string, s: EngineSettings, summary: string) {

@@ -88,29 +88,70 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       // Segments past the measurement's current count (a group member's inherited ones can shrink).
       await tx.delete(measurementSegments).where(and(ofKey(measurementSegments), gte(measurementSegments.seq, view.segments.length)));
       if (view.segments.length) {
-        const rows = view.segments.map((s, seq) => ({ ...key, seq, status: s.status, startAt: new Date(s.start), stopAt: ts(s.stop), businessSeconds: s.businessSeconds, counts: s.counts, note: s.note ?? null }));
-        await tx.insert(measurementSegments).values(rows).onConflictDoUpdate({
-          target: [measurementSegments.subjectKind, measurementSegments.subjectId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
-          set: { status: sql`excluded.status`, startAt: sql`excluded.start_at`, stopAt: sql`excluded.stop_at`, businessSeconds: sql`excluded.business_seconds`, counts: sql`excluded.counts`, note: sql`excluded.note` },
-        });
+        const rows = view.segments.map((s, seq) => ({
+          ...key,
+          seq,
+          status: s.status,
+          startAt: new Date(s.start),
+          stopAt: ts(s.stop),
+          businessSeconds: s.businessSeconds,
+          counts: s.counts,
+          note: s.note ?? null,
+        }));
+        await tx
+          .insert(measurementSegments)
+          .values(rows)
+          .onConflictDoUpdate({
+            target: [measurementSegments.subjectKind, measurementSegments.subjectId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
+            set: {
+              status: sql`excluded.status`,
+              startAt: sql`excluded.start_at`,
+              stopAt: sql`excluded.stop_at`,
+              businessSeconds: sql`excluded.business_seconds`,
+              counts: sql`excluded.counts`,
+              note: sql`excluded.note`,
+            },
+          });
       }
       if (view.firings.length === 0) {
         await tx.delete(milestoneFirings).where(ofKey(milestoneFirings));
       } else {
-        const rows = view.firings.map((f) => ({ ...key, milestone: f.milestone, occurrence: f.occurrence, dueAt: new Date(f.dueAt), firedAt: new Date(f.firedAt), skipped: f.skipped, actions: f.actions }));
-        await tx.insert(milestoneFirings).values(rows).onConflictDoUpdate({
-          target: [milestoneFirings.subjectKind, milestoneFirings.subjectId, milestoneFirings.serviceTargetId, milestoneFirings.instance, milestoneFirings.milestone, milestoneFirings.occurrence],
-          set: { dueAt: sql`excluded.due_at`, firedAt: sql`excluded.fired_at`, skipped: sql`excluded.skipped`, actions: sql`excluded.actions` },
-        });
+        const rows = view.firings.map((f) => ({
+          ...key,
+          milestone: f.milestone,
+          occurrence: f.occurrence,
+          dueAt: new Date(f.dueAt),
+          firedAt: new Date(f.firedAt),
+          skipped: f.skipped,
+          actions: f.actions,
+        }));
+        await tx
+          .insert(milestoneFirings)
+          .values(rows)
+          .onConflictDoUpdate({
+            target: [
+              milestoneFirings.subjectKind,
+              milestoneFirings.subjectId,
+              milestoneFirings.serviceTargetId,
+              milestoneFirings.instance,
+              milestoneFirings.milestone,
+              milestoneFirings.occurrence,
+            ],
+            set: { dueAt: sql`excluded.due_at`, firedAt: sql`excluded.fired_at`, skipped: sql`excluded.skipped`, actions: sql`excluded.actions` },
+          });
       }
     }
   });
 }
 
-export async function loadTicketState(db: Db, ticketId: string): Promise<Omit<TicketStateRecord, 'measurements'> & { measurements: Measurement[] } | null> {
+export async function loadTicketState(db: Db, ticketId: string): Promise<(Omit<TicketStateRecord, 'measurements'> & { measurements: Measurement[] }) | null> {
   const [row] = await db.select().from(tickets).where(eq(tickets.ticketId, ticketId));
   if (!row) return null;
-  const ms = await db.select().from(measurements).where(ofTicket(measurements, ticketId)).orderBy(sql`(${measurements.engineState}->>'attachedAt')::bigint`, asc(measurements.instance));
+  const ms = await db
+    .select()
+    .from(measurements)
+    .where(ofTicket(measurements, ticketId))
+    .orderBy(sql`(${measurements.engineState}->>'attachedAt')::bigint`, asc(measurements.instance));
   return {
     ticketId,
     ticket: row.ticket as Ticket,
@@ -190,7 +231,11 @@ export async function recordAction(db: Db, key: string, status: string, detail: 
 }
 
 export async function listSegments(db: Db, ticketId: string) {
-  return db.select().from(measurementSegments).where(ofTicket(measurementSegments, ticketId)).orderBy(asc(measurementSegments.serviceTargetId), asc(measurementSegments.instance), asc(measurementSegments.seq));
+  return db
+    .select()
+    .from(measurementSegments)
+    .where(ofTicket(measurementSegments, ticketId))
+    .orderBy(asc(measurementSegments.serviceTargetId), asc(measurementSegments.instance), asc(measurementSegments.seq));
 }
 
 export async function listFirings(db: Db, ticketId: string) {
@@ -230,7 +275,10 @@ export async function renewSnowSlots(db: Db, holder: string, held: number[], lea
   if (held.length === 0) return [];
   const rows = await db.execute<{ slot: number }>(sql`
     UPDATE ${snowSlots} SET expires_at = now() + ${leaseMs} * interval '1 millisecond'
-    WHERE holder = ${holder} AND expires_at >= now() AND slot IN (${sql.join(held.map((h) => sql`${h}`), sql`, `)})
+    WHERE holder = ${holder} AND expires_at >= now() AND slot IN (${sql.join(
+      held.map((h) => sql`${h}`),
+      sql`, `,
+    )})
     RETURNING slot`);
   return rows.rows.map((r) => r.slot);
 }

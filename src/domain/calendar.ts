@@ -30,19 +30,25 @@ const localDate = z
   .string()
   .regex(DATE, 'expected a local date YYYY-MM-DD')
   .refine((d) => DateTime.fromISO(d, { zone: 'UTC' }).isValid, { message: 'not a calendar date' });
-const instant = z
-  .string()
-  .refine((s) => /(Z|[+-]\d{2}:?\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)), { message: 'expected an ISO 8601 instant with Z or an offset' });
+const instant = z.string().refine((s) => /(Z|[+-]\d{2}:?\d{2})$/i.test(s) && !Number.isNaN(Date.parse(s)), { message: 'expected an ISO 8601 instant with Z or an offset' });
 
 const CALENDAR = z
   .object({
     id: z.string().min(1),
     timezone: z.string().refine((zone) => IANAZone.isValidZone(zone), { message: 'unknown IANA time zone' }),
-    weekly: z.object(Object.fromEntries(WEEKDAYS.map((d) => [d, dayIntervals.optional()])) as Record<Weekday, z.ZodOptional<typeof dayIntervals>>).strict().default({}),
+    weekly: z
+      .object(Object.fromEntries(WEEKDAYS.map((d) => [d, dayIntervals.optional()])) as Record<Weekday, z.ZodOptional<typeof dayIntervals>>)
+      .strict()
+      .default({}),
     holidays: z.array(localDate).default([]),
     overrides: z.record(localDate, dayIntervals).default({}),
     blackouts: z
-      .array(z.object({ start: instant, end: instant }).strict().refine((b) => Date.parse(b.end) > Date.parse(b.start), { message: 'a blackout must end after it starts', path: ['end'] }))
+      .array(
+        z
+          .object({ start: instant, end: instant })
+          .strict()
+          .refine((b) => Date.parse(b.end) > Date.parse(b.start), { message: 'a blackout must end after it starts', path: ['end'] }),
+      )
       .default([]),
   })
   .strict()
@@ -228,7 +234,10 @@ function localInstant(day: DateTime, seconds: number): number {
   const d = seconds >= 86400 ? day.plus({ days: 1 }) : day;
   const s = seconds % 86400;
   // A wall time inside a spring-forward gap does not exist; Luxon moves it forward by the gap.
-  return DateTime.fromObject({ year: d.year, month: d.month, day: d.day, hour: Math.floor(s / 3600), minute: Math.floor((s % 3600) / 60), second: s % 60 }, { zone: d.zone }).toMillis();
+  return DateTime.fromObject(
+    { year: d.year, month: d.month, day: d.day, hour: Math.floor(s / 3600), minute: Math.floor((s % 3600) / 60), second: s % 60 },
+    { zone: d.zone },
+  ).toMillis();
 }
 
 const CHUNK_MS = 400 * DAY_MS;
@@ -296,7 +305,6 @@ export class BusinessCalendar implements BusinessTime {
     for (const [at, minutes] of this.offsets) if (at <= t) offset = minutes;
     return localFromOffset(t, offset);
   }
-
 
   /** Business milliseconds in [a, b]; 0 when b < a. */
   diffMs(a: number, b: number): number {

@@ -7,7 +7,8 @@
  *   MAX_MACRO_NESTING and nests over literal lists whose sizes multiply past EVALUATION_STEP_BUDGET;
  * - at run time, `meter` counts every node the evaluator visits and stops an evaluation after
  *   EVALUATION_STEP_BUDGET of them (lists taken from the ticket have sizes no compile can know), so
- *   the worst case is an error that makes that one measurement Invalid, not a stuck worker.
+ *   the worst case is an error that makes that one measurement Invalid, not a stuck worker. Only
+ *   expressions with a macro are metered: without one, each node runs at most once.
  *
  * The counting relies on how @marcbachmann/cel-js (pinned) dispatches: each AST node's `evaluate`.
  * `test/unit/celBudget.test.ts` fails if an upgrade changes that.
@@ -49,9 +50,10 @@ function visit(v: unknown, seen: Set<unknown>, fn: (n: Node) => void): void {
 
 /**
  * Rejects (CelCostError) an expression whose list macros nest deeper than MAX_MACRO_NESTING, or whose
- * nested macros over literal lists would take more than the step budget.
+ * nested macros over literal lists would take more than the step budget. Returns how deep its macros
+ * nest: 0 means no loop at all, so its evaluation visits each node at most once and needs no metering.
  */
-export function checkStaticCost(ast: unknown): void {
+export function checkStaticCost(ast: unknown): number {
   let worstDepth = 0;
   let worstProduct = 1;
   const walk = (v: unknown, depth: number, product: number, seen: Set<unknown>): void => {
@@ -86,8 +88,11 @@ export function checkStaticCost(ast: unknown): void {
   walk(ast, 0, 1, new Set());
   if (worstDepth > MAX_MACRO_NESTING) throw new CelCostError(`too expensive: list macros nested ${worstDepth} deep (at most ${MAX_MACRO_NESTING})`);
   if (worstProduct > EVALUATION_STEP_BUDGET) {
-    throw new CelCostError(`too expensive: nested list macros over ${worstProduct.toLocaleString('en-US')} element combinations (at most ${EVALUATION_STEP_BUDGET.toLocaleString('en-US')})`);
+    throw new CelCostError(
+      `too expensive: nested list macros over ${worstProduct.toLocaleString('en-US')} element combinations (at most ${EVALUATION_STEP_BUDGET.toLocaleString('en-US')})`,
+    );
   }
+  return worstDepth;
 }
 
 /** Steps left in the evaluation running now; evaluations are synchronous, so one counter serves all. */
@@ -101,9 +106,10 @@ let remaining = Infinity;
 export function meter(ast: unknown): void {
   visit(ast, new Set(), (node) => {
     let current = (node as unknown as { evaluate: (...a: unknown[]) => unknown }).evaluate;
-    const counted = function (this: unknown, ...a: unknown[]): unknown {
+    // The dispatcher's own arity (evaluator, node, context): no rest-array per step.
+    const counted = function (this: unknown, ev: unknown, node: unknown, ctx: unknown): unknown {
       if (--remaining < 0) throw new CelCostError(`stopped after ${EVALUATION_STEP_BUDGET.toLocaleString('en-US')} evaluation steps (the budget of one condition)`);
-      return current.apply(this, a);
+      return current.call(this, ev, node, ctx);
     };
     Object.defineProperty(node, 'evaluate', {
       configurable: true,

@@ -38,7 +38,9 @@ const CONNECTOR = z
          * and clamped. Anything else (`"High"`) leaves the problem unsent with the reason, until a rule maps it.
          */
         priority: cel.default('has(ticket.priority) ? ticket.priority : 5'),
-        description: cel.default('has(ticket.description) && ticket.description != "" ? ticket.description : has(ticket.title) && ticket.title != "" ? ticket.title : "Ticket " + ticket.id'),
+        description: cel.default(
+          'has(ticket.description) && ticket.description != "" ? ticket.description : has(ticket.title) && ticket.title != "" ? ticket.title : "Ticket " + ticket.id',
+        ),
         reason: cel.default('has(ticket.reason) && ticket.reason != "" ? ticket.reason : has(ticket.state) ? ticket.state : "New"'),
         originator: cel.default('"temporal-slm"'),
         /** Ticket fields sent as characteristics: `rest` (every field not mapped above) or a list. */

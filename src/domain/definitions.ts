@@ -111,14 +111,18 @@ export const TARGET_TYPES = ['request'] as const;
 const serviceTargetSchema = z.preprocess(
   (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && (v as { type?: unknown }).type === undefined ? { ...v, type: 'request' } : v),
   z.discriminatedUnion('type', [requestTargetSchema], {
-    error: (issue) => (issue.code === 'invalid_union' ? `expected one of ${TARGET_TYPES.join(', ')} (availability and performance targets on CIs are not measured yet)` : undefined),
+    error: (issue) =>
+      issue.code === 'invalid_union' ? `expected one of ${TARGET_TYPES.join(', ')} (availability and performance targets on CIs are not measured yet)` : undefined,
   }),
 );
 
 const definitionsSchema = z
   .object({
     /** An optional label recorded on measurements by `slm replay` (the server numbers stored versions itself). */
-    version: z.union([z.string().min(1), z.number()]).transform(String).optional(),
+    version: z
+      .union([z.string().min(1), z.number()])
+      .transform(String)
+      .optional(),
     calendars: z.array(calendarSchema()).default([]),
     serviceTargets: z.array(serviceTargetSchema).default([]),
     /** The SNOW connector's rules (mapping, closure, events, reactions to remote changes). */

@@ -21,9 +21,7 @@ export function parseDuration(text: string | number): number {
   const iso = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(s);
   if (iso && s.length > 1 && !/T$/i.test(s)) {
     const [, d, h, m, sec] = iso;
-    return Math.round(
-      Number(d ?? 0) * UNIT_SECONDS.d! + Number(h ?? 0) * UNIT_SECONDS.h! + Number(m ?? 0) * 60 + Number(sec ?? 0),
-    );
+    return Math.round(Number(d ?? 0) * UNIT_SECONDS.d! + Number(h ?? 0) * UNIT_SECONDS.h! + Number(m ?? 0) * 60 + Number(sec ?? 0));
   }
   throw new Error(`invalid duration "${text}": expected e.g. 90s, 15m, 4h, 1h30m, 2d or ISO 8601 like PT4H`);
 }

@@ -271,16 +271,7 @@ function refreshMilestones(m: Measurement, target: CompiledServiceTarget | undef
  * One firing of a milestone at `at`: its `if`, its log entry and its actions. Fields set by `setField`
  * go to `step.patch`; the caller applies them and evaluates every condition again at the same instant.
  */
-function fire(
-  state: TicketEngineState,
-  m: Measurement,
-  target: CompiledServiceTarget,
-  cal: BusinessTime,
-  def: CompiledMilestone,
-  s: MilestoneState,
-  at: number,
-  step: Step,
-): void {
+function fire(state: TicketEngineState, m: Measurement, target: CompiledServiceTarget, cal: BusinessTime, def: CompiledMilestone, s: MilestoneState, at: number, step: Step): void {
   const occurrence = s.count++;
   // Missed repeats (an inherited or retroactive start far past them) collapse into this firing.
   while (def.repeat && s.count < allowed(def)) {
@@ -305,7 +296,19 @@ function fire(
   for (const [i, action] of def.actions.entries()) {
     const kind = Object.keys(action)[0] as ActionRecord['kind'];
     const key = [m.ticketId, targetKey(m), def.name, occurrence, i].join('|');
-    step.effects.push({ key, ticketId: m.ticketId, serviceTargetId: m.serviceTargetId, milestone: def.name, occurrence, actionIndex: i, dueAt: at, firedAt: at, ...ran, action, ticket });
+    step.effects.push({
+      key,
+      ticketId: m.ticketId,
+      serviceTargetId: m.serviceTargetId,
+      milestone: def.name,
+      occurrence,
+      actionIndex: i,
+      dueAt: at,
+      firedAt: at,
+      ...ran,
+      action,
+      ticket,
+    });
     if ('setField' in action) {
       step.patch = { ...(step.patch ?? {}), ...(action.setField as Record<string, TicketValue>) };
       records.push({ kind, status: 'done', detail: `set ${Object.keys(action.setField).join(', ')}` });
@@ -423,14 +426,7 @@ function fresh(env: EngineEnv, target: CompiledServiceTarget, ticket: Ticket, at
 }
 
 /** A new measurement for `target`, inheriting from a group member when the group rule says so. */
-function attach(
-  state: TicketEngineState,
-  env: EngineEnv,
-  target: CompiledServiceTarget,
-  ticket: Ticket,
-  at: number,
-  detachedNow: Set<Measurement>,
-): Measurement {
+function attach(state: TicketEngineState, env: EngineEnv, target: CompiledServiceTarget, ticket: Ticket, at: number, detachedNow: Set<Measurement>): Measurement {
   const calendar = resolveCalendar(env, target, ticket);
   const m = fresh(env, target, ticket, at, calendar.ok ? calendar.id : null);
   if (!calendar.ok) {
@@ -580,15 +576,7 @@ function transitionMilestones(
 }
 
 /** `when` milestones: fire on the rising edge of their condition. */
-function whenMilestones(
-  state: TicketEngineState,
-  env: EngineEnv,
-  m: Measurement,
-  target: CompiledServiceTarget,
-  at: number,
-  step: Step,
-  open: boolean,
-): void {
+function whenMilestones(state: TicketEngineState, env: EngineEnv, m: Measurement, target: CompiledServiceTarget, at: number, step: Step, open: boolean): void {
   for (const def of target.compiledMilestones) {
     if (!def.when) continue;
     const s = m.milestones.find((x) => x.name === def.name);

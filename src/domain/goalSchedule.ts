@@ -15,7 +15,10 @@ const time = z.string().regex(/^(?:([01]\d|2[0-3]):([0-5]\d)|24:00)$/, 'expected
 
 const ENTRY = z
   .object({
-    days: z.array(z.enum(WEEKDAYS)).min(1).default([...WEEKDAYS]),
+    days: z
+      .array(z.enum(WEEKDAYS))
+      .min(1)
+      .default([...WEEKDAYS]),
     from: time.default('00:00'),
     to: time.default('24:00'),
     goal: positiveDurationSchema(),

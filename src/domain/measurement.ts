@@ -11,16 +11,7 @@
  */
 import type { BusinessTime } from './calendar';
 
-export const MEASUREMENT_STATUSES = [
-  'Attached',
-  'InProcess',
-  'Pending',
-  'MissedGoal',
-  'Met',
-  'Missed',
-  'Detached',
-  'Invalid',
-] as const;
+export const MEASUREMENT_STATUSES = ['Attached', 'InProcess', 'Pending', 'MissedGoal', 'Met', 'Missed', 'Detached', 'Invalid'] as const;
 export type MeasurementStatus = (typeof MEASUREMENT_STATUSES)[number];
 
 /** One status interval (SLM:MeasurementChild): what its business time counted as. */
@@ -233,7 +224,8 @@ export function crossingInstant(m: Measurement, goalMs: number, cal: BusinessTim
 export function settle(m: Measurement, cal: BusinessTime): void {
   if (!isOpen(m)) return;
   if (m.startedAt !== null && m.status !== 'Attached') {
-    if (m.elapsedMs < m.goalMs) m.goalReachedAt = null; // a raised goal un-reaches it
+    if (m.elapsedMs < m.goalMs)
+      m.goalReachedAt = null; // a raised goal un-reaches it
     else m.goalReachedAt ??= crossingInstant(m, m.goalMs, cal);
   }
   if (m.status === 'InProcess' && m.goalReachedAt !== null) setStatus(m, 'MissedGoal', m.accountedTo);

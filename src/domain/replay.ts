@@ -4,28 +4,47 @@
  */
 import { BusinessCalendar } from './calendar';
 import { compileDefinitions, mergeDefinitions, parseDefinitions, type Definitions } from './definitions';
-import {
-  advance,
-  applyDefinitionsChange,
-  applyTicketChange,
-  engineEnv,
-  newEngineState,
-  type ActionEffect,
-  type EngineEnv,
-  type TicketEngineState,
-} from './engine';
+import { advance, applyDefinitionsChange, applyTicketChange, engineEnv, newEngineState, targetKey, type ActionEffect, type EngineEnv, type TicketEngineState } from './engine';
+import { milestoneAlarm } from './alarm';
+import { eventDevice } from './connector';
 import { toView, type MeasurementView } from './measurement';
-import { parseTicket } from './ticket';
+import { actionWorkflowId, measurementIndexOf, milestoneEmail, milestonePayload } from './notifications';
+import { DEFAULT_ACTIVE_STATES, DEFAULT_EVENT_FIELD, snowCycle, ticketCloses, type SnowAnswer, type SnowRequest, type SnowState } from './snowCycle';
+import { parseTicket, type Ticket } from './ticket';
+import { ticketAttributes, type TicketAttributes } from './ticketAttributes';
+import { isSettled } from './ticketLifecycle';
 
-export type ReplayEvent =
-  | { at: number; line: number; ticket: unknown }
-  | { at: number; line: number; definitions: unknown }
-  | { at: number; line: number; check: string };
+export type ReplayEvent = { at: number; line: number; ticket: unknown } | { at: number; line: number; definitions: unknown } | { at: number; line: number; check: string };
 
 export interface ReplayOutput {
   check: string;
   at: string;
   measurements: MeasurementView[];
+  /** With `decisions`: what the ticket workflow would have done besides measuring, per ticket. */
+  decisions?: Record<string, TicketDecisions>;
+}
+
+/**
+ * Everything else a ticket run decides, as `slm replay --decisions` shows it: the calls to SNOW (SNOW
+ * accepting each), the notices, alarms, write-backs and workflows of milestone actions, the search
+ * attributes, and whether the run has settled (its reopen window running). Requests and actions are
+ * those since the previous output line.
+ */
+export interface TicketDecisions {
+  serviceProblem: { id: string; status: string | null; lastSyncAt: string | null; syncClosed: boolean } | null;
+  lastError: string | null;
+  requests: { at: string; kind: SnowRequest['kind']; [detail: string]: unknown }[];
+  actions: { at: string; key: string; kind: string; [detail: string]: unknown }[];
+  searchAttributes: TicketAttributes | null;
+  settled: boolean;
+}
+
+interface DecisionState {
+  snow: SnowState;
+  requests: TicketDecisions['requests'];
+  actions: TicketDecisions['actions'];
+  problems: number;
+  alarms: number;
 }
 
 export class ReplayError extends Error {
@@ -62,7 +81,7 @@ export function parseEvents(text: string): ReplayEvent[] {
 }
 
 /** Replays `events` over `definitions`; returns one output per check plus the "end" one. */
-export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (e: ActionEffect) => void): ReplayOutput[] {
+export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (e: ActionEffect) => void, opts: { decisions?: boolean } = {}): ReplayOutput[] {
   let defs: Definitions;
   try {
     defs = parseDefinitions(definitions);
@@ -75,15 +94,53 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
   let env: EngineEnv = makeEnv(defs, defs.version);
   const tickets = new Map<string, TicketEngineState>();
   const out: ReplayOutput[] = [];
-  const emit = (effects: ActionEffect[]) => effects.forEach((e) => onEffect?.(e));
+  const decided = new Map<string, DecisionState>();
+  const decisionsOf = (id: string): DecisionState => {
+    let d = decided.get(id);
+    if (!d) decided.set(id, (d = { snow: { problem: null, lastSent: null, lastError: null }, requests: [], actions: [], problems: 0, alarms: 0 }));
+    return d;
+  };
+  const emit = (effects: ActionEffect[]) =>
+    effects.forEach((e) => {
+      onEffect?.(e);
+      if (opts.decisions) recordAction(decisionsOf(e.ticketId), e, tickets.get(e.ticketId)!, env);
+    });
+  /** The SNOW cycle after a batch, with SNOW accepting every call. */
+  const sync = (state: TicketEngineState, at: number) => {
+    const d = decisionsOf(state.ticketId);
+    const c = env.defs.connector;
+    const cycle = snowCycle(d.snow, state.ticket, { connector: c, activeStates: c.activeStates ?? DEFAULT_ACTIVE_STATES, eventField: c.eventField ?? DEFAULT_EVENT_FIELD }, at);
+    let answer: SnowAnswer | undefined;
+    for (let step = cycle.next(); !step.done; step = cycle.next(answer)) answer = simulateSnow(d, step.value, at);
+  };
 
   const snapshot = (label: string, at: number): ReplayOutput => {
     const measurements: MeasurementView[] = [];
     for (const state of tickets.values()) {
+      const before = state.ticket;
       emit(advance(state, env, at));
+      // A milestone's setField changed the ticket: the run syncs it.
+      if (opts.decisions && state.ticket !== before) sync(state, at);
       for (const m of state.measurements) measurements.push(toView(m, at, env.calendar(m.calendarId)));
     }
-    return { check: label, at: new Date(at).toISOString(), measurements };
+    const line: ReplayOutput = { check: label, at: new Date(at).toISOString(), measurements };
+    if (opts.decisions) {
+      line.decisions = {};
+      for (const state of tickets.values()) {
+        const d = decisionsOf(state.ticketId);
+        const p = d.snow.problem;
+        const t = state.ticket;
+        line.decisions[state.ticketId] = {
+          serviceProblem: p && { id: p.id, status: p.status, lastSyncAt: p.lastSyncAt === null ? null : new Date(p.lastSyncAt).toISOString(), syncClosed: !!d.snow.syncClosed },
+          lastError: d.snow.lastError,
+          requests: d.requests.splice(0),
+          actions: d.actions.splice(0),
+          searchAttributes: t && ticketAttributes(t, state.measurements, p),
+          settled: isSettled({ ticket: t, closed: t !== null && ticketCloses(env.defs.connector, t), measurements: state.measurements, pendingActions: 0, problem: p }),
+        };
+      }
+    }
+    return line;
   };
 
   for (const event of events) {
@@ -92,7 +149,9 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
         const ticket = parseTicket(event.ticket);
         let state = tickets.get(ticket.id);
         if (!state) tickets.set(ticket.id, (state = newEngineState(ticket.id)));
+        if (opts.decisions) noteEvent(decisionsOf(ticket.id), state.ticket, ticket, env, event.at);
         emit(applyTicketChange(state, env, ticket, event.at));
+        if (opts.decisions) sync(state, event.at);
       } else if ('definitions' in event) {
         defs = mergeDefinitions(defs, event.definitions);
         count++;
@@ -108,4 +167,46 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
   const end = events.length ? events[events.length - 1]!.at : 0;
   out.push(snapshot('end', end));
   return out;
+}
+
+/** A device event between two snapshots, queued for the next cycle (as the workflow does). */
+function noteEvent(d: DecisionState, previous: Ticket | null, next: Ticket, env: EngineEnv, at: number): void {
+  if (d.snow.syncClosed) return;
+  const c = env.defs.connector;
+  const device = eventDevice(c, previous, next, c.eventField ?? DEFAULT_EVENT_FIELD);
+  if (device) (d.snow.pendingAlarms ??= []).push({ device, at, ticket: next });
+}
+
+/** SNOW as replay sees it: every call accepted, ids numbered per ticket. */
+function simulateSnow(d: DecisionState, r: SnowRequest, at: number): SnowAnswer | undefined {
+  const when = new Date(at).toISOString();
+  switch (r.kind) {
+    case 'create':
+      d.requests.push({ at: when, kind: 'create', body: r.body });
+      return { ok: true, ref: { id: `problem-${++d.problems}`, incidentNumber: null, link: null } };
+    case 'alarm':
+      d.requests.push({ at: when, kind: 'alarm', body: r.body });
+      return { ok: true, id: `alarm-${++d.alarms}` };
+    case 'patch':
+      d.requests.push({ at: when, kind: 'patch', problemId: r.problemId, patch: r.patch });
+      return { ok: true };
+    case 'writeBack':
+      d.requests.push({ at: when, kind: 'writeBack', key: r.key, fields: r.fields });
+      return undefined;
+  }
+}
+
+/** A milestone action as the action runner would carry it out: what it sends, where. */
+function recordAction(d: DecisionState, e: ActionEffect, state: TicketEngineState, env: EngineEnv): void {
+  const at = new Date(e.firedAt).toISOString();
+  const i = measurementIndexOf(e.key, state.measurements.map(targetKey));
+  const m = state.measurements[i];
+  const payload = milestonePayload(e, m ? toView(m, e.firedAt, env.calendar(m.calendarId)) : null);
+  const a = e.action;
+  if ('notify' in a) {
+    if (a.notify.webhook) d.actions.push({ at, key: `${e.key}|webhook`, kind: 'webhook', url: a.notify.webhook, payload });
+    if (a.notify.email) d.actions.push({ at, key: `${e.key}|email`, kind: 'email', to: a.notify.email, ...milestoneEmail(payload, a.notify.subject) });
+  } else if ('setField' in a) d.actions.push({ at, key: e.key, kind: 'setField', fields: a.setField });
+  else if ('raiseAlarm' in a) d.actions.push({ at, key: e.key, kind: 'alarm', body: milestoneAlarm(e.ticket, e, a.raiseAlarm, d.snow.problem) });
+  else d.actions.push({ at, key: e.key, kind: 'startWorkflow', workflowId: actionWorkflowId(e.key), workflowType: a.startWorkflow.workflowType });
 }

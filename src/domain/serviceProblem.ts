@@ -136,5 +136,5 @@ export function diffForPatch(previous: ServiceProblemBody | null, next: ServiceP
     const before = previous ? (previous as unknown as Record<string, unknown>)[key] : undefined;
     if (JSON.stringify(before) !== JSON.stringify(value)) patch[key] = value;
   }
-  return Object.keys(patch).length ? (patch) : null;
+  return Object.keys(patch).length ? patch : null;
 }

@@ -7,7 +7,8 @@
 import { closes, remoteReaction, type CompiledConnector } from './connector';
 export { ticketCloses } from './connector';
 import type { ActionEffect } from './engine';
-import { closingPatch, diffForPatch, type ServiceProblemBody, type ServiceProblemRef } from './serviceProblem';
+import { toAlarm, type AlarmBody } from './alarm';
+import { closingPatch, diffForPatch, ProblemMappingError, toServiceProblem, type ServiceProblemBody, type ServiceProblemRef } from './serviceProblem';
 import { isClosedState, textField, type Ticket, type TicketValue } from './ticket';
 
 /** The ticket's service problem as the workflow knows it. */
@@ -92,4 +93,90 @@ export const writeBackKey = {
 /** A write-back as an action for the action runner (so it runs in order with milestone actions). */
 export function writeBackAction(key: string, ticket: Ticket, fields: Record<string, TicketValue>, at: number): ActionEffect {
   return { key, ticketId: ticket.id, serviceTargetId: '', milestone: 'connector', occurrence: 0, actionIndex: 0, dueAt: at, firedAt: at, action: { setField: fields }, ticket };
+}
+
+// ── the cycle itself ─────────────────────────────────────────────────────────────────────────────
+
+/** What the SNOW side of a ticket holds between cycles (carried by the run, simulated by replay). */
+export interface SnowState {
+  problem: ProblemState | null;
+  /** The body last sent (the next PATCH is its difference to the new one). */
+  lastSent: ServiceProblemBody | null;
+  lastError: string | null;
+  /** The closure PATCH went out: the ticket is no longer synced (seed step 3). */
+  syncClosed?: boolean;
+  /** Device events waiting to be raised as alarms, and the alarms raised. */
+  pendingAlarms?: { device: string; at: number; ticket: Ticket }[];
+  alarms?: { id: string; externalAlarmId: string; device: string; raisedAt: string }[];
+}
+
+/** The rules in force for the cycle. */
+export interface SnowSettings {
+  connector: CompiledConnector;
+  activeStates: readonly string[];
+  eventField: string;
+}
+
+/** A call the cycle asks its host to make; the host answers with the outcome. */
+export type SnowRequest =
+  | { kind: 'create'; ticketId: string; body: ServiceProblemBody }
+  | { kind: 'alarm'; body: AlarmBody }
+  | { kind: 'patch'; problemId: string; patch: Record<string, unknown> }
+  /** Fields to write back to the ticket's source (no answer needed). */
+  | { kind: 'writeBack'; key: string; fields: Record<string, TicketValue> };
+
+export type SnowAnswer = { ok: true; ref?: ServiceProblemRef; id?: string } | { ok: false; error: string };
+
+/**
+ * The seed's cycle for one batch, as a generator: create the service problem if the ticket needs one
+ * (and write its id, incident number and link back), raise pending device alarms (so they can name
+ * the problem), then PATCH what changed; when the closure condition holds, the PATCH resolves the
+ * problem with the resolution note and the ticket is no longer synced. Each call is yielded to the
+ * host — the ticket workflow makes it through the tmf activities, `slm replay --decisions` answers
+ * as SNOW would — so the order and every decision exist once. A failed call (a final 4xx) is kept
+ * as `lastError`; the next batch tries again. `at` is the batch's instant.
+ */
+export function* snowCycle(s: SnowState, ticket: Ticket | null, k: SnowSettings, at: number): Generator<SnowRequest, void, SnowAnswer | undefined> {
+  if (!ticket || s.syncClosed) return;
+  let body: ServiceProblemBody;
+  try {
+    body = toServiceProblem(ticket, k.connector);
+  } catch (err) {
+    // The ticket is fine; what SNOW would get is not: the problem carries the error until a change
+    // (or a definitions fix) makes the ticket mappable.
+    if (!(err instanceof ProblemMappingError)) throw err;
+    s.lastError = `service problem not sent: ${err.message}`;
+    return;
+  }
+  // An active ticket gets its problem even when it arrives already meeting the closure condition:
+  // SNOW then holds the record, resolved with its note just below.
+  if (needsProblem(ticket, s.problem, k.activeStates)) {
+    const a = yield { kind: 'create', ticketId: ticket.id, body };
+    if (a?.ok && a.ref) {
+      s.problem = createdProblem(a.ref, body, at);
+      s.lastSent = body;
+      s.lastError = null;
+      yield { kind: 'writeBack', key: writeBackKey.problem(ticket.id, a.ref.id), fields: problemWriteBackFields(a.ref) };
+    } else if (a && !a.ok) s.lastError = a.error;
+  }
+  while (s.pendingAlarms?.length) {
+    const { device, at: when, ticket: t } = s.pendingAlarms.shift()!;
+    const alarm = toAlarm(t, k.eventField, device, s.problem, when);
+    const a = yield { kind: 'alarm', body: alarm };
+    if (a?.ok && a.id !== undefined) (s.alarms ??= []).push({ id: a.id, externalAlarmId: alarm.externalAlarmId, device, raisedAt: alarm.alarmRaisedTime });
+    else if (a && !a.ok) s.lastError = a.error;
+  }
+  if (!s.problem) return;
+  const closing = closes(k.connector, ticket);
+  const patch = nextPatch(k.connector, ticket, s.lastSent, body, at);
+  if (!patch) return;
+  const a = yield { kind: 'patch', problemId: s.problem.id, patch };
+  if (a && !a.ok) {
+    s.lastError = a.error;
+    return;
+  }
+  s.problem = patchedProblem(s.problem, body, closing, at);
+  s.lastSent = body;
+  s.lastError = null;
+  if (closing) s.syncClosed = true;
 }

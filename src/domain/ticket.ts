@@ -17,7 +17,12 @@ export const MAX_TICKET_BYTES = 256 * 1024;
 /** Deepest nesting of objects and arrays in a ticket. */
 export const MAX_TICKET_DEPTH = 32;
 
-const idSchema = z.string().trim().min(1, 'must be a non-empty string').max(200, 'at most 200 characters').regex(/^[^\s]+$/, 'must not contain spaces');
+const idSchema = z
+  .string()
+  .trim()
+  .min(1, 'must be a non-empty string')
+  .max(200, 'at most 200 characters')
+  .regex(/^[^\s]+$/, 'must not contain spaces');
 
 export class TicketValidationError extends Error {
   override name = 'TicketValidationError';

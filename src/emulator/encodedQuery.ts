@@ -27,16 +27,26 @@ function matchTerm(record: Record<string, unknown>, t: Term): boolean {
   if (raw === undefined || raw === null) return t.op === '!=';
   const v = typeof raw === 'string' ? raw : JSON.stringify(raw);
   switch (t.op) {
-    case '=': return v === t.value;
-    case '!=': return v !== t.value;
-    case '>=': return v >= t.value;
-    case '<=': return v <= t.value;
-    case '>': return v > t.value;
-    case '<': return v < t.value;
-    case 'STARTSWITH': return v.startsWith(t.value);
-    case 'LIKE': return v.includes(t.value);
-    case 'IN': return t.value.split(',').includes(v);
-    default: return false;
+    case '=':
+      return v === t.value;
+    case '!=':
+      return v !== t.value;
+    case '>=':
+      return v >= t.value;
+    case '<=':
+      return v <= t.value;
+    case '>':
+      return v > t.value;
+    case '<':
+      return v < t.value;
+    case 'STARTSWITH':
+      return v.startsWith(t.value);
+    case 'LIKE':
+      return v.includes(t.value);
+    case 'IN':
+      return t.value.split(',').includes(v);
+    default:
+      return false;
   }
 }
 

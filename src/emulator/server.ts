@@ -223,7 +223,10 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     const offset = Math.max(Number(query.get('sysparm_offset') ?? query.get('offset') ?? 0) || 0, 0);
     const all = [...problems.values()].filter((p) => matchesEncodedQuery(p, q));
     for (const { field, descending } of orderByOf(q).reverse()) {
-      const key = (p: Record<string, unknown>) => { const v = p[field]; return typeof v === 'string' ? v : JSON.stringify(v ?? ''); };
+      const key = (p: Record<string, unknown>) => {
+        const v = p[field];
+        return typeof v === 'string' ? v : JSON.stringify(v ?? '');
+      };
       all.sort((a, b) => (descending ? key(b).localeCompare(key(a)) : key(a).localeCompare(key(b))));
     }
     const page = all.slice(offset, offset + limit);

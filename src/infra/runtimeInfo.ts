@@ -40,4 +40,3 @@ export function runtimeState(dataDir: string): RuntimeState {
     return { state: 'stale', pid: info.pid };
   }
 }
-

@@ -20,7 +20,10 @@ import { startPostgres, type PostgresCluster } from '../infra/postgres';
 import { removeRuntimeInfo, runtimeState, writeRuntimeInfo } from '../infra/runtimeInfo';
 import { registerSearchAttributes } from '../infra/searchAttributes';
 import { ensureTemporalCli } from '../infra/temporalCli';
-import { actionSettingsFrom, createSlmWorker, createTmfWorker, installRuntime, onShutdownSignal, snowGateFromConfig, tmfClientFromConfig } from './workers';
+import { installRuntime, onShutdownSignal } from './runtime';
+import { createSlmWorker } from './slmWorker';
+import { createTmfWorker } from './tmfWorker';
+import { actionSettingsFrom, snowGateFromConfig, tmfClientFromConfig } from './wiring';
 
 const say = (msg: string) => process.stdout.write(`[slm] ${msg}\n`);
 
@@ -49,7 +52,8 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
   try {
     fs.mkdirSync(config.SLM_DATA_DIR, { recursive: true });
     const live = runtimeState(config.SLM_DATA_DIR);
-    if (live.state === 'running') throw new Error(`npm start already runs on ${config.SLM_DATA_DIR} (pid ${live.info.pid}); stop it first (Ctrl-C in its terminal, or kill ${live.info.pid})`);
+    if (live.state === 'running')
+      throw new Error(`npm start already runs on ${config.SLM_DATA_DIR} (pid ${live.info.pid}); stop it first (Ctrl-C in its terminal, or kill ${live.info.pid})`);
     if (live.state === 'stale') log(`the last run (pid ${live.pid}) did not stop cleanly; reclaiming what it left running`);
 
     let temporalAddress = config.TEMPORAL_ADDRESS;
@@ -105,7 +109,9 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
       if (applied.changed && stored) newVersion = applied.version;
       log(`definitions v${applied.version} (${defs.serviceTargets.length} service targets${applied.changed ? ', new' : ', unchanged'}) from ${fileName}`);
     } else {
-      log(`definitions v${stored.version} (${stored.body.serviceTargets?.length ?? 0} service targets) from the store; ${fileName} not applied (SLM_DEFINITIONS_APPLY=always would apply it)`);
+      log(
+        `definitions v${stored.version} (${stored.body.serviceTargets?.length ?? 0} service targets) from the store; ${fileName} not applied (SLM_DEFINITIONS_APPLY=always would apply it)`,
+      );
     }
 
     let emulator: Emulator | null = null;
@@ -132,7 +138,15 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
     cleanups.push(() => gate.close());
     const http = tmfClientFromConfig(config, snowBaseUrl, gate);
     cleanups.push(() => http.close());
-    const slm = await createSlmWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT, maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS });
+    const slm = await createSlmWorker({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.SLM_TASK_QUEUE,
+      db: handle.db,
+      actions: actionSettingsFrom(config),
+      snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT,
+      maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS,
+    });
     const tmf = await createTmfWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,

@@ -7,7 +7,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { FleetSlots } from '../clients/snowSlots';
 import { openDb } from '../db/client';
-import { createTmfWorker, installRuntime, onShutdownSignal, snowGateFromConfig, tmfClientFromConfig } from './workers';
+import { installRuntime, onShutdownSignal } from './runtime';
+import { createTmfWorker } from './tmfWorker';
+import { snowGateFromConfig, tmfClientFromConfig } from './wiring';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -4,28 +4,11 @@
  * one's ticket workflow (seed 000, session 101). It can be paused, resumed and re-timed while it
  * runs; a new frequency takes effect at once, not after the current wait.
  */
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  getExternalWorkflowHandle,
-  log,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createTmfActivities } from '../activities/tmf';
 import { advanceCursor, sysTime, ticketIdOf, type SyncCursor } from '../domain/problemSync';
 import { ticketWorkflowId } from '../domain/ticket';
-import {
-  getSyncStatusQuery,
-  remoteProblemChangedSignal,
-  setSyncSettingsUpdate,
-  SYNC_FREQUENCY_RANGE,
-  type SyncSettings,
-  type SyncStatus,
-} from './messages';
+import { getSyncStatusQuery, remoteProblemChangedSignal, setSyncSettingsUpdate, SYNC_FREQUENCY_RANGE, type SyncSettings, type SyncStatus } from './messages';
 
 type TmfActivities = ReturnType<typeof createTmfActivities>;
 
@@ -83,9 +66,7 @@ export async function problemSyncWorkflow(input: ProblemSyncInput): Promise<void
 
   for (;;) {
     settingsChanged = false;
-    const woke = status.enabled
-      ? await condition(() => settingsChanged, status.frequencySeconds * 1000)
-      : await condition(() => settingsChanged);
+    const woke = status.enabled ? await condition(() => settingsChanged, status.frequencySeconds * 1000) : await condition(() => settingsChanged);
     if (woke) continue; // new settings: wait again with them
 
     try {

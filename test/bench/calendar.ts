@@ -39,7 +39,10 @@ const blackouts: { start: string; end: string }[] = [];
 for (let t = Date.UTC(2025, 11, 3, 9, 0); t < Date.UTC(2029, 0, 1); t += 7 * 86400_000) {
   blackouts.push({ start: new Date(t).toISOString(), end: new Date(t + 3600_000).toISOString() }); // Wednesdays 10:00–11:00 CET
 }
-const twoIntervals: [string, string][] = [['08:00', '12:00'], ['13:00', '17:00']];
+const twoIntervals: [string, string][] = [
+  ['08:00', '12:00'],
+  ['13:00', '17:00'],
+];
 const SPEC: CalendarSpec = {
   id: 'bench',
   timezone: 'Europe/Berlin',
@@ -78,7 +81,10 @@ function timeIt(run: () => number): { seconds: number; checksum: number } {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { ops: { type: 'string', default: '1000000' }, 'peer-ops': { type: 'string', default: '5000' }, rounds: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ops: { type: 'string', default: '1000000' }, 'peer-ops': { type: 'string', default: '5000' }, rounds: { type: 'string', default: '3' } },
+  });
   const n = Number(values.ops);
   const peerN = Number(values['peer-ops']);
   const rounds = Number(values.rounds);
@@ -92,12 +98,23 @@ export async function main(argv: string[]): Promise<void> {
   };
 
   moment.updateLocale('en', {
-    workinghours: { 0: null, 1: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'], 2: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'], 3: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'], 4: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'], 5: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'], 6: null },
+    workinghours: {
+      0: null,
+      1: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'],
+      2: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'],
+      3: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'],
+      4: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'],
+      5: ['08:00:00', '12:00:00', '13:00:00', '17:00:00'],
+      6: null,
+    },
     holidays,
   });
   dayjs.extend(dayjsBusinessTime);
   dayjs.setHolidays(holidays);
-  const seg = [{ start: '08:00:00', end: '12:00:00' }, { start: '13:00:00', end: '17:00:00' }];
+  const seg = [
+    { start: '08:00:00', end: '12:00:00' },
+    { start: '13:00:00', end: '17:00:00' },
+  ];
   dayjs.setBusinessTime({ sunday: null, monday: seg, tuesday: seg, wednesday: seg, thursday: seg, friday: seg, saturday: null });
 
   const peerOps = ops.slice(0, peerN);
@@ -126,7 +143,9 @@ export async function main(argv: string[]): Promise<void> {
     const sub = timeIt(runOurs(peerOps));
     oursAll.push(n / all.seconds);
     oursSub.push(peerOps.length / sub.seconds);
-    const line = [`round ${r}: temporal-slm ${fmt(n / all.seconds)} ops/s over ${fmt(n)} ops (${all.seconds.toFixed(2)} s), ${fmt(peerOps.length / sub.seconds)} ops/s over the peers' ${fmt(peerOps.length)}`];
+    const line = [
+      `round ${r}: temporal-slm ${fmt(n / all.seconds)} ops/s over ${fmt(n)} ops (${all.seconds.toFixed(2)} s), ${fmt(peerOps.length / sub.seconds)} ops/s over the peers' ${fmt(peerOps.length)}`,
+    ];
     for (const [name, run] of Object.entries(peers)) {
       const res = timeIt(run);
       peerRates[name]!.push(peerOps.length / res.seconds);
@@ -151,7 +170,14 @@ export async function main(argv: string[]): Promise<void> {
   // Cost of one add by goal length (business time), starting anywhere in 2026–2027.
   const rnd = mulberry32(7);
   const starts = Array.from({ length: 100000 }, () => Date.UTC(2026, 0, 5) + Math.floor(rnd() * 690 * 86400_000));
-  const goals: [string, number][] = [['1 h', 3600], ['1 day (8 h)', 8 * 3600], ['1 week', 40 * 3600], ['1 month', 170 * 3600], ['3 months', 510 * 3600], ['1 year', 2000 * 3600]];
+  const goals: [string, number][] = [
+    ['1 h', 3600],
+    ['1 day (8 h)', 8 * 3600],
+    ['1 week', 40 * 3600],
+    ['1 month', 170 * 3600],
+    ['3 months', 510 * 3600],
+    ['1 year', 2000 * 3600],
+  ];
   ours.add(Math.max(...starts), 4000 * 3600); // compile the window the longest goals reach, outside the timing
   const costs = goals.map(([label, secs]) => {
     const samples: number[] = [];

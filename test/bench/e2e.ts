@@ -13,7 +13,6 @@ import { costsText, median, pool, startBenchStack, workflowCosts } from './stack
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 
-
 async function until(what: string, probe: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!probe()) {
@@ -32,7 +31,9 @@ export async function main(argv: string[]): Promise<void> {
   const { config, client, emulator, dev } = stack;
   try {
     say(`e2e benchmark: ${n} tickets and ${n} trivial workflows per round, ${rounds} rounds`);
-    say(`server: temporal dev server ${dev.address} (SQLite); PostgreSQL ${stack.postgresPort}; emulator ${emulator.url}; SNOW connections ${config.TMF_MAX_CONCURRENT}; ${os.cpus().length} cores`);
+    say(
+      `server: temporal dev server ${dev.address} (SQLite); PostgreSQL ${stack.postgresPort}; emulator ${emulator.url}; SNOW connections ${config.TMF_MAX_CONCURRENT}; ${os.cpus().length} cores`,
+    );
     const ticketRates: number[] = [];
     const trivialRates: number[] = [];
     const ratios: number[] = [];
@@ -53,7 +54,10 @@ export async function main(argv: string[]): Promise<void> {
 
       const statements = (stack.statements() - statements0) / n;
       // The cost of one ticket's life (created, problem POSTed, resolved, PATCHed), from 50 of them.
-      const costs = await workflowCosts(client, ids.slice(0, 50).map((id) => `ticket:${id}`));
+      const costs = await workflowCosts(
+        client,
+        ids.slice(0, 50).map((id) => `ticket:${id}`),
+      );
       say(`round ${round} per ticket: ${costsText(costs)}, ${statements.toFixed(1)} database statements`);
 
       const t1 = Date.now();

@@ -21,7 +21,12 @@ const say = (msg: string) => process.stdout.write(msg + '\n');
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { tickets: { type: 'string', default: '500' }, latency: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' }, workers: { type: 'string', default: '3' } },
+    options: {
+      tickets: { type: 'string', default: '500' },
+      latency: { type: 'string', default: '50' },
+      rounds: { type: 'string', default: '3' },
+      workers: { type: 'string', default: '3' },
+    },
   });
   const n = Number(values.tickets);
   const latencyMs = Number(values.latency);
@@ -33,7 +38,9 @@ export async function main(argv: string[]): Promise<void> {
   const running: TmfProcess[] = [];
   try {
     const bound = config.TMF_MAX_CONCURRENT / (latencyMs / 1000);
-    say(`fleet benchmark: ${config.TMF_MAX_CONCURRENT} SNOW slots shared through PostgreSQL, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per drain, ${rounds} rounds; ${os.cpus().length} cores`);
+    say(
+      `fleet benchmark: ${config.TMF_MAX_CONCURRENT} SNOW slots shared through PostgreSQL, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per drain, ${rounds} rounds; ${os.cpus().length} cores`,
+    );
     const posts = (prefix: string) =>
       emulator.requests
         .filter((r) => r.method === 'POST' && r.status === 201 && String((r.body as { correlationId?: unknown } | null)?.correlationId).startsWith(`ticket:${prefix}`))
@@ -63,7 +70,13 @@ export async function main(argv: string[]): Promise<void> {
       const peak = emulator.concurrency.peak;
       await Promise.all(running.splice(0).map((w) => w.stop()));
       await stack.resumeSlm();
-      const recorded = async () => (await stack.db.select({ n: count() }).from(tickets).where(and(like(tickets.ticketId, `${prefix}%`), isNotNull(tickets.problemId))))[0]!.n;
+      const recorded = async () =>
+        (
+          await stack.db
+            .select({ n: count() })
+            .from(tickets)
+            .where(and(like(tickets.ticketId, `${prefix}%`), isNotNull(tickets.problemId)))
+        )[0]!.n;
       while ((await recorded()) < n) await new Promise((r) => setTimeout(r, 100));
       const times = posts(prefix).sort((a, b) => a - b);
       const seconds = (times[n - 1]! - times[0]!) / 1000;
@@ -85,7 +98,9 @@ export async function main(argv: string[]): Promise<void> {
       );
     }
     const ratios = one.map((a, i) => many[i]! / a);
-    say(`median: 1 worker ${median(one).toFixed(1)} creates/s, ${fleetSize} workers ${median(many).toFixed(1)} creates/s; ratio ${median(ratios).toFixed(2)} (goal: within 10 %, ≥ 0.90)`);
+    say(
+      `median: 1 worker ${median(one).toFixed(1)} creates/s, ${fleetSize} workers ${median(many).toFixed(1)} creates/s; ratio ${median(ratios).toFixed(2)} (goal: within 10 %, ≥ 0.90)`,
+    );
     say(`most requests at once in SNOW over every drain: ${Math.max(...peaks)} (fleet cap ${config.TMF_MAX_CONCURRENT})`);
   } finally {
     await Promise.all(running.map((w) => w.kill()));

@@ -30,8 +30,24 @@ const conditions = {
 const DEFINITIONS = {
   calendars: [office],
   serviceTargets: [
-    { id: 'P1-resolution', appliesTo: 'ticket.priority == 1', ...conditions, goal: { duration: '4h' }, calendar: 'office', group: 'resolution', milestones: [{ name: 'warn-75', at: { percentOfGoal: 75 } }] },
-    { id: 'P2-resolution', appliesTo: 'ticket.priority == 2', ...conditions, goal: { duration: '8h' }, calendar: 'office', group: 'resolution', milestones: [{ name: 'warn-75', at: { percentOfGoal: 75 } }] },
+    {
+      id: 'P1-resolution',
+      appliesTo: 'ticket.priority == 1',
+      ...conditions,
+      goal: { duration: '4h' },
+      calendar: 'office',
+      group: 'resolution',
+      milestones: [{ name: 'warn-75', at: { percentOfGoal: 75 } }],
+    },
+    {
+      id: 'P2-resolution',
+      appliesTo: 'ticket.priority == 2',
+      ...conditions,
+      goal: { duration: '8h' },
+      calendar: 'office',
+      group: 'resolution',
+      milestones: [{ name: 'warn-75', at: { percentOfGoal: 75 } }],
+    },
     { id: 'response', appliesTo: 'ticket.priority <= 2', stop: 'ticket.state != "New"', goal: { duration: '30m' }, milestones: [{ name: 'late', at: { afterDue: '15m' } }] },
   ],
 };

@@ -17,7 +17,10 @@ import { startDevServer, type DevServer } from '../../src/infra/devServer';
 import { startThrowawayPostgres } from '../../src/infra/postgres';
 import { freePort } from '../../src/infra/process';
 import { ensureTemporalCli } from '../../src/infra/temporalCli';
-import { actionSettingsFrom, bundleSlmWorkflows, createSlmWorker, createTmfWorker, tmfClientFromConfig } from '../../src/workers/workers';
+import { bundleSlmWorkflows } from '../../src/workers/bundle';
+import { createSlmWorker } from '../../src/workers/slmWorker';
+import { createTmfWorker } from '../../src/workers/tmfWorker';
+import { actionSettingsFrom, tmfClientFromConfig } from '../../src/workers/wiring';
 
 export interface BenchStack {
   config: Config;
@@ -65,7 +68,16 @@ export async function startBenchStack(opts: {
   const definitions = opts.definitions === undefined ? readDefinitionsFile(config.SLM_DEFINITIONS) : parseDefinitions(opts.definitions);
   await applyDefinitions(handle.db, definitions, opts.definitions === undefined ? config.SLM_DEFINITIONS : 'bench');
   const slm = restartable(() =>
-    createSlmWorker({ connection: native, namespace: 'default', taskQueue: config.SLM_TASK_QUEUE, db: handle.db, actions: actionSettingsFrom(config), snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT, maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS, workflowBundle: bundle }),
+    createSlmWorker({
+      connection: native,
+      namespace: 'default',
+      taskQueue: config.SLM_TASK_QUEUE,
+      db: handle.db,
+      actions: actionSettingsFrom(config),
+      snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT,
+      maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS,
+      workflowBundle: bundle,
+    }),
   );
   const tmf = restartable(() => createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT }));
   await Promise.all([slm.resume(), tmf.resume()]);

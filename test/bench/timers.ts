@@ -19,12 +19,13 @@ import { costsText, median, percentile, pool, startBenchStack, workflowCosts } f
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 
-
-
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { tickets: { type: 'string', default: '5000' }, spread: { type: 'string', default: '600' }, burst: { type: 'string', default: '5000' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { tickets: { type: 'string', default: '5000' }, spread: { type: 'string', default: '600' }, burst: { type: 'string', default: '5000' } },
+  });
   const n = Number(values.tickets);
   const spread = Number(values.spread);
   const burst = Number(values.burst);
@@ -79,11 +80,20 @@ export async function main(argv: string[]): Promise<void> {
 
     const dueLateness = rows.map((r) => r.updatedAt.getTime() - r.missedGoalAt!.getTime());
     const msLateness = arrivals.map((a) => a.at - a.dueAt);
-    say(`due instants fired: ${rows.length}/${n}; lateness (MissedGoal written − due instant): p50 ${fmt(percentile(dueLateness, 50))}, p99 ${fmt(percentile(dueLateness, 99))}, max ${fmt(Math.max(...dueLateness))}`);
-    say(`milestones fired: ${arrivals.length}/${n}; lateness (webhook received − milestone instant): p50 ${fmt(percentile(msLateness, 50))}, p99 ${fmt(percentile(msLateness, 99))}, max ${fmt(Math.max(...msLateness))}`);
+    say(
+      `due instants fired: ${rows.length}/${n}; lateness (MissedGoal written − due instant): p50 ${fmt(percentile(dueLateness, 50))}, p99 ${fmt(percentile(dueLateness, 99))}, max ${fmt(Math.max(...dueLateness))}`,
+    );
+    say(
+      `milestones fired: ${arrivals.length}/${n}; lateness (webhook received − milestone instant): p50 ${fmt(percentile(msLateness, 50))}, p99 ${fmt(percentile(msLateness, 99))}, max ${fmt(Math.max(...msLateness))}`,
+    );
     const p99 = Math.max(percentile(dueLateness, 99), percentile(msLateness, 99));
-    say(`goal p99 < 1000 ms: ${p99 < 1000 ? 'met' : 'NOT met'} (worst p99 ${fmt(p99)}; median of both p50s ${fmt(median([percentile(dueLateness, 50), percentile(msLateness, 50)]))})`);
-    const costs = await workflowCosts(client, Array.from({ length: Math.min(50, n) }, (_, i) => `ticket:TM-${i}`));
+    say(
+      `goal p99 < 1000 ms: ${p99 < 1000 ? 'met' : 'NOT met'} (worst p99 ${fmt(p99)}; median of both p50s ${fmt(median([percentile(dueLateness, 50), percentile(msLateness, 50)]))})`,
+    );
+    const costs = await workflowCosts(
+      client,
+      Array.from({ length: Math.min(50, n) }, (_, i) => `ticket:TM-${i}`),
+    );
     say(`per ticket (created, its milestone fired, its due instant fired): ${costsText(costs)}`);
 
     if (burst > 0) {
@@ -97,7 +107,10 @@ export async function main(argv: string[]): Promise<void> {
       );
       say(`burst: ${burst} tickets created in ${((Date.now() - b0) / 1000).toFixed(1)} s, all due at ${new Date(dueAt).toISOString()}`);
       const fired = async () => {
-        const r = await db.select({ updatedAt: measurements.updatedAt }).from(measurements).where(and(eq(measurements.serviceTargetId, 'burst'), like(measurements.subjectId, 'BU-%'), isNotNull(measurements.missedGoalAt)));
+        const r = await db
+          .select({ updatedAt: measurements.updatedAt })
+          .from(measurements)
+          .where(and(eq(measurements.serviceTargetId, 'burst'), like(measurements.subjectId, 'BU-%'), isNotNull(measurements.missedGoalAt)));
         return r.map((x) => x.updatedAt.getTime());
       };
       const deadline = dueAt + 600_000;

@@ -66,9 +66,11 @@ afterAll(async () => {
 
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /** The snapshots of one ticket's life: created, updated twice, then closed by the seed's condition. */
@@ -99,10 +101,14 @@ async function expectAllSynced(ids: string[], timeoutMs: number): Promise<void> 
     return byTicket;
   };
   const done = (p: Record<string, unknown>) => p.status === 'resolved' && typeof p.statusChangeReason === 'string';
-  await eventually(async () => {
-    const byTicket = problemsOf();
-    return ids.every((id) => byTicket.get(id)?.some(done)) ? true : undefined;
-  }, timeoutMs, `all ${ids.length} problems resolved`);
+  await eventually(
+    async () => {
+      const byTicket = problemsOf();
+      return ids.every((id) => byTicket.get(id)?.some(done)) ? true : undefined;
+    },
+    timeoutMs,
+    `all ${ids.length} problems resolved`,
+  );
   const byTicket = problemsOf();
   const wrong: string[] = [];
   for (const id of ids) {
@@ -119,49 +125,61 @@ async function expectAllSynced(ids: string[], timeoutMs: number): Promise<void> 
 
 const FAULTS = { errorRate: 0.2, rateLimitRate: 0.05, retryAfterSeconds: 1, dropRate: 0.05, spikeRate: 0.1, spikeMs: 200, seed: 7 };
 
-it('keeps 1,000 tickets exactly in sync through 503s, 429s, dropped answers and latency spikes', async () => {
-  Object.assign(emulator.faults, FAULTS);
-  const ids = Array.from({ length: TICKETS }, (_, i) => `CH1-${i}`);
-  await drive(ids);
-  await expectAllSynced(ids, 15 * 60_000);
-  const injected = emulator.requests.filter((r) => r.status === 503 || r.status === 429 || r.status === 0).length;
-  expect(injected).toBeGreaterThan(TICKETS / 2);
-}, 20 * 60_000);
+it(
+  'keeps 1,000 tickets exactly in sync through 503s, 429s, dropped answers and latency spikes',
+  async () => {
+    Object.assign(emulator.faults, FAULTS);
+    const ids = Array.from({ length: TICKETS }, (_, i) => `CH1-${i}`);
+    await drive(ids);
+    await expectAllSynced(ids, 15 * 60_000);
+    const injected = emulator.requests.filter((r) => r.status === 503 || r.status === 429 || r.status === 0).length;
+    expect(injected).toBeGreaterThan(TICKETS / 2);
+  },
+  20 * 60_000,
+);
 
-it('does the same while the tmf worker is killed (SIGKILL) and restarted twice', async () => {
-  Object.assign(emulator.faults, FAULTS, { seed: 11 });
-  const ids = Array.from({ length: TICKETS }, (_, i) => `CH2-${i}`);
-  const kills: { signal: NodeJS.Signals | null; requestsBefore: number; pid: number }[] = [];
-  await drive(ids, async (phase) => {
-    if (phase === 0 || phase === 2) {
-      await new Promise((r) => setTimeout(r, 3000)); // requests in flight
-      const pid = tmf!.child.pid!;
-      const requestsBefore = emulator.requests.length;
-      kills.push({ signal: await killTmfWorker(), requestsBefore, pid });
-      await new Promise((r) => setTimeout(r, 2000));
-      tmf = startTmfWorker();
+it(
+  'does the same while the tmf worker is killed (SIGKILL) and restarted twice',
+  async () => {
+    Object.assign(emulator.faults, FAULTS, { seed: 11 });
+    const ids = Array.from({ length: TICKETS }, (_, i) => `CH2-${i}`);
+    const kills: { signal: NodeJS.Signals | null; requestsBefore: number; pid: number }[] = [];
+    await drive(ids, async (phase) => {
+      if (phase === 0 || phase === 2) {
+        await new Promise((r) => setTimeout(r, 3000)); // requests in flight
+        const pid = tmf!.child.pid!;
+        const requestsBefore = emulator.requests.length;
+        kills.push({ signal: await killTmfWorker(), requestsBefore, pid });
+        await new Promise((r) => setTimeout(r, 2000));
+        tmf = startTmfWorker();
+      }
+    });
+    // Both workers died of the kill while they were sending (SNOW had requests from them), and a new
+    // process took over each time.
+    expect(kills.map((k) => k.signal)).toEqual(['SIGKILL', 'SIGKILL']);
+    for (const k of kills) {
+      expect(k.requestsBefore).toBeGreaterThan(0);
+      expect(() => process.kill(k.pid, 0)).toThrow();
     }
-  });
-  // Both workers died of the kill while they were sending (SNOW had requests from them), and a new
-  // process took over each time.
-  expect(kills.map((k) => k.signal)).toEqual(['SIGKILL', 'SIGKILL']);
-  for (const k of kills) {
-    expect(k.requestsBefore).toBeGreaterThan(0);
-    expect(() => process.kill(k.pid, 0)).toThrow();
-  }
-  expect(tmf!.child.pid).not.toBe(kills[1]!.pid);
-  await expectAllSynced(ids, 15 * 60_000);
-}, 20 * 60_000);
+    expect(tmf!.child.pid).not.toBe(kills[1]!.pid);
+    await expectAllSynced(ids, 15 * 60_000);
+  },
+  20 * 60_000,
+);
 
-it('catches up after SNOW was unreachable for ten minutes', async () => {
-  Object.assign(emulator.faults, { errorRate: 0, rateLimitRate: 0, dropRate: 0, spikeRate: 0 });
-  const ids = Array.from({ length: 200 }, (_, i) => `CH3-${i}`);
-  const res = await fetch(`${emulator.url}/_emulator/faults`, { method: 'PUT', body: JSON.stringify({ refuseForMs: 600_000 }), headers: { 'content-type': 'application/json' } });
-  expect(res.status).toBe(200);
-  const outageEnds = Date.now() + 600_000;
-  await drive(ids);
-  // Nothing got through while SNOW was away.
-  expect([...emulator.problems.values()].filter((p) => String(p.correlationId).startsWith('ticket:CH3-'))).toHaveLength(0);
-  await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
-  await expectAllSynced(ids, 10 * 60_000);
-}, 25 * 60_000);
+it(
+  'catches up after SNOW was unreachable for ten minutes',
+  async () => {
+    Object.assign(emulator.faults, { errorRate: 0, rateLimitRate: 0, dropRate: 0, spikeRate: 0 });
+    const ids = Array.from({ length: 200 }, (_, i) => `CH3-${i}`);
+    const res = await fetch(`${emulator.url}/_emulator/faults`, { method: 'PUT', body: JSON.stringify({ refuseForMs: 600_000 }), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    const outageEnds = Date.now() + 600_000;
+    await drive(ids);
+    // Nothing got through while SNOW was away.
+    expect([...emulator.problems.values()].filter((p) => String(p.correlationId).startsWith('ticket:CH3-'))).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())));
+    await expectAllSynced(ids, 10 * 60_000);
+  },
+  25 * 60_000,
+);

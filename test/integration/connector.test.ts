@@ -64,10 +64,14 @@ it('maps fields by the configured CEL, writes the problem back to the source, cl
   expect(hook.body).toEqual({ ticketId: 'CX-1', fields: { problemId: problem.id, incidentNumber: problem.number, incidentLink: problem.link } });
 
   await upsertTicketChecked(client, settings, { id: 'CX-1', state: 'In Progress', priority: 2, service: 'voice', site: 'LUX-1', restoredBy: 'ses_group' });
-  const closed = await eventually(async () => {
-    const p = emulator.problems.get(problem.id as string);
-    return p?.status === 'resolved' ? p : undefined;
-  }, 20000, 'resolved');
+  const closed = await eventually(
+    async () => {
+      const p = emulator.problems.get(problem.id as string);
+      return p?.status === 'resolved' ? p : undefined;
+    },
+    20000,
+    'resolved',
+  );
   expect(closed.statusChangeReason).toBe('Restored by ses_group (ticket CX-1)');
   expect(closed.note).toEqual([expect.objectContaining({ text: 'Restored by ses_group (ticket CX-1)', author: 'temporal-slm' })]);
   await eventually(async () => ((await db.db.select().from(tickets).where(eq(tickets.ticketId, 'CX-1')))[0]?.syncClosed ? true : undefined), 20000, 'sync closed');
@@ -76,27 +80,43 @@ it('maps fields by the configured CEL, writes the problem back to the source, cl
   const before = emulator.requests.length;
   await upsertTicketChecked(client, settings, { id: 'CX-1', state: 'In Progress', priority: 1, service: 'data', site: 'LUX-2', restoredBy: 'ses_group' });
   await new Promise((r) => setTimeout(r, 1500));
-  expect(emulator.requests.slice(before).filter((r) => r.path.includes(problem.id as string) || (r.body as { correlationId?: string })?.correlationId === 'ticket:CX-1')).toEqual([]);
+  expect(emulator.requests.slice(before).filter((r) => r.path.includes(problem.id as string) || (r.body as { correlationId?: string })?.correlationId === 'ticket:CX-1')).toEqual(
+    [],
+  );
 });
 
 it('reacts to a SNOW-side resolution with the configured fields, written back to the source too', async () => {
   await upsertTicketChecked(client, settings, { id: 'CX-2', state: 'New', priority: 2, service: 'voice' });
   const id = await eventually(async () => problemIdOf('CX-2'), 20000, 'problem');
-  await client.workflow.getHandle(ticketWorkflowId('CX-2')).signal(remoteProblemChangedSignal, { problemId: id, status: 'resolved', incidentNumber: null, link: null, updatedOn: '2026-03-02 10:00:00' });
-  const view = await eventually(async () => {
-    const v = await queryTicket(client, 'CX-2');
-    return v?.ticket?.closureRequested === true ? v : undefined;
-  }, 20000, 'closureRequested');
+  await client.workflow
+    .getHandle(ticketWorkflowId('CX-2'))
+    .signal(remoteProblemChangedSignal, { problemId: id, status: 'resolved', incidentNumber: null, link: null, updatedOn: '2026-03-02 10:00:00' });
+  const view = await eventually(
+    async () => {
+      const v = await queryTicket(client, 'CX-2');
+      return v?.ticket?.closureRequested === true ? v : undefined;
+    },
+    20000,
+    'closureRequested',
+  );
   expect(view.serviceProblem?.status).toBe('resolved');
-  await eventually(async () => receiver.hooks.find((h) => JSON.stringify(h.body) === JSON.stringify({ ticketId: 'CX-2', fields: { closureRequested: true } })), 20000, 'reaction written back');
+  await eventually(
+    async () => receiver.hooks.find((h) => JSON.stringify(h.body) === JSON.stringify({ ticketId: 'CX-2', fields: { closureRequested: true } })),
+    20000,
+    'reaction written back',
+  );
 });
 
 it('fails authentication once per change with a clear error on the ticket and in the table, never a retry storm', async () => {
   await upsertTicketChecked(client, badSettings, { id: 'AUTH-1', state: 'New', priority: 2, service: 'voice' });
-  const view = await eventually(async () => {
-    const v = await queryTicket(client, 'AUTH-1');
-    return v?.serviceProblem === null && v.rejectedUpdates.length === 0 && (await lastErrorOf('AUTH-1')) ? v : undefined;
-  }, 20000, 'error recorded');
+  const view = await eventually(
+    async () => {
+      const v = await queryTicket(client, 'AUTH-1');
+      return v?.serviceProblem === null && v.rejectedUpdates.length === 0 && (await lastErrorOf('AUTH-1')) ? v : undefined;
+    },
+    20000,
+    'error recorded',
+  );
   expect(view.serviceProblem).toBeNull();
   expect(await lastErrorOf('AUTH-1')).toMatch(/^POST .*serviceProblem answered 401 \(Unauthorized: valid Basic credentials are required\)$/);
   await new Promise((r) => setTimeout(r, 3000));

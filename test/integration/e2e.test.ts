@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { request } from 'undici';
 import { measurements, tickets } from '../../src/db/schema';
-import { TmfClient } from '../../src/activities/tmfClient';
+import { TmfClient } from '../../src/clients/tmf';
 import { ensureProblemSync } from '../../src/client/sync';
 import { queryTicket, upsertTicket, upsertTicketChecked } from '../../src/client/tickets';
 import type { Emulator } from '../../src/emulator/server';
@@ -50,7 +50,9 @@ afterAll(async () => {
 const posts = () => emulator.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/serviceProblem'));
 
 it('creates exactly one service problem, PATCHes it to resolved, and records the measurement as Met', async () => {
-  const up = await runCli(['ticket', 'upsert', '--id', 'E2E-1', '--priority', '1', '--state', 'New', '--field', 'category=network', '--field', 'deviceIp=10.0.0.7'], { env: cliEnv });
+  const up = await runCli(['ticket', 'upsert', '--id', 'E2E-1', '--priority', '1', '--state', 'New', '--field', 'category=network', '--field', 'deviceIp=10.0.0.7'], {
+    env: cliEnv,
+  });
   expect(up).toMatchObject({ code: 0 });
   // The update returns once the change is measured: the attached target and its due instant.
   expect(up.stdout).toMatch(/^ticket E2E-1 measured: P1-resolution InProcess due \d{4}-\d\d-\d\dT/);
@@ -71,35 +73,53 @@ it('creates exactly one service problem, PATCHes it to resolved, and records the
   expect(typeof body.originatorParty['@referredType']).toBe('string');
 
   // Problem id, incident number and link come back onto the ticket (query, database, search attributes).
-  const shown = await eventually(async () => {
-    const r = await runCli(['ticket', 'show', 'E2E-1', '--json'], { env: cliEnv });
-    const doc = JSON.parse(r.stdout) as { serviceProblem: { id: string; incidentNumber: string; link: string } | null };
-    return doc.serviceProblem ? doc : undefined;
-  }, 20000, 'ticket show with problem');
+  const shown = await eventually(
+    async () => {
+      const r = await runCli(['ticket', 'show', 'E2E-1', '--json'], { env: cliEnv });
+      const doc = JSON.parse(r.stdout) as { serviceProblem: { id: string; incidentNumber: string; link: string } | null };
+      return doc.serviceProblem ? doc : undefined;
+    },
+    20000,
+    'ticket show with problem',
+  );
   expect(shown.serviceProblem).toMatchObject({ id: problem.id, incidentNumber: problem.number, link: problem.link });
-  const row = await eventually(async () => {
-    const [r] = await db.db.select().from(tickets).where(eq(tickets.ticketId, 'E2E-1'));
-    return r?.problemId ? r : undefined;
-  }, 20000, 'ticket row with problem');
+  const row = await eventually(
+    async () => {
+      const [r] = await db.db.select().from(tickets).where(eq(tickets.ticketId, 'E2E-1'));
+      return r?.problemId ? r : undefined;
+    },
+    20000,
+    'ticket row with problem',
+  );
   expect(row).toMatchObject({ problemId: problem.id, incidentNumber: problem.number, link: problem.link });
-  const found = await eventually(async () => {
-    const list = [];
-    for await (const w of client.workflow.list({ query: `SlmTicketId = 'E2E-1' AND SlmProblemId = '${String(problem.id)}'` })) list.push(w);
-    return list.length === 1 ? list : undefined;
-  }, 20000, 'search attributes');
+  const found = await eventually(
+    async () => {
+      const list = [];
+      for await (const w of client.workflow.list({ query: `SlmTicketId = 'E2E-1' AND SlmProblemId = '${String(problem.id)}'` })) list.push(w);
+      return list.length === 1 ? list : undefined;
+    },
+    20000,
+    'search attributes',
+  );
   expect(found[0]!.workflowId).toBe('ticket:E2E-1');
 
-  const resolved = await runCli(['ticket', 'upsert', '--id', 'E2E-1', '--priority', '1', '--state', 'Resolved', '--field', 'category=network', '--field', 'deviceIp=10.0.0.7'], { env: cliEnv });
+  const resolved = await runCli(['ticket', 'upsert', '--id', 'E2E-1', '--priority', '1', '--state', 'Resolved', '--field', 'category=network', '--field', 'deviceIp=10.0.0.7'], {
+    env: cliEnv,
+  });
   expect(resolved.code).toBe(0);
   await eventually(async () => (emulator.problems.get(String(problem.id))?.status === 'resolved' ? true : undefined), 20000, 'problem resolved');
   const patches = emulator.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/serviceProblem/${String(problem.id)}`));
   expect(patches).toHaveLength(1);
   expect(patches[0]!.body).toMatchObject({ status: 'resolved' });
 
-  const m = await eventually(async () => {
-    const [r] = await db.db.select().from(measurements).where(eq(measurements.subjectId, 'E2E-1'));
-    return r?.status === 'Met' ? r : undefined;
-  }, 20000, 'Met row');
+  const m = await eventually(
+    async () => {
+      const [r] = await db.db.select().from(measurements).where(eq(measurements.subjectId, 'E2E-1'));
+      return r?.status === 'Met' ? r : undefined;
+    },
+    20000,
+    'Met row',
+  );
   expect(m.serviceTargetId).toBe('P1-resolution');
   expect(posts().filter((r) => (r.body as { correlationId?: string }).correlationId === 'ticket:E2E-1')).toHaveLength(1);
 
@@ -116,11 +136,15 @@ it('creates exactly one service problem when SNOW commits the POST and drops the
     const up = await runCli(['ticket', 'upsert', '--id', 'DROP-1', '--priority', '2', '--state', 'New'], { env: cliEnv });
     expect(up.code).toBe(0);
     // The retry looks the ticket's correlation id up instead of posting again.
-    const view = await eventually(async () => {
-      const r = await runCli(['ticket', 'show', 'DROP-1', '--json'], { env: cliEnv });
-      const doc = JSON.parse(r.stdout) as { serviceProblem: { id: string } | null };
-      return doc.serviceProblem ? doc : undefined;
-    }, 30000, 'problem after a dropped POST');
+    const view = await eventually(
+      async () => {
+        const r = await runCli(['ticket', 'show', 'DROP-1', '--json'], { env: cliEnv });
+        const doc = JSON.parse(r.stdout) as { serviceProblem: { id: string } | null };
+        return doc.serviceProblem ? doc : undefined;
+      },
+      30000,
+      'problem after a dropped POST',
+    );
     const mine = [...emulator.problems.values()].filter((p) => p.correlationId === 'ticket:DROP-1');
     expect(mine).toHaveLength(1);
     expect(view.serviceProblem!.id).toBe(mine[0]!.id);
@@ -160,22 +184,39 @@ it('polls SNOW for changes to our problems and records them on the ticket; the p
   const problem = await eventually(async () => [...emulator.problems.values()].find((p) => p.correlationId === 'ticket:SYNC-1'), 20000, 'problem');
 
   // SNOW puts the problem on hold on its side.
-  const snow = new TmfClient({ baseUrl: emulator.url, problemPath: config.SNOW_PROBLEM_PATH, alarmPath: config.SNOW_ALARM_PATH, username: SNOW.username, password: SNOW.password, timeoutMs: 5000, connections: 1 });
+  const snow = new TmfClient({
+    baseUrl: emulator.url,
+    problemPath: config.SNOW_PROBLEM_PATH,
+    alarmPath: config.SNOW_ALARM_PATH,
+    username: SNOW.username,
+    password: SNOW.password,
+    timeoutMs: 5000,
+    connections: 1,
+  });
   try {
     await snow.patchProblem(String(problem.id), { status: 'held' });
   } finally {
     await snow.close();
   }
-  const seen = await eventually(async () => {
-    const r = await runCli(['ticket', 'show', 'SYNC-1', '--json'], { env: cliEnv });
-    const doc = JSON.parse(r.stdout) as { serviceProblem: { status: string } | null };
-    return doc.serviceProblem?.status === 'held' ? doc : undefined;
-  }, 30000, 'remote status on the ticket');
+  const seen = await eventually(
+    async () => {
+      const r = await runCli(['ticket', 'show', 'SYNC-1', '--json'], { env: cliEnv });
+      const doc = JSON.parse(r.stdout) as { serviceProblem: { status: string } | null };
+      return doc.serviceProblem?.status === 'held' ? doc : undefined;
+    },
+    30000,
+    'remote status on the ticket',
+  );
   expect(seen.serviceProblem!.status).toBe('held');
   // Recording SNOW's change sends nothing back to SNOW.
   expect(emulator.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(String(problem.id)))).toHaveLength(1);
 
-  const status = JSON.parse((await runCli(['sync', 'status', '--json'], { env: cliEnv })).stdout) as { enabled: boolean; frequencySeconds: number; polls: number; changesForwarded: number };
+  const status = JSON.parse((await runCli(['sync', 'status', '--json'], { env: cliEnv })).stdout) as {
+    enabled: boolean;
+    frequencySeconds: number;
+    polls: number;
+    changesForwarded: number;
+  };
   expect(status).toMatchObject({ enabled: true, frequencySeconds: 10 });
   expect(status.polls).toBeGreaterThanOrEqual(1);
   expect(status.changesForwarded).toBeGreaterThanOrEqual(1);
@@ -193,10 +234,14 @@ it('coalesces a burst of 50 changes into a handful of PATCHes, ending in the las
   const problem = await eventually(async () => [...emulator.problems.values()].find((p) => p.correlationId === 'ticket:BURST-1'), 20000, 'problem');
   await eventually(async () => ((await queryTicket(client, 'BURST-1'))?.serviceProblem ? true : undefined), 20000, 'problem on the ticket');
   for (let step = 1; step <= 50; step++) await upsertTicket(client, config, { id: 'BURST-1', priority: 3, state: step % 2 ? 'In Progress' : 'Assigned', step });
-  await eventually(async () => {
-    const chars = emulator.problems.get(String(problem.id))?.characteristic as { name: string; value: unknown }[] | undefined;
-    return chars?.find((c) => c.name === 'step')?.value === 50 ? true : undefined;
-  }, 30000, 'the last step in SNOW');
+  await eventually(
+    async () => {
+      const chars = emulator.problems.get(String(problem.id))?.characteristic as { name: string; value: unknown }[] | undefined;
+      return chars?.find((c) => c.name === 'step')?.value === 50 ? true : undefined;
+    },
+    30000,
+    'the last step in SNOW',
+  );
   const patches = emulator.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(String(problem.id)));
   expect(patches.length).toBeGreaterThanOrEqual(1);
   expect(patches.length).toBeLessThanOrEqual(10);
@@ -213,10 +258,14 @@ it('raises one TMF642 alarm when the device IP is cleared, also when SNOW drops 
   await setFaults({ dropRate: 1 });
   try {
     await upsertTicket(client, config, { id: 'ALARM-1', priority: 2, state: 'In Progress' });
-    const view = await eventually(async () => {
-      const v = await queryTicket(client, 'ALARM-1');
-      return v?.alarms.length ? v : undefined;
-    }, 30000, 'alarm on the ticket');
+    const view = await eventually(
+      async () => {
+        const v = await queryTicket(client, 'ALARM-1');
+        return v?.alarms.length ? v : undefined;
+      },
+      30000,
+      'alarm on the ticket',
+    );
     const mine = [...emulator.alarms.values()].filter((a) => String(a.externalAlarmId).startsWith('ticket:ALARM-1:'));
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ alarmedObject: { id: '10.9.9.9' }, state: 'raised', perceivedSeverity: 'major', sourceSystemId: 'temporal-slm' });

@@ -74,11 +74,15 @@ it('starts everything, survives Ctrl-C and a second start with the ticket and it
     // The CLI finds the running stack through .data/runtime.json.
     const up = await runCli(['ticket', 'upsert', '--id', 'EMB-1', '--priority', '1', '--state', 'New'], { env: cliEnv });
     expect(up.code).toBe(0);
-    const before = await eventually(async () => {
-      const r = await runCli(['ticket', 'show', 'EMB-1', '--json'], { env: cliEnv });
-      const doc = JSON.parse(r.stdout) as { measurements: { serviceTargetId: string; status: string; dueAt: string }[]; serviceProblem: { id: string } | null };
-      return doc.serviceProblem && doc.measurements.length ? doc : undefined;
-    }, 30000, 'ticket with problem');
+    const before = await eventually(
+      async () => {
+        const r = await runCli(['ticket', 'show', 'EMB-1', '--json'], { env: cliEnv });
+        const doc = JSON.parse(r.stdout) as { measurements: { serviceTargetId: string; status: string; dueAt: string }[]; serviceProblem: { id: string } | null };
+        return doc.serviceProblem && doc.measurements.length ? doc : undefined;
+      },
+      30000,
+      'ticket with problem',
+    );
 
     // Secrets never reach workflow inputs, history or search attributes, the logs, or SNOW's request log.
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
@@ -91,7 +95,11 @@ it('starts everything, survives Ctrl-C and a second start with the ticket and it
       const logs = first.output() + fs.readFileSync(path.join(dataDir, 'temporal.log'), 'utf8');
       const basic = Buffer.from(`slm:${SECRETS.snow}`).toString('base64');
       for (const secret of [SECRETS.snow, SECRETS.webhook, basic]) {
-        for (const [what, text] of [['history', histories.join('\n')], ['logs', logs], ['SNOW request log', requests]] as const) {
+        for (const [what, text] of [
+          ['history', histories.join('\n')],
+          ['logs', logs],
+          ['SNOW request log', requests],
+        ] as const) {
           expect({ what, leaked: text.includes(secret) }).toEqual({ what, leaked: false });
         }
       }
@@ -107,10 +115,14 @@ it('starts everything, survives Ctrl-C and a second start with the ticket and it
     const second = startEmbedded(vars);
     try {
       await eventually(async () => (second.output().includes('ready in') ? true : undefined), 90000, 'second start');
-      const after = await eventually(async () => {
-        const r = await runCli(['ticket', 'show', 'EMB-1', '--json'], { env: cliEnv });
-        return r.code === 0 ? (JSON.parse(r.stdout) as typeof before) : undefined;
-      }, 30000, 'ticket after restart');
+      const after = await eventually(
+        async () => {
+          const r = await runCli(['ticket', 'show', 'EMB-1', '--json'], { env: cliEnv });
+          return r.code === 0 ? (JSON.parse(r.stdout) as typeof before) : undefined;
+        },
+        30000,
+        'ticket after restart',
+      );
       expect(after.serviceProblem?.id).toBe(before.serviceProblem!.id);
       const resolution = after.measurements.find((m) => m.serviceTargetId === 'P1-resolution')!;
       expect(resolution.status).toBe('InProcess');
@@ -182,7 +194,10 @@ it("runs the README's Try it as written, keeps applied definitions across restar
     // The README's "Try it", command by command, as a user pastes it.
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const block = /## Try it\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
-    const commands = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+    const commands = block
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim())
+      .filter(Boolean);
     expect(commands.length).toBeGreaterThanOrEqual(5);
     for (const command of commands) {
       const script = command.replace(/^\.\/slm/, `${process.execPath} ${path.join(ROOT, 'bin', 'slm.cjs')}`).replace('localhost:8480', `127.0.0.1:${ports.emulator}`);
@@ -203,10 +218,14 @@ it("runs the README's Try it as written, keeps applied definitions across restar
     expect(t1.ticket).toMatchObject({ id: 'T1', priority: 1, state: 'Resolved', category: 'network' });
     expect(t1.measurements.find((m) => m.serviceTargetId === 'P1-resolution')).toMatchObject({ status: 'Met' });
     const problems = (await (await request(`http://127.0.0.1:${ports.emulator}/_emulator/problems`)).body.json()) as { category: string; status: string }[];
-    await eventually(async () => {
-      const ps = (await (await request(`http://127.0.0.1:${ports.emulator}/_emulator/problems`)).body.json()) as { status: string }[];
-      return ps[0]?.status === 'resolved' ? true : undefined;
-    }, 20000, 'T1 resolved in SNOW');
+    await eventually(
+      async () => {
+        const ps = (await (await request(`http://127.0.0.1:${ports.emulator}/_emulator/problems`)).body.json()) as { status: string }[];
+        return ps[0]?.status === 'resolved' ? true : undefined;
+      },
+      20000,
+      'T1 resolved in SNOW',
+    );
     expect(problems).toHaveLength(1);
     expect(problems[0]!.category).toBe('network');
 

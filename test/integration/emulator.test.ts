@@ -4,7 +4,7 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { request } from 'undici';
-import { TmfClient, TmfFailure } from '../../src/activities/tmfClient';
+import { TmfClient, TmfFailure } from '../../src/clients/tmf';
 import { toAlarm } from '../../src/domain/alarm';
 import { toServiceProblem } from '../../src/domain/serviceProblem';
 import { matchesEncodedQuery } from '../../src/emulator/encodedQuery';
@@ -226,7 +226,13 @@ describe('conformance with the official TMF schemas (ajv)', () => {
   });
 
   it('our alarm bodies are valid Alarm_Create', () => {
-    const body = toAlarm({ id: 'AJV-2', priority: 1, state: 'New' }, 'deviceIp', '10.0.0.2', { id: 'p1', incidentNumber: 'PRB0000001', link: null }, Date.parse('2026-03-02T09:30:00Z'));
+    const body = toAlarm(
+      { id: 'AJV-2', priority: 1, state: 'New' },
+      'deviceIp',
+      '10.0.0.2',
+      { id: 'p1', incidentNumber: 'PRB0000001', link: null },
+      Date.parse('2026-03-02T09:30:00Z'),
+    );
     expect(check('tmf642#/definitions/Alarm_Create', body)).toBe('valid');
   });
 

@@ -49,10 +49,16 @@ it('takes upserts through an update: a malformed change is rejected to the calle
   expect(res.measurements).toEqual([expect.objectContaining({ serviceTargetId: 'P1', status: 'InProcess', goalSeconds: 14400 })]);
 
   const handle = client.workflow.getHandle(ticketWorkflowId('UPD-1'));
-  const causeOf = (p: Promise<unknown>) => p.then(() => 'accepted', (err: Error) => String((err.cause as Error | undefined)?.message));
+  const causeOf = (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (err: Error) => String((err.cause as Error | undefined)?.message),
+    );
   let deep: Record<string, unknown> = { marker: 'urgent' };
   for (let i = 0; i < 40; i++) deep = { a: deep };
-  expect(await causeOf(handle.executeUpdate(upsertTicketUpdate, { args: [{ id: 'UPD-1', priority: 1, deep } as never] }))).toMatch(/invalid ticket: deep(\.a)+: nested more than 32 levels deep/);
+  expect(await causeOf(handle.executeUpdate(upsertTicketUpdate, { args: [{ id: 'UPD-1', priority: 1, deep } as never] }))).toMatch(
+    /invalid ticket: deep(\.a)+: nested more than 32 levels deep/,
+  );
   expect(await causeOf(handle.executeUpdate(upsertTicketUpdate, { args: [{ id: 'OTHER', priority: 1 }] }))).toMatch(/does not belong to workflow ticket:UPD-1/);
   const history = await handle.fetchHistory();
   const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
@@ -73,10 +79,14 @@ it('recomputes open measurements when definitions are applied, keeps closed ones
   expect(applied).toMatchObject({ code: 0 });
   expect(applied.stdout).toMatch(/running tickets recomputed/);
 
-  const after = await eventually(async () => {
-    const m = (await queryTicket(client, 'EDIT-OPEN'))!.measurements[0]!;
-    return m.goalSeconds === 28800 ? m : undefined;
-  }, 20000, 'goal edit applied');
+  const after = await eventually(
+    async () => {
+      const m = (await queryTicket(client, 'EDIT-OPEN'))!.measurements[0]!;
+      return m.goalSeconds === 28800 ? m : undefined;
+    },
+    20000,
+    'goal edit applied',
+  );
   expect(Date.parse(after.dueAt!) - Date.parse(before.dueAt!)).toBe(4 * 3600 * 1000);
   expect(after.definitionVersion).not.toBe(before.definitionVersion);
   expect((await queryTicket(client, 'EDIT-DONE'))!.measurements[0]).toMatchObject({ status: 'Met', goalSeconds: 14400, definitionVersion: done.definitionVersion });
@@ -91,10 +101,14 @@ it('recomputes open measurements when definitions are applied, keeps closed ones
 
 it('publishes statuses, breach and next due as search attributes', async () => {
   await upsertTicket(client, settings, { id: 'SA-1', priority: 1, state: 'New' });
-  const found = await eventually(async () => {
-    for await (const wf of client.workflow.list({ query: `SlmStatuses = 'P1:InProcess' AND SlmTicketId = 'SA-1'` })) return wf;
-    return undefined;
-  }, 20000, 'visibility');
+  const found = await eventually(
+    async () => {
+      for await (const wf of client.workflow.list({ query: `SlmStatuses = 'P1:InProcess' AND SlmTicketId = 'SA-1'` })) return wf;
+      return undefined;
+    },
+    20000,
+    'visibility',
+  );
   expect(found.searchAttributes.SlmBreached).toEqual([false]);
   expect((found.searchAttributes.SlmNextDue as Date[])[0]!.getTime()).toBe(Date.parse((await queryTicket(client, 'SA-1'))!.measurements[0]!.dueAt!));
 });
@@ -102,7 +116,10 @@ it('publishes statuses, breach and next due as search attributes', async () => {
 it('replays a history file from the CLI, and a ticket exported from its workflow replays to its live state', async () => {
   const defs = path.join(dir(), 'replay-defs.json');
   const events = path.join(dir(), 'replay-events.jsonl');
-  fs.writeFileSync(defs, JSON.stringify({ serviceTargets: [{ ...P1, id: 'P2-resolution', appliesTo: 'ticket.priority == 2', milestones: [{ name: 'warn-50', at: { percentOfGoal: 50 } }] }] }));
+  fs.writeFileSync(
+    defs,
+    JSON.stringify({ serviceTargets: [{ ...P1, id: 'P2-resolution', appliesTo: 'ticket.priority == 2', milestones: [{ name: 'warn-50', at: { percentOfGoal: 50 } }] }] }),
+  );
   fs.writeFileSync(
     events,
     [
@@ -115,7 +132,10 @@ it('replays a history file from the CLI, and a ticket exported from its workflow
   );
   const out = await runCli(['replay', '--definitions', defs, '--events', events]);
   expect(out.code).toBe(0);
-  const [check, end] = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { check: string; at: string; measurements: Record<string, unknown>[] });
+  const [check, end] = out.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { check: string; at: string; measurements: Record<string, unknown>[] });
   expect(check).toMatchObject({ check: 'on hold', at: '2026-03-02T11:00:00.000Z' });
   expect(check!.measurements[0]).toMatchObject({
     ticketId: 'T1',
@@ -159,21 +179,27 @@ it('continues as new under thousands of changes, carrying the measurement', asyn
   let view: Awaited<ReturnType<typeof queryTicket>> = null;
   for (let w = 0; w < waves; w++) {
     for (let i = 0; i < 1000; i += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, k) => handle.signal(upsertTicketSignal, { id, priority: 1, state: w + i + k === 0 ? 'New' : 'In Progress', seq: w * 1000 + i + k })));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, k) => handle.signal(upsertTicketSignal, { id, priority: 1, state: w + i + k === 0 ? 'New' : 'In Progress', seq: w * 1000 + i + k })),
+      );
     }
     const last = (w + 1) * 1000;
     await handle.signal(upsertTicketSignal, { id, priority: 1, state: w === waves - 1 ? 'On Hold' : 'In Progress', seq: last });
-    view = await eventually(async () => {
-      const v = await queryTicket(client, id);
-      return v?.ticket?.seq === last ? v : undefined;
-    }, 60000, `wave ${w + 1} applied`);
+    view = await eventually(
+      async () => {
+        const v = await queryTicket(client, id);
+        return v?.ticket?.seq === last ? v : undefined;
+      },
+      60000,
+      `wave ${w + 1} applied`,
+    );
   }
   const run = await handle.describe();
   expect(run.runId).not.toBe(firstRun);
   expect(run.historyLength).toBeLessThan(1500);
   // Walk the chain of runs back through their start events: several runs, none of them unbounded.
   const lengths: number[] = [];
-  for (let runId: string | undefined = run.runId; runId; ) {
+  for (let runId: string | undefined = run.runId; runId;) {
     const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(ticketWorkflowId(id), runId).fetchHistory();
     lengths.push(history.events?.length ?? 0);
     runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
@@ -191,7 +217,9 @@ it('continues as new while updates wait for their changes, answering every one o
   const firstRun = (await handle.describe()).runId;
   // Updates keep arriving while the history grows past the point where continue-as-new is suggested.
   for (let wave = 0; wave < 12; wave++) {
-    const answers = await Promise.all(Array.from({ length: 25 }, (_, k) => upsertTicketChecked(client, settings, { id, priority: 1, state: 'In Progress', seq: wave * 25 + k + 1 })));
+    const answers = await Promise.all(
+      Array.from({ length: 25 }, (_, k) => upsertTicketChecked(client, settings, { id, priority: 1, state: 'In Progress', seq: wave * 25 + k + 1 })),
+    );
     expect(answers).toHaveLength(25);
   }
   expect((await handle.describe()).runId).not.toBe(firstRun);

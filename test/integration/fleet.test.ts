@@ -49,10 +49,14 @@ it('three tmf workers send SNOW at most five requests at once between them, and 
   const ids = Array.from({ length: 60 }, (_, i) => `FL1-${i}`);
   await Promise.all(ids.map((id) => upsertTicket(client, config, { id, state: 'New', priority: 2 })));
   const seenHolders = new Set<string>();
-  await eventually(async () => {
-    for (const s of await listSnowSlots(db.db)) if (s.holder && s.expiresAt.getTime() > Date.now()) seenHolders.add(s.holder);
-    return created('FL1-').length === ids.length ? true : undefined;
-  }, 90000, 'all 60 problems');
+  await eventually(
+    async () => {
+      for (const s of await listSnowSlots(db.db)) if (s.holder && s.expiresAt.getTime() > Date.now()) seenHolders.add(s.holder);
+      return created('FL1-').length === ids.length ? true : undefined;
+    },
+    90000,
+    'all 60 problems',
+  );
   expect(emulator.concurrency.peak).toBe(5);
   expect(created('FL1-')).toHaveLength(60);
   expect(seenHolders.size).toBeGreaterThanOrEqual(2);
@@ -60,31 +64,39 @@ it('three tmf workers send SNOW at most five requests at once between them, and 
 
 it('frees the slots of a worker killed mid-request within its lease: the others take them over', async () => {
   const holderOf = (w: TmfProcess) => /holder ([^;\s]+)/.exec(w.output())?.[1];
-  await eventually(async () => (fleet.every(holderOf) ? true : undefined), 30000, 'the workers\' holder ids');
+  await eventually(async () => (fleet.every(holderOf) ? true : undefined), 30000, "the workers' holder ids");
   const ids = Array.from({ length: 80 }, (_, i) => `FL2-${i}`);
   await Promise.all(ids.map((id) => upsertTicket(client, config, { id, state: 'New', priority: 2 })));
   // A worker that holds slots while SNOW has requests in flight.
-  const victim = await eventually(async () => {
-    if (emulator.concurrency.inFlight === 0) return undefined;
-    const live = (await listSnowSlots(db.db)).filter((s) => s.holder && s.expiresAt.getTime() > Date.now());
-    for (const w of fleet) {
-      const slots = live.filter((s) => s.holder === holderOf(w)).map((s) => s.slot);
-      if (slots.length) return { worker: w, holder: holderOf(w)!, slots };
-    }
-    return undefined;
-  }, 30000, 'slots held with requests in flight');
+  const victim = await eventually(
+    async () => {
+      if (emulator.concurrency.inFlight === 0) return undefined;
+      const live = (await listSnowSlots(db.db)).filter((s) => s.holder && s.expiresAt.getTime() > Date.now());
+      for (const w of fleet) {
+        const slots = live.filter((s) => s.holder === holderOf(w)).map((s) => s.slot);
+        if (slots.length) return { worker: w, holder: holderOf(w)!, slots };
+      }
+      return undefined;
+    },
+    30000,
+    'slots held with requests in flight',
+  );
   const killedAt = Date.now();
   await victim.worker.kill();
   fleet = fleet.filter((w) => w !== victim.worker);
   // Each of its slots is taken by a survivor once its lease has run out.
-  const takenAt = await eventually(async () => {
-    const rows = await listSnowSlots(db.db);
-    const back = victim.slots.every((slot) => {
-      const row = rows.find((r) => r.slot === slot)!;
-      return row.holder !== victim.holder;
-    });
-    return back ? Date.now() : undefined;
-  }, 30000, "the killed worker's slots taken over");
+  const takenAt = await eventually(
+    async () => {
+      const rows = await listSnowSlots(db.db);
+      const back = victim.slots.every((slot) => {
+        const row = rows.find((r) => r.slot === slot)!;
+        return row.holder !== victim.holder;
+      });
+      return back ? Date.now() : undefined;
+    },
+    30000,
+    "the killed worker's slots taken over",
+  );
   expect(takenAt - killedAt).toBeLessThanOrEqual(LEASE_S * 1000 + 1500);
   await eventually(async () => (created('FL2-').length === ids.length ? true : undefined), 90000, 'all 80 problems');
   // Exactly one problem per ticket, and never more than five requests at once.

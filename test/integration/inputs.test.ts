@@ -24,7 +24,13 @@ const DEFINITIONS = {
     { id: 'P2-normal', appliesTo: 'has(ticket.priority) && ticket.priority == "2 normal"', ...base },
     { id: 'P1-low', appliesTo: 'has(ticket.priority) && ticket.priority == "1 low"', ...base },
     { id: 'any-open', appliesTo: 'has(ticket.kind) && ticket.kind == "incident"', ...base },
-    { id: 'late', appliesTo: 'has(ticket.kind) && ticket.kind == "late"', stop: 'ticket.state == "Closed"', goal: { duration: '4s' }, milestones: [{ name: 'quarter', at: { percentOfGoal: 25 } }] },
+    {
+      id: 'late',
+      appliesTo: 'has(ticket.kind) && ticket.kind == "late"',
+      stop: 'ticket.state == "Closed"',
+      goal: { duration: '4s' },
+      milestones: [{ name: 'quarter', at: { percentOfGoal: 25 } }],
+    },
     // Cheap for a short list, far over the step budget for a long one.
     { id: 'cubic', appliesTo: 'has(ticket.l) && ticket.l.all(a, ticket.l.all(b, ticket.l.all(c, a + b + c >= 0.0)))', ...base },
   ],
@@ -68,7 +74,7 @@ describe('expensive conditions', () => {
     expect(r.stderr).toMatch(/^slm: invalid definitions at serviceTargets\[0\]\.appliesTo: invalid CEL .*too expensive: list macros nested 7 deep/);
   });
 
-  it('makes the measurement Invalid with the reason when a ticket\'s data makes a condition exceed its budget; the worker goes on', async () => {
+  it("makes the measurement Invalid with the reason when a ticket's data makes a condition exceed its budget; the worker goes on", async () => {
     const long = Array.from({ length: 400 }, (_, i) => i);
     const res = await upsertTicketChecked(client, config, { id: 'COST-1', kind: 'incident', state: 'New', l: long });
     const cubic = res.measurements.find((m) => m.serviceTargetId === 'cubic')!;
@@ -105,10 +111,14 @@ describe('tickets too large or too deep', () => {
   it('ends a run whose only change was refused instead of leaving an empty workflow', async () => {
     const handle = await client.workflow.start('ticketWorkflow', { workflowId: 'ticket:EMPTY-1', taskQueue: config.SLM_TASK_QUEUE, args: [{ ticketId: 'EMPTY-1' }] });
     await handle.signal(upsertTicketSignal, { id: 'SOMEONE-ELSE' });
-    const view = await eventually(async () => {
-      const v = await queryTicket(client, 'EMPTY-1');
-      return v?.rejectedChanges.length ? v : undefined;
-    }, 20000, 'the refusal');
+    const view = await eventually(
+      async () => {
+        const v = await queryTicket(client, 'EMPTY-1');
+        return v?.rejectedChanges.length ? v : undefined;
+      },
+      20000,
+      'the refusal',
+    );
     expect(view.ticket).toBeNull();
     expect(JSON.stringify(view.rejectedChanges)).toMatch(/does not belong to workflow ticket:EMPTY-1/);
     // The run's timer is a minute; the server's clock is real here, so only its presence is checked.
@@ -146,10 +156,14 @@ describe('free-form priorities (Zammad, ServiceNow, Jira)', () => {
     const jira = await runCli(['ticket', 'upsert', '--id', 'JIRA-1', '--priority', 'High', '--state', 'New', '--field', 'kind=incident'], { env: cliEnv });
     expect(jira.code).toBe(0);
     expect(jira.stdout).toMatch(/any-open InProcess/);
-    const list = await eventually(async () => {
-      const r = JSON.parse((await runCli(['tickets', 'list', '--filter', 'JIRA-1', '--json'], { env: cliEnv })).stdout) as { tickets: { lastError: string | null }[] };
-      return r.tickets[0]?.lastError ? r : undefined;
-    }, 20000, 'the mapping error on the ticket row');
+    const list = await eventually(
+      async () => {
+        const r = JSON.parse((await runCli(['tickets', 'list', '--filter', 'JIRA-1', '--json'], { env: cliEnv })).stdout) as { tickets: { lastError: string | null }[] };
+        return r.tickets[0]?.lastError ? r : undefined;
+      },
+      20000,
+      'the mapping error on the ticket row',
+    );
     expect(list.tickets[0]!.lastError).toMatch(/^service problem not sent: priority "High" has no TMF656 priority/);
     expect(problemOf('JIRA-1')).toBeUndefined();
   });
@@ -162,7 +176,7 @@ describe('free-form priorities (Zammad, ServiceNow, Jira)', () => {
 });
 
 describe('partial updates', () => {
-  it('merges only the fields sent, keeps the target attached and sends SNOW the ticket\'s real priority', async () => {
+  it("merges only the fields sent, keeps the target attached and sends SNOW the ticket's real priority", async () => {
     await runCli(['ticket', 'upsert', '--id', 'PART-1', '--priority', '2 normal', '--state', 'New', '--field', 'kind=incident', '--field', 'owner=ann'], { env: cliEnv });
     const problem = await eventually(async () => problemOf('PART-1'), 20000, 'problem');
     const file = path.join(dir(), 'part-1.json');
@@ -172,12 +186,18 @@ describe('partial updates', () => {
     expect(r.stdout).toMatch(/P2-normal InProcess/);
     const view = (await queryTicket(client, 'PART-1'))!;
     expect(view.ticket).toEqual({ id: 'PART-1', priority: '2 normal', state: 'New', kind: 'incident', summary: 'Link down' });
-    await eventually(async () => {
-      const chars = (stack.emulator.problems.get(String(problem.id))?.characteristic ?? []) as { name: string }[];
-      return chars.some((c) => c.name === 'summary') ? true : undefined;
-    }, 20000, 'the summary in SNOW');
+    await eventually(
+      async () => {
+        const chars = (stack.emulator.problems.get(String(problem.id))?.characteristic ?? []) as { name: string }[];
+        return chars.some((c) => c.name === 'summary') ? true : undefined;
+      },
+      20000,
+      'the summary in SNOW',
+    );
     expect(stack.emulator.problems.get(String(problem.id))).toMatchObject({ priority: 2 });
-    expect(stack.emulator.requests.filter((q) => q.method === 'PATCH' && q.path.endsWith(String(problem.id))).every((q) => (q.body as { priority?: number }).priority !== 5)).toBe(true);
+    expect(stack.emulator.requests.filter((q) => q.method === 'PATCH' && q.path.endsWith(String(problem.id))).every((q) => (q.body as { priority?: number }).priority !== 5)).toBe(
+      true,
+    );
   });
 
   it('refuses a patch that would change the id, with one line, and changes nothing', async () => {
@@ -191,20 +211,28 @@ describe('refused changes', () => {
   it('lists a malformed change sent by signal, with its reason, in slm ticket show (text, JSON, and after the run is gone)', async () => {
     await upsertTicket(client, config, { id: 'REJ-1', kind: 'incident', state: 'New' });
     await client.workflow.getHandle(ticketWorkflowId('REJ-1')).signal(upsertTicketSignal, { id: 'SOMEONE-ELSE', state: 'New' });
-    const shown = await eventually(async () => {
-      const r = await runCli(['ticket', 'show', 'REJ-1', '--json'], { env: cliEnv });
-      const doc = JSON.parse(r.stdout) as { rejectedChanges: { at: string; reason: string }[] };
-      return doc.rejectedChanges.length ? doc : undefined;
-    }, 20000, 'the refusal in ticket show');
+    const shown = await eventually(
+      async () => {
+        const r = await runCli(['ticket', 'show', 'REJ-1', '--json'], { env: cliEnv });
+        const doc = JSON.parse(r.stdout) as { rejectedChanges: { at: string; reason: string }[] };
+        return doc.rejectedChanges.length ? doc : undefined;
+      },
+      20000,
+      'the refusal in ticket show',
+    );
     expect(shown.rejectedChanges[0]!.reason).toMatch(/ticket id "SOMEONE-ELSE" does not belong to workflow ticket:REJ-1/);
     expect(Date.parse(shown.rejectedChanges[0]!.at)).toBeGreaterThan(Date.now() - 60000);
     const text = await runCli(['ticket', 'show', 'REJ-1'], { env: cliEnv });
     expect(text.stdout).toMatch(/^refused {5}\S+Z {2}ticket id "SOMEONE-ELSE" does not belong/m);
     // Saved with the ticket: the database view lists it too.
-    const [row] = await eventually(async () => {
-      const rows = await stack.db.db.select().from(tickets).where(eq(tickets.ticketId, 'REJ-1'));
-      return (rows[0]?.rejectedChanges as unknown[] | undefined)?.length ? rows : undefined;
-    }, 20000, 'the refusal saved');
+    const [row] = await eventually(
+      async () => {
+        const rows = await stack.db.db.select().from(tickets).where(eq(tickets.ticketId, 'REJ-1'));
+        return (rows[0]?.rejectedChanges as unknown[] | undefined)?.length ? rows : undefined;
+      },
+      20000,
+      'the refusal saved',
+    );
     expect(JSON.stringify(row!.rejectedChanges)).toContain('SOMEONE-ELSE');
   });
 });
@@ -215,10 +243,14 @@ describe('every measurement a ticket had is stored', () => {
     await upsertTicketChecked(client, config, { id: 'RE-1', priority: '3', state: 'New' });
     const res = await upsertTicketChecked(client, config, { id: 'RE-1', priority: '2 normal', state: 'New' });
     expect(res.measurements.filter((m) => m.serviceTargetId === 'P2-normal').map((m) => m.status)).toEqual(['Detached', 'InProcess']);
-    const rows = await eventually(async () => {
-      const r = await stack.db.db.select().from(measurements).where(eq(measurements.subjectId, 'RE-1'));
-      return r.length === 2 ? r : undefined;
-    }, 20000, 'two rows');
+    const rows = await eventually(
+      async () => {
+        const r = await stack.db.db.select().from(measurements).where(eq(measurements.subjectId, 'RE-1'));
+        return r.length === 2 ? r : undefined;
+      },
+      20000,
+      'two rows',
+    );
     expect(rows.map((r) => [r.instance, r.status]).sort()).toEqual([
       [0, 'Detached'],
       [1, 'InProcess'],
@@ -234,10 +266,14 @@ describe('timers that run late', () => {
     // The milestone (1 s) and the due instant (4 s) pass while no worker runs.
     await new Promise((r) => setTimeout(r, 15000));
     stack.workers = await startWorkers({ connection: stack.native, db: stack.db, snowUrl: stack.emulator.url, config });
-    const m = await eventually(async () => {
-      const x = (await queryTicket(client, 'LATE-1'))?.measurements.find((y) => y.serviceTargetId === 'late');
-      return x?.status === 'MissedGoal' && x.firings.length ? x : undefined;
-    }, 30000, 'MissedGoal after the outage');
+    const m = await eventually(
+      async () => {
+        const x = (await queryTicket(client, 'LATE-1'))?.measurements.find((y) => y.serviceTargetId === 'late');
+        return x?.status === 'MissedGoal' && x.firings.length ? x : undefined;
+      },
+      30000,
+      'MissedGoal after the outage',
+    );
     expect(Date.parse(m.firings[0]!.firedAt)).toBe(startedAt + 1000);
     expect(Date.parse(m.firings[0]!.ranAt!) - startedAt).toBeGreaterThan(14000);
     const missed = m.segments.find((s) => s.status === 'MissedGoal')!;
@@ -259,10 +295,14 @@ describe('the Temporal UI page of a ticket', () => {
     expect(meta.currentDetails).toMatch(/Breached: no · next due: \d{4}-\d\d-\d\dT/);
     expect(meta.currentDetails).toContain('- P2-normal: InProcess, due');
     await upsertTicketChecked(client, config, { id: 'UI-1', priority: '2 normal', state: 'Resolved' });
-    const closed = await eventually(async () => {
-      const m = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-      return m.currentDetails.includes('waiting out the reopen window') ? m : undefined;
-    }, 20000, 'the closed details');
+    const closed = await eventually(
+      async () => {
+        const m = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        return m.currentDetails.includes('waiting out the reopen window') ? m : undefined;
+      },
+      20000,
+      'the closed details',
+    );
     expect(closed.currentDetails).toContain('**Closed**: every measurement is final');
   });
 });
@@ -270,7 +310,10 @@ describe('the Temporal UI page of a ticket', () => {
 describe('the CLI', () => {
   it('says its stack is not running when runtime.json names a dead process, and acts on nothing', async () => {
     const dataDir = fs.mkdtempSync(path.join(dir(), 'stale-'));
-    fs.writeFileSync(path.join(dataDir, 'runtime.json'), JSON.stringify({ temporalAddress: stack.dev.address, namespace: 'default', databaseUrl: stack.db.url, pid: 2 ** 22 + 17 }));
+    fs.writeFileSync(
+      path.join(dataDir, 'runtime.json'),
+      JSON.stringify({ temporalAddress: stack.dev.address, namespace: 'default', databaseUrl: stack.db.url, pid: 2 ** 22 + 17 }),
+    );
     const r = await runCli(['ticket', 'upsert', '--id', 'STALE-1', '--state', 'New'], { env: { SLM_DATA_DIR: dataDir } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^slm: the stack recorded in .*runtime\.json is not running \(its process \d+ is gone\): start it with `npm start`, or set TEMPORAL_ADDRESS/);
@@ -293,14 +336,17 @@ describe('the CLI', () => {
     const events = path.join(dir(), 'pipe-events.jsonl');
     fs.writeFileSync(defs, JSON.stringify(DEFINITIONS));
     const lines: string[] = [];
-    for (let i = 0; i < 400; i++) lines.push(JSON.stringify({ at: new Date(Date.UTC(2026, 2, 2, 9, 0, i)).toISOString(), ticket: { id: `T${i}`, priority: '2 normal', state: 'New' } }));
+    for (let i = 0; i < 400; i++)
+      lines.push(JSON.stringify({ at: new Date(Date.UTC(2026, 2, 2, 9, 0, i)).toISOString(), ticket: { id: `T${i}`, priority: '2 normal', state: 'New' } }));
     for (let i = 0; i < 60; i++) lines.push(JSON.stringify({ at: '2026-03-02T10:00:00Z', check: `c${i}` }));
     fs.writeFileSync(events, lines.join('\n'));
     const toFile = path.join(dir(), 'replay-out.jsonl');
     const toPipe = path.join(dir(), 'replay-piped.jsonl');
     const slm = `${process.execPath} ${path.join(ROOT, 'bin', 'slm.cjs')} replay --definitions ${defs} --events ${events}`;
     const sh = (cmd: string) =>
-      new Promise<number>((resolve) => spawn('sh', ['-c', cmd], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } }).on('close', (c) => resolve(c ?? -1)));
+      new Promise<number>((resolve) =>
+        spawn('sh', ['-c', cmd], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } }).on('close', (c) => resolve(c ?? -1)),
+      );
     expect(await sh(`${slm} > ${toFile}`)).toBe(0);
     // A slow reader: the pipe fills and the CLI must wait for it, not exit.
     expect(await sh(`${slm} | (sleep 1; cat) > ${toPipe}`)).toBe(0);
@@ -354,7 +400,13 @@ describe('the npm scripts the README names', () => {
 describe('a bare namespace (a plain Temporal cluster)', () => {
   let bare: DevServer;
   beforeAll(async () => {
-    bare = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(dir(), `bare-${process.pid}.sqlite`), port: await freePort(), durable: false, searchAttributes: false });
+    bare = await startDevServer({
+      cli: env('SLM_TEST_TEMPORAL_CLI'),
+      dbFile: path.join(dir(), `bare-${process.pid}.sqlite`),
+      port: await freePort(),
+      durable: false,
+      searchAttributes: false,
+    });
   });
   afterAll(async () => {
     await bare?.stop();
@@ -384,7 +436,13 @@ describe('a bare namespace (a plain Temporal cluster)', () => {
 });
 
 it('registers the search attributes from the slm worker entry point on a bare namespace, and its first ticket works', async () => {
-  const bare = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(dir(), `bare2-${process.pid}.sqlite`), port: await freePort(), durable: false, searchAttributes: false });
+  const bare = await startDevServer({
+    cli: env('SLM_TEST_TEMPORAL_CLI'),
+    dbFile: path.join(dir(), `bare2-${process.pid}.sqlite`),
+    port: await freePort(),
+    durable: false,
+    searchAttributes: false,
+  });
   const worker = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'src', 'workers', 'slm.ts')], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TEMPORAL_ADDRESS: bare.address, DATABASE_URL: stack.db.url, SNOW_SYNC_ENABLED: 'false', LOG_LEVEL: 'WARN' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -394,7 +452,9 @@ it('registers the search attributes from the slm worker entry point on a bare na
   worker.stderr.on('data', (d: Buffer) => (out += d.toString()));
   try {
     await eventually(async () => (out.includes('registered search attributes') ? true : undefined), 60000, `the worker's registration (output: ${out})`);
-    const r = await runCli(['ticket', 'upsert', '--id', 'FLEET-1', '--priority', '"2 normal"', '--state', 'New'], { env: { TEMPORAL_ADDRESS: bare.address, DATABASE_URL: stack.db.url } });
+    const r = await runCli(['ticket', 'upsert', '--id', 'FLEET-1', '--priority', '"2 normal"', '--state', 'New'], {
+      env: { TEMPORAL_ADDRESS: bare.address, DATABASE_URL: stack.db.url },
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/P2-normal InProcess/);
   } finally {

@@ -29,7 +29,8 @@ it('stores measurements by subject, keeping the rows of release 0.2 as ticket me
     await migrate(db.db, { migrationsFolder: old });
     const state = { ticketId: 'OLD-1', serviceTargetId: 'P1', instance: 0, status: 'Met', segments: [], firings: [], attachedAt: 1 };
     await db.db.execute(sql`INSERT INTO tickets (ticket_id, ticket, state) VALUES ('OLD-1', '{"id":"OLD-1","state":"Closed"}', 'Closed')`);
-    await db.db.execute(sql`INSERT INTO measurements (ticket_id, service_target_id, instance, status, goal_seconds, elapsed_seconds, paused_seconds, met_missed_seconds, engine_state)
+    await db.db
+      .execute(sql`INSERT INTO measurements (ticket_id, service_target_id, instance, status, goal_seconds, elapsed_seconds, paused_seconds, met_missed_seconds, engine_state)
       VALUES ('OLD-1', 'P1', 0, 'Met', 3600, 600, 0, 3000, ${JSON.stringify(state)}::jsonb)`);
     await db.db.execute(sql`INSERT INTO measurement_segments (ticket_id, service_target_id, instance, seq, status, start_at, business_seconds, counts)
       VALUES ('OLD-1', 'P1', 0, 0, 'InProcess', now(), 600, 'elapsed')`);
@@ -45,7 +46,8 @@ it('stores measurements by subject, keeping the rows of release 0.2 as ticket me
     expect(await listSegments(db.db, 'OLD-1')).toEqual([expect.objectContaining({ subjectKind: 'ticket', subjectId: 'OLD-1', seq: 0, businessSeconds: 600 })]);
     expect(await listFirings(db.db, 'OLD-1')).toEqual([expect.objectContaining({ subjectKind: 'ticket', subjectId: 'OLD-1', milestone: 'warn' })]);
     // A CI's measurement of the same target id is another row, not a conflict.
-    await db.db.execute(sql`INSERT INTO measurements (subject_kind, subject_id, service_target_id, instance, status, goal_seconds, elapsed_seconds, paused_seconds, met_missed_seconds, engine_state)
+    await db.db
+      .execute(sql`INSERT INTO measurements (subject_kind, subject_id, service_target_id, instance, status, goal_seconds, elapsed_seconds, paused_seconds, met_missed_seconds, engine_state)
       VALUES ('ci', 'OLD-1', 'P1', 0, 'Met', 3600, 0, 0, 3600, '{}'::jsonb)`);
     expect((await getTicketRow(db.db, 'OLD-1'))!.measurements).toHaveLength(1);
   } finally {

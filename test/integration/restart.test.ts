@@ -52,10 +52,14 @@ it('fires a pending due-date timer after the server and workers restart, without
 
   const first = await startAll(dbFile, port);
   await upsertTicket(first.client, config, { id: 'RS-1', priority: 1, state: 'New' });
-  const started = await eventually(async () => {
-    const v = await queryTicket(first.client, 'RS-1');
-    return v?.serviceProblem && v.measurements[0]?.status === 'InProcess' ? v : undefined;
-  }, 20000, 'InProcess with a problem');
+  const started = await eventually(
+    async () => {
+      const v = await queryTicket(first.client, 'RS-1');
+      return v?.serviceProblem && v.measurements[0]?.status === 'InProcess' ? v : undefined;
+    },
+    20000,
+    'InProcess with a problem',
+  );
   const due = Date.parse(started.measurements[0]!.dueAt!);
   await first.stop();
   expect(Date.now()).toBeLessThan(due); // the timer is still pending while everything is down
@@ -64,17 +68,25 @@ it('fires a pending due-date timer after the server and workers restart, without
   await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now()) + 1000));
   const second = await startAll(dbFile, port);
   try {
-    const missed = await eventually(async () => {
-      const v = await queryTicket(second.client, 'RS-1');
-      return v?.measurements[0]?.status === 'MissedGoal' ? v.measurements[0] : undefined;
-    }, 30000, 'MissedGoal after restart');
+    const missed = await eventually(
+      async () => {
+        const v = await queryTicket(second.client, 'RS-1');
+        return v?.measurements[0]?.status === 'MissedGoal' ? v.measurements[0] : undefined;
+      },
+      30000,
+      'MissedGoal after restart',
+    );
     expect(missed.missedGoalAt).toBe(new Date(due).toISOString());
 
     // The row follows once the workflow's persist activity has run.
-    const row = await eventually(async () => {
-      const [r] = await db.db.select().from(measurements).where(eq(measurements.subjectId, 'RS-1'));
-      return r?.status === 'MissedGoal' ? r : undefined;
-    }, 20000, 'MissedGoal row');
+    const row = await eventually(
+      async () => {
+        const [r] = await db.db.select().from(measurements).where(eq(measurements.subjectId, 'RS-1'));
+        return r?.status === 'MissedGoal' ? r : undefined;
+      },
+      20000,
+      'MissedGoal row',
+    );
     expect(row.missedGoalAt?.getTime()).toBe(due);
 
     const runs = [];

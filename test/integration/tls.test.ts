@@ -10,10 +10,10 @@ import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { bypassesProxy, type TmfClient } from '../../src/activities/tmfClient';
+import { bypassesProxy, type TmfClient } from '../../src/clients/tmf';
 import { toServiceProblem } from '../../src/domain/serviceProblem';
 import type { Emulator } from '../../src/emulator/server';
-import { tmfClientFromConfig } from '../../src/workers/workers';
+import { tmfClientFromConfig } from '../../src/workers/wiring';
 import { env, startTestEmulator, testConfig } from '../support/harness';
 
 let emulator: Emulator;

@@ -10,7 +10,7 @@ import { startThrowawayPostgres } from '../../src/infra/postgres';
 import { freePort } from '../../src/infra/process';
 import { ensureTemporalCli } from '../../src/infra/temporalCli';
 import { ensureTestServer } from '../../src/infra/testServer';
-import { bundleSlmWorkflows } from '../../src/workers/workers';
+import { bundleSlmWorkflows } from '../../src/workers/bundle';
 
 export default async function globalSetup(): Promise<void> {
   const config = loadConfig({});

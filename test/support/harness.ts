@@ -9,7 +9,6 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
-import { TmfClient } from '../../src/activities/tmfClient';
 import { loadConfig, type Config } from '../../src/config';
 import { migrateDb, openDb, type DbHandle } from '../../src/db/client';
 import { applyDefinitions } from '../../src/db/queries';
@@ -17,7 +16,9 @@ import { parseDefinitions } from '../../src/domain/definitions';
 import { startEmulator, type Emulator } from '../../src/emulator/server';
 import { startDevServer, type DevServer } from '../../src/infra/devServer';
 import { freePort } from '../../src/infra/process';
-import { actionSettingsFrom, createSlmWorker, createTmfWorker } from '../../src/workers/workers';
+import { createSlmWorker } from '../../src/workers/slmWorker';
+import { createTmfWorker } from '../../src/workers/tmfWorker';
+import { actionSettingsFrom, tmfClientFromConfig } from '../../src/workers/wiring';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -72,24 +73,19 @@ export interface RunningWorkers {
 }
 
 /** Both workers, real activities, on the given server; `stop` shuts them down gracefully. */
-export async function startWorkers(opts: {
-  connection: NativeConnection;
-  namespace?: string;
-  db: DbHandle;
-  snowUrl: string;
-  config: Config;
-}): Promise<RunningWorkers> {
+export async function startWorkers(opts: { connection: NativeConnection; namespace?: string; db: DbHandle; snowUrl: string; config: Config }): Promise<RunningWorkers> {
   const namespace = opts.namespace ?? 'default';
-  const http = new TmfClient({
-    baseUrl: opts.snowUrl,
-    problemPath: opts.config.SNOW_PROBLEM_PATH,
-    alarmPath: opts.config.SNOW_ALARM_PATH,
-    username: opts.config.SNOW_USERNAME,
-    password: opts.config.SNOW_PASSWORD,
-    timeoutMs: 10000,
-    connections: opts.config.TMF_MAX_CONCURRENT,
+  // The production wiring (CA bundle, proxy settings, timeouts from the configuration).
+  const http = tmfClientFromConfig(opts.config, opts.snowUrl);
+  const slm = await createSlmWorker({
+    connection: opts.connection,
+    namespace,
+    taskQueue: opts.config.SLM_TASK_QUEUE,
+    db: opts.db.db,
+    actions: actionSettingsFrom(opts.config),
+    snowHttpTimeoutSeconds: opts.config.SNOW_HTTP_TIMEOUT,
+    workflowBundle: loadBundle(),
   });
-  const slm = await createSlmWorker({ connection: opts.connection, namespace, taskQueue: opts.config.SLM_TASK_QUEUE, db: opts.db.db, actions: actionSettingsFrom(opts.config), snowHttpTimeoutSeconds: opts.config.SNOW_HTTP_TIMEOUT, workflowBundle: loadBundle() });
   const tmf = await createTmfWorker({ connection: opts.connection, namespace, taskQueue: opts.config.TMF_TASK_QUEUE, http, maxConcurrent: opts.config.TMF_MAX_CONCURRENT });
   const running = Promise.all([slm.run(), tmf.run()]);
   let stopped: Promise<void> | null = null;
@@ -201,12 +197,25 @@ export interface SlmOnlyStack {
 }
 
 export async function startSlmOnlyStack(opts: { label: string; config: Config; definitions: unknown }): Promise<SlmOnlyStack> {
-  const dev = await startDevServer({ cli: env('SLM_TEST_TEMPORAL_CLI'), dbFile: path.join(env('SLM_TEST_DIR'), `${opts.label}-${process.pid}.sqlite`), port: await freePort(), durable: false });
+  const dev = await startDevServer({
+    cli: env('SLM_TEST_TEMPORAL_CLI'),
+    dbFile: path.join(env('SLM_TEST_DIR'), `${opts.label}-${process.pid}.sqlite`),
+    port: await freePort(),
+    durable: false,
+  });
   const emulator = await startTestEmulator();
   const db = await freshDatabase(opts.label);
   await applyTestDefinitions(db, opts.definitions);
   const native = await NativeConnection.connect({ address: dev.address });
-  const slm = await createSlmWorker({ connection: native, namespace: 'default', taskQueue: opts.config.SLM_TASK_QUEUE, db: db.db, actions: actionSettingsFrom(opts.config), snowHttpTimeoutSeconds: opts.config.SNOW_HTTP_TIMEOUT, workflowBundle: loadBundle() });
+  const slm = await createSlmWorker({
+    connection: native,
+    namespace: 'default',
+    taskQueue: opts.config.SLM_TASK_QUEUE,
+    db: db.db,
+    actions: actionSettingsFrom(opts.config),
+    snowHttpTimeoutSeconds: opts.config.SNOW_HTTP_TIMEOUT,
+    workflowBundle: loadBundle(),
+  });
   const running = slm.run();
   const connection = await Connection.connect({ address: dev.address });
   return {

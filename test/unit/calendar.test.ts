@@ -17,7 +17,15 @@ describe('Europe/Berlin', () => {
   const cal = BusinessCalendar.fromSpec({
     id: 'berlin',
     timezone: 'Europe/Berlin',
-    weekly: { ...weekdays([['08:00', '18:00']]), tue: [['08:00', '12:00'], ['13:00', '18:00']], sat: [['22:00', '06:00']], sun: [] },
+    weekly: {
+      ...weekdays([['08:00', '18:00']]),
+      tue: [
+        ['08:00', '12:00'],
+        ['13:00', '18:00'],
+      ],
+      sat: [['22:00', '06:00']],
+      sun: [],
+    },
   });
 
   it('adds within a day and across the lunch break', () => {
@@ -106,7 +114,13 @@ describe('UTC: holidays, overrides, blackouts, closed starts', () => {
   const cal = BusinessCalendar.fromSpec({
     id: 'utc',
     timezone: 'UTC',
-    weekly: { ...weekdays([['09:00', '17:00']]), fri: [['09:00', '17:00'], ['22:00', '06:00']] },
+    weekly: {
+      ...weekdays([['09:00', '17:00']]),
+      fri: [
+        ['09:00', '17:00'],
+        ['22:00', '06:00'],
+      ],
+    },
     holidays: ['2026-03-04', '2026-03-07', '2026-03-11'],
     overrides: { '2026-03-07': [['10:00', '12:00']] },
     blackouts: [{ start: '2026-03-05T10:00:00Z', end: '2026-03-05T11:00:00Z' }],
@@ -169,7 +183,18 @@ describe('validation', () => {
   it.each([
     [{ ...base, weekly: { mon: [['9:00', '17:00']] } }, /weekly\.mon\[0\]\[0\]: expected a local time/],
     [{ ...base, timezone: 'Europe/Atlantis' }, /timezone: unknown IANA time zone/],
-    [{ ...base, weekly: { mon: [['09:00', '13:00'], ['12:00', '17:00']] } }, /weekly\.mon\[1\]: overlaps/],
+    [
+      {
+        ...base,
+        weekly: {
+          mon: [
+            ['09:00', '13:00'],
+            ['12:00', '17:00'],
+          ],
+        },
+      },
+      /weekly\.mon\[1\]: overlaps/,
+    ],
     [{ ...base, weekly: {} }, /no open time at all/],
     [{ ...base, weekly: { mon: [] }, overrides: {} }, /no open time at all/],
     [{ ...base, holidays: ['2026-02-30'] }, /holidays\[0\]: not a calendar date/],
@@ -223,12 +248,25 @@ describe('properties', () => {
     BusinessCalendar.fromSpec({
       id: 'realistic',
       timezone: 'Europe/Berlin',
-      weekly: { ...weekdays([['08:00', '12:00'], ['13:00', '17:30']]), sat: [['22:00', '06:00']] },
+      weekly: {
+        ...weekdays([
+          ['08:00', '12:00'],
+          ['13:00', '17:30'],
+        ]),
+        sat: [['22:00', '06:00']],
+      },
       holidays: ['2026-01-01', '2026-04-03', '2026-04-06', '2026-05-01', '2026-12-25', '2026-12-26', '2027-01-01'],
       overrides: { '2026-12-24': [['08:00', '12:00']] },
       blackouts: [{ start: '2026-06-01T22:00:00Z', end: '2026-06-02T02:00:00Z' }],
     }),
-    BusinessCalendar.fromSpec({ id: 'lord-howe', timezone: 'Australia/Lord_Howe', weekly: everyDay([['00:00', '03:00'], ['20:00', '24:00']]) }),
+    BusinessCalendar.fromSpec({
+      id: 'lord-howe',
+      timezone: 'Australia/Lord_Howe',
+      weekly: everyDay([
+        ['00:00', '03:00'],
+        ['20:00', '24:00'],
+      ]),
+    }),
     BusinessCalendar.fromSpec({ id: 'sao-paulo-2018', timezone: 'America/Sao_Paulo', weekly: everyDay([['23:00', '01:00']]) }),
   ];
   const instant = fc.integer({ min: at('2018-06-01T00:00:00Z') / 1000, max: at('2027-06-01T00:00:00Z') / 1000 }).map((s) => s * 1000);
@@ -236,11 +274,17 @@ describe('properties', () => {
   const calendar = fc.constantFrom(...calendars);
 
   it('diff(t, add(t, d)) == d', () => {
-    fc.assert(fc.property(calendar, instant, duration, (cal, t, d) => cal.diff(t, cal.add(t, d)) === d), { numRuns: 400 });
+    fc.assert(
+      fc.property(calendar, instant, duration, (cal, t, d) => cal.diff(t, cal.add(t, d)) === d),
+      { numRuns: 400 },
+    );
   });
 
   it('subtract inverts add (back to the first business instant at or after t)', () => {
-    fc.assert(fc.property(calendar, instant, duration, (cal, t, d) => cal.subtract(cal.add(t, d), d) === cal.advance(t)), { numRuns: 400 });
+    fc.assert(
+      fc.property(calendar, instant, duration, (cal, t, d) => cal.subtract(cal.add(t, d), d) === cal.advance(t)),
+      { numRuns: 400 },
+    );
   });
 
   it('diff is additive over any split point', () => {
@@ -266,6 +310,9 @@ describe('properties', () => {
   });
 
   it('add is monotonic in the duration', () => {
-    fc.assert(fc.property(calendar, instant, duration, duration, (cal, t, d1, d2) => (d1 <= d2 ? cal.add(t, d1) <= cal.add(t, d2) : cal.add(t, d1) >= cal.add(t, d2))), { numRuns: 400 });
+    fc.assert(
+      fc.property(calendar, instant, duration, duration, (cal, t, d1, d2) => (d1 <= d2 ? cal.add(t, d1) <= cal.add(t, d2) : cal.add(t, d1) >= cal.add(t, d2))),
+      { numRuns: 400 },
+    );
   });
 });

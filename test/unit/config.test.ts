@@ -11,7 +11,9 @@ describe('configuration', () => {
   });
 
   it('refuses the settings that moved to the definitions, naming where they went, unless set to the old default', () => {
-    expect(() => loadConfig({ SNOW_ACTIVE_STATES: 'New,Assigned' })).toThrow(/^invalid configuration: SNOW_ACTIVE_STATES: moved to the definitions file: set connector\.activeStates there/);
+    expect(() => loadConfig({ SNOW_ACTIVE_STATES: 'New,Assigned' })).toThrow(
+      /^invalid configuration: SNOW_ACTIVE_STATES: moved to the definitions file: set connector\.activeStates there/,
+    );
     expect(() => loadConfig({ SNOW_EVENT_FIELD: 'router' })).toThrow(/SNOW_EVENT_FIELD: moved to the definitions file: set connector\.eventField there/);
     expect(() => loadConfig({ SLM_REOPEN_WINDOW: '3d' })).toThrow(/SLM_REOPEN_WINDOW: moved to the definitions file: set engine\.reopenWindow there/);
     // A copied .env.example (the old defaults) changes nothing and starts.

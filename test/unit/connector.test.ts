@@ -32,7 +32,13 @@ describe('field mapping', () => {
       },
     });
     const body = toServiceProblem({ id: 'T1', service: 'voice', severity: 4, summary: 'No dial tone', site: 'LUX-1', other: 1 }, c);
-    expect(body).toMatchObject({ category: 'service-voice', priority: 10, description: 'No dial tone', originatorParty: { id: 'dataminer' }, characteristic: [{ name: 'site', value: 'LUX-1' }] });
+    expect(body).toMatchObject({
+      category: 'service-voice',
+      priority: 10,
+      description: 'No dial tone',
+      originatorParty: { id: 'dataminer' },
+      characteristic: [{ name: 'site', value: 'LUX-1' }],
+    });
     // An expression that fails (a missing field) falls back to the default of that field.
     expect(toServiceProblem({ id: 'T2', severity: 1 }, c)).toMatchObject({ category: 'incident', priority: 3, description: 'Ticket T2' });
   });

@@ -21,6 +21,7 @@ import {
   writeBackKey,
   DEFAULT_ACTIVE_STATES,
 } from '../../src/domain/snowCycle';
+import { parseEvents, replay } from '../../src/domain/replay';
 import { ticketAttributes } from '../../src/domain/ticketAttributes';
 import { isSettled, waitFor } from '../../src/domain/ticketLifecycle';
 
@@ -90,7 +91,17 @@ describe('the SNOW cycle', () => {
 
 describe('the run’s life', () => {
   const final = () => {
-    const m = newMeasurement({ ticketId: 'T1', serviceTargetId: 'P1', definitionVersion: '1', group: null, calendarId: null, at: T0, goalMs: 60_000, costPerMinute: null, milestones: [] });
+    const m = newMeasurement({
+      ticketId: 'T1',
+      serviceTargetId: 'P1',
+      definitionVersion: '1',
+      group: null,
+      calendarId: null,
+      at: T0,
+      goalMs: 60_000,
+      costPerMinute: null,
+      milestones: [],
+    });
     m.status = 'Met';
     return m;
   };
@@ -154,9 +165,79 @@ describe('what people are told', () => {
   });
 
   it('publishes the search attributes: breached, next due, state, rank, problem, statuses', () => {
-    const m = newMeasurement({ ticketId: 'T1', serviceTargetId: 'P1', definitionVersion: '1', group: null, calendarId: null, at: T0, goalMs: 60_000, costPerMinute: null, milestones: [] });
+    const m = newMeasurement({
+      ticketId: 'T1',
+      serviceTargetId: 'P1',
+      definitionVersion: '1',
+      group: null,
+      calendarId: null,
+      at: T0,
+      goalMs: 60_000,
+      costPerMinute: null,
+      milestones: [],
+    });
     m.status = 'MissedGoal';
     const a = ticketAttributes({ id: 'T1', state: 'In Progress', priority: '2 high' }, [m], { id: 'P9', incidentNumber: 'INC9' });
-    expect(a).toEqual({ ticketId: 'T1', breached: true, nextDue: null, ticketState: 'In Progress', priority: 2, problemId: 'P9', incidentNumber: 'INC9', statuses: ['MissedGoal', 'P1:MissedGoal'] });
+    expect(a).toEqual({
+      ticketId: 'T1',
+      breached: true,
+      nextDue: null,
+      ticketState: 'In Progress',
+      priority: 2,
+      problemId: 'P9',
+      incidentNumber: 'INC9',
+      statuses: ['MissedGoal', 'P1:MissedGoal'],
+    });
+  });
+});
+
+describe('slm replay --decisions: every decision the ticket run makes, offline', () => {
+  const definitions = {
+    serviceTargets: [
+      {
+        id: 'P1',
+        appliesTo: 'ticket.priority == 1',
+        stop: 'ticket.state in ["Resolved", "Closed"]',
+        goal: { duration: '4h' },
+        milestones: [{ name: 'half', at: { percentOfGoal: 50 }, actions: [{ notify: { email: 'ops@example.com' } }, { setField: { slaWarning: true } }] }],
+      },
+    ],
+  };
+  const lines = [
+    { at: '2026-03-02T09:00:00Z', ticket: { id: 'T1', priority: 1, state: 'New', deviceIp: '10.0.0.1' } },
+    { at: '2026-03-02T10:00:00Z', ticket: { id: 'T1', priority: 1, state: 'In Progress' } },
+    { at: '2026-03-02T11:30:00Z', check: 'after the milestone' },
+    { at: '2026-03-02T12:00:00Z', ticket: { id: 'T1', priority: 1, state: 'Resolved', slaWarning: true, restoredBy: 'ses_group' } },
+  ];
+  const out = () => replay(definitions, parseEvents(lines.map((l) => JSON.stringify(l)).join('\n')), undefined, { decisions: true });
+
+  it('creates the problem, writes it back, raises the device alarm and PATCHes, in the workflow’s order', () => {
+    const [mid] = out();
+    const d = mid!.decisions!.T1!;
+    expect(d.requests.map((r) => r.kind)).toEqual(['create', 'writeBack', 'alarm', 'patch', 'patch']);
+    expect(d.requests[0]).toMatchObject({ at: '2026-03-02T09:00:00.000Z', body: { status: 'acknowledged', correlationId: 'ticket:T1' } });
+    expect(d.requests[1]).toMatchObject({ key: 'T1|problem|problem-1', fields: { problemId: 'problem-1' } });
+    expect(d.requests[2]).toMatchObject({ at: '2026-03-02T10:00:00.000Z', body: { alarmedObject: { id: '10.0.0.1' }, alarmDetails: 'service problem problem-1' } });
+    expect(d.requests[3]).toMatchObject({ patch: { status: 'inProgress' } });
+    // The milestone's setField at 11:00 changed the ticket: its PATCH carries the field.
+    expect(d.requests[4]).toMatchObject({ at: '2026-03-02T11:30:00.000Z', patch: { characteristic: [{ name: 'slaWarning', value: true }] } });
+    expect(d.actions.map((a) => a.kind)).toEqual(['email', 'setField']);
+    expect(d.actions[0]).toMatchObject({ at: '2026-03-02T11:00:00.000Z', subject: '[SLM] half: P1 on ticket T1' });
+    expect(d.searchAttributes).toMatchObject({ ticketId: 'T1', ticketState: 'In Progress', problemId: 'problem-1', breached: false });
+    expect(d.settled).toBe(false);
+  });
+
+  it('closes the problem with the note when the ticket resolves, and the run settles', () => {
+    const end = out()[1]!.decisions!.T1!;
+    expect(end.requests).toEqual([
+      expect.objectContaining({ kind: 'patch', patch: expect.objectContaining({ status: 'resolved', resolutionDate: '2026-03-02T12:00:00.000Z' }) as unknown }),
+    ]);
+    expect(end.serviceProblem).toEqual({ id: 'problem-1', status: 'resolved', lastSyncAt: '2026-03-02T12:00:00.000Z', syncClosed: true });
+    expect(end.settled).toBe(true);
+    expect(end.searchAttributes!.statuses).toEqual(['Met', 'P1:Met']);
+  });
+
+  it('adds nothing to the output without --decisions', () => {
+    expect(replay(definitions, parseEvents(lines.map((l) => JSON.stringify(l)).join('\n')))[0]).not.toHaveProperty('decisions');
   });
 });

@@ -88,13 +88,16 @@ describe('request measurement state machine', () => {
   });
 
   it('is Met when elapsed equals the goal exactly, and stop wins over exclude', () => {
-    const out = play(defs1, [
-      { at: '2026-03-02T09:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
-      { at: '2026-03-02T10:00:00Z', ticket: t('T1', { priority: 1, state: 'Resolved' }) },
-      { at: '2026-03-02T09:00:00Z', ticket: t('T2', { priority: 1, state: 'New' }) },
-      { at: '2026-03-02T09:30:00Z', ticket: t('T2', { priority: 1, state: 'On Hold' }) },
-      { at: '2026-03-02T11:00:00Z', ticket: t('T2', { priority: 1, state: 'Closed', hold: true }) },
-    ].sort((a, b) => a.at.localeCompare(b.at)));
+    const out = play(
+      defs1,
+      [
+        { at: '2026-03-02T09:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
+        { at: '2026-03-02T10:00:00Z', ticket: t('T1', { priority: 1, state: 'Resolved' }) },
+        { at: '2026-03-02T09:00:00Z', ticket: t('T2', { priority: 1, state: 'New' }) },
+        { at: '2026-03-02T09:30:00Z', ticket: t('T2', { priority: 1, state: 'On Hold' }) },
+        { at: '2026-03-02T11:00:00Z', ticket: t('T2', { priority: 1, state: 'Closed', hold: true }) },
+      ].sort((a, b) => a.at.localeCompare(b.at)),
+    );
     expect(find(out, 'end', 'P1')).toMatchObject({ status: 'Met', elapsedSeconds: 3600, metMissedSeconds: 0, impactCost: 0 });
     // T2 was closed straight from On Hold: final, with the paused time not counted, due projected at the stop.
     expect(find(out, 'end', 'P1', 'T2')).toMatchObject({
@@ -107,13 +110,10 @@ describe('request measurement state machine', () => {
   });
 
   it('counts OverallElapsedTime 259 200 s for a request open three 24×7 days (seed p. 82)', () => {
-    const out = play(
-      { serviceTargets: [{ ...P1, goal: { duration: '5d' } }] },
-      [
-        { at: '2026-03-02T08:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
-        { at: '2026-03-05T08:00:00Z', ticket: t('T1', { priority: 1, state: 'Closed' }) },
-      ],
-    );
+    const out = play({ serviceTargets: [{ ...P1, goal: { duration: '5d' } }] }, [
+      { at: '2026-03-02T08:00:00Z', ticket: t('T1', { priority: 1, state: 'New' }) },
+      { at: '2026-03-05T08:00:00Z', ticket: t('T1', { priority: 1, state: 'Closed' }) },
+    ]);
     expect(find(out, 'end', 'P1')).toMatchObject({ status: 'Met', elapsedSeconds: 259_200, goalSeconds: 432_000 });
   });
 
@@ -243,10 +243,13 @@ describe('goals and start times from the ticket', () => {
       calendars: [office],
       serviceTargets: [{ ...P1, calendar: 'office', goal: { schedule: [{ days: ['mon'], from: '08:00', to: '18:00', goal: '2h', costPerMinute: 5 }, { goal: '8h' }] } }],
     };
-    const out = play(defs, [
-      { at: '2026-03-02T07:30:00Z', ticket: t('T1', { priority: 1, state: 'New' }) }, // Mon 08:30 Berlin
-      { at: '2026-03-02T06:30:00Z', ticket: t('T2', { priority: 1, state: 'New' }) }, // Mon 07:30 Berlin
-    ].sort((a, b) => a.at.localeCompare(b.at)));
+    const out = play(
+      defs,
+      [
+        { at: '2026-03-02T07:30:00Z', ticket: t('T1', { priority: 1, state: 'New' }) }, // Mon 08:30 Berlin
+        { at: '2026-03-02T06:30:00Z', ticket: t('T2', { priority: 1, state: 'New' }) }, // Mon 07:30 Berlin
+      ].sort((a, b) => a.at.localeCompare(b.at)),
+    );
     expect(find(out, 'end', 'P1')).toMatchObject({ goalSeconds: 2 * H });
     expect(find(out, 'end', 'P1', 'T2')).toMatchObject({ goalSeconds: 8 * H });
   });
@@ -523,7 +526,18 @@ describe('properties', () => {
   const office = {
     id: 'office',
     timezone: 'Europe/Berlin',
-    weekly: { ...Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri'].map((d) => [d, [['08:00', '12:00'], ['13:00', '17:30']]])), sat: [['22:00', '06:00']] },
+    weekly: {
+      ...Object.fromEntries(
+        ['mon', 'tue', 'wed', 'thu', 'fri'].map((d) => [
+          d,
+          [
+            ['08:00', '12:00'],
+            ['13:00', '17:30'],
+          ],
+        ]),
+      ),
+      sat: [['22:00', '06:00']],
+    },
     holidays: ['2026-03-27'],
   };
   const defs = { calendars: [office], serviceTargets: [{ ...P1, goal: { duration: '6h' }, calendar: 'office', milestones: [{ name: 'half', at: { percentOfGoal: 50 } }] }] };
@@ -562,7 +576,10 @@ describe('properties', () => {
 });
 
 describe('timers that run late (the stack was down)', () => {
-  const defs = compileDefinitions(parseDefinitions({ serviceTargets: [{ ...P1, goal: { duration: '1h' }, milestones: [{ name: 'half', at: { percentOfGoal: 50 }, actions: [{ setField: { half: true } }] }] }] }), '1');
+  const defs = compileDefinitions(
+    parseDefinitions({ serviceTargets: [{ ...P1, goal: { duration: '1h' }, milestones: [{ name: 'half', at: { percentOfGoal: 50 }, actions: [{ setField: { half: true } }] }] }] }),
+    '1',
+  );
   const env = engineEnv(defs, (cal) => BusinessCalendar.fromSpec(cal));
   const at = (iso: string) => Date.parse(iso);
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type ApplicationFailure } from '@temporalio/common';
-import { failureFor, retryAfterSeconds } from '../../src/activities/tmfClient';
+import { failureFor, retryAfterSeconds } from '../../src/clients/tmf';
 import { describeFailure } from '../../src/cli/errors';
 import { numericValues } from '../../src/cli/main';
 import { dotEnv, loadConfig } from '../../src/config';
@@ -22,7 +22,9 @@ import { ticketDetails } from '../../src/domain/ticketDetails';
 describe('ticket bounds', () => {
   it('rejects a ticket over the size limit with one line naming the limit, before any work', () => {
     const started = Date.now();
-    expect(() => parseTicket({ id: 'BIG3', blob: 'x'.repeat(3 * 1024 * 1024) })).toThrow(`invalid ticket: the ticket is larger than ${MAX_TICKET_BYTES / 1024} KiB of JSON (the limit per ticket)`);
+    expect(() => parseTicket({ id: 'BIG3', blob: 'x'.repeat(3 * 1024 * 1024) })).toThrow(
+      `invalid ticket: the ticket is larger than ${MAX_TICKET_BYTES / 1024} KiB of JSON (the limit per ticket)`,
+    );
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
@@ -51,7 +53,7 @@ describe('free-form priorities', () => {
     expect(priorityRank(v as never)).toBe(rank);
   });
 
-  it('maps text priorities with leading digits to SNOW\'s integer priority, and refuses the rest on the problem with the reason', () => {
+  it("maps text priorities with leading digits to SNOW's integer priority, and refuses the rest on the problem with the reason", () => {
     expect(toServiceProblem({ id: 'Z1', priority: '2 normal' }).priority).toBe(2);
     expect(toServiceProblem({ id: 'S1', priority: '1 - Critical' }).priority).toBe(1);
     expect(toServiceProblem({ id: 'N1', priority: '12' }).priority).toBe(10);
@@ -68,7 +70,13 @@ describe('free-form priorities', () => {
 describe('merge patches (RFC 7386)', () => {
   it('replaces, adds, removes with null and merges nested objects; arrays are replaced whole', () => {
     const base = { id: 'T1', state: 'New', priority: 1, tags: ['a', 'b'], meta: { a: 1, b: 2 } };
-    expect(mergePatch(base, { summary: 'x', priority: null, tags: ['c'], meta: { b: null, c: 3 } })).toEqual({ id: 'T1', state: 'New', tags: ['c'], meta: { a: 1, c: 3 }, summary: 'x' });
+    expect(mergePatch(base, { summary: 'x', priority: null, tags: ['c'], meta: { b: null, c: 3 } })).toEqual({
+      id: 'T1',
+      state: 'New',
+      tags: ['c'],
+      meta: { a: 1, c: 3 },
+      summary: 'x',
+    });
   });
 
   it('refuses a patch that changes or removes the id', () => {
@@ -124,9 +132,11 @@ describe('the command line', () => {
     const grpc = (code: number, details: string) => Object.assign(new Error(`${code} ${details}`), { code, details, metadata: {} });
     const wrapped = (cause: Error) => Object.assign(new Error('Failed to start workflow'), { cause });
     expect(describeFailure(wrapped(grpc(3, 'search attribute SlmTicketId is not defined')), { namespace: 'default' })).toBe(
-      'the namespace default has no search attribute SlmTicketId: run `slm setup` to register the project\'s search attributes',
+      "the namespace default has no search attribute SlmTicketId: run `slm setup` to register the project's search attributes",
     );
-    expect(describeFailure(grpc(5, 'Namespace nope is not found.'), { temporalAddress: '127.0.0.1:7233', namespace: 'nope' })).toMatch(/^Temporal at 127\.0\.0\.1:7233 has no namespace "nope"/);
+    expect(describeFailure(grpc(5, 'Namespace nope is not found.'), { temporalAddress: '127.0.0.1:7233', namespace: 'nope' })).toMatch(
+      /^Temporal at 127\.0\.0\.1:7233 has no namespace "nope"/,
+    );
     expect(describeFailure(grpc(14, 'connection refused'), { temporalAddress: 'h:1' })).toBe('cannot reach Temporal at h:1: connection refused');
     expect(describeFailure(Object.assign(new Error('database "x" does not exist'), { code: '3D000' }))).toBe('database: database "x" does not exist (SQLSTATE 3D000)');
   });

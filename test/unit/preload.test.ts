@@ -13,7 +13,7 @@ import type * as Definitions from '../../src/domain/definitions';
 import type * as Replay from '../../src/domain/replay';
 import type * as ServiceProblems from '../../src/domain/serviceProblem';
 import type * as Tickets from '../../src/domain/ticket';
-import { PRELOADED_WORKFLOW_MODULES } from '../../src/workers/workers';
+import { PRELOADED_WORKFLOW_MODULES } from '../../src/workers/bundle';
 
 /** The SDK's freeze: own properties of objects are frozen recursively, functions are frozen shallowly. */
 function deepFreeze(value: unknown, seen = new WeakSet<object>()): void {
@@ -74,12 +74,16 @@ const everyFeature = {
 describe('domain modules frozen as the workflow worker shares them', () => {
   it('validates a document with every feature, and rejects bad ones with their path', () => {
     const defs = parseDefinitions(everyFeature);
-    expect(defs.serviceTargets[0]!.milestones[0]!.actions[0]).toEqual({ notify: { webhook: 'http://127.0.0.1:9/hook', email: ['ops@example.com', 'noc@example.org'], subject: 'half' } });
+    expect(defs.serviceTargets[0]!.milestones[0]!.actions[0]).toEqual({
+      notify: { webhook: 'http://127.0.0.1:9/hook', email: ['ops@example.com', 'noc@example.org'], subject: 'half' },
+    });
     expect(compiledDefinitionsOf('v1', everyFeature).targets.map((t) => t.id)).toEqual(['P1', 'P1-field']);
     expect(compiledDefinitionsOf('v1', everyFeature)).toBe(compiledDefinitionsOf('v1', everyFeature));
 
     const bad = (patch: Record<string, unknown>) => () => parseDefinitions({ serviceTargets: [{ ...everyFeature.serviceTargets[1], ...patch }] });
-    expect(bad({ milestones: [{ name: 'm', at: { percentOfGoal: 50 }, actions: [{ notify: { email: 'not an address' } }] }] })).toThrow(/serviceTargets\[0\]\.milestones\[0\]\.actions\[0\]\.notify\.email.*e-mail/);
+    expect(bad({ milestones: [{ name: 'm', at: { percentOfGoal: 50 }, actions: [{ notify: { email: 'not an address' } }] }] })).toThrow(
+      /serviceTargets\[0\]\.milestones\[0\]\.actions\[0\]\.notify\.email.*e-mail/,
+    );
     expect(bad({ milestones: [{ name: 'm', at: { percentOfGoal: 50 }, actions: [{ notify: { webhook: 'ftp://x' } }] }] })).toThrow(/notify\.webhook/);
     expect(bad({ goal: { duration: 'soon' } })).toThrow(/serviceTargets\[0\]\.goal/);
     expect(bad({ stop: 'ticket.state ==' })).toThrow(/serviceTargets\[0\]\.stop: invalid CEL/);
@@ -95,8 +99,14 @@ describe('domain modules frozen as the workflow worker shares them', () => {
   it('measures a ticket through calendars, pauses and milestones', () => {
     const events = [
       { at: '2026-03-02T07:00:00Z', ticket: { id: 'T1', priority: 1, state: 'New', calendar: 'eu-ops', openedAt: '2026-03-02T06:30:00Z', dueAt: '2026-03-02T12:00:00Z' } },
-      { at: '2026-03-02T08:00:00Z', ticket: { id: 'T1', priority: 1, state: 'On Hold', calendar: 'eu-ops', openedAt: '2026-03-02T06:30:00Z', dueAt: '2026-03-02T12:00:00Z', vip: true } },
-      { at: '2026-03-02T09:00:00Z', ticket: { id: 'T1', priority: 1, state: 'In Progress', calendar: 'eu-ops', openedAt: '2026-03-02T06:30:00Z', dueAt: '2026-03-02T12:00:00Z', vip: true } },
+      {
+        at: '2026-03-02T08:00:00Z',
+        ticket: { id: 'T1', priority: 1, state: 'On Hold', calendar: 'eu-ops', openedAt: '2026-03-02T06:30:00Z', dueAt: '2026-03-02T12:00:00Z', vip: true },
+      },
+      {
+        at: '2026-03-02T09:00:00Z',
+        ticket: { id: 'T1', priority: 1, state: 'In Progress', calendar: 'eu-ops', openedAt: '2026-03-02T06:30:00Z', dueAt: '2026-03-02T12:00:00Z', vip: true },
+      },
       { at: '2026-03-03T12:00:00Z', check: 'later' },
     ];
     const fired: string[] = [];
@@ -110,6 +120,9 @@ describe('domain modules frozen as the workflow worker shares them', () => {
   it('maps tickets to TMF656 problems with the default connector', () => {
     const problem = toServiceProblem({ id: 'T1', priority: 2, state: 'New', title: 'Link down' }, DEFAULT_CONNECTOR);
     expect(problem).toMatchObject({ externalIdentifier: [expect.objectContaining({ id: 'T1' })], priority: 2, description: 'Link down' });
-    expect(closingPatch({ id: 'T1', state: 'Resolved', restoredBy: 'ses_group' }, DEFAULT_CONNECTOR, Date.parse('2026-03-02T10:00:00Z'))).toMatchObject({ status: 'resolved', statusChangeReason: 'Restored by ses_group (ticket T1)' });
+    expect(closingPatch({ id: 'T1', state: 'Resolved', restoredBy: 'ses_group' }, DEFAULT_CONNECTOR, Date.parse('2026-03-02T10:00:00Z'))).toMatchObject({
+      status: 'resolved',
+      statusChangeReason: 'Restored by ses_group (ticket T1)',
+    });
   });
 });

@@ -1,6 +1,13 @@
 import { advanceCursor, ticketIdOf, type ChangedProblem } from '../../src/domain/problemSync';
 
-const p = (id: string, updatedOn: string, correlationId: string | null = `ticket:${id}`): ChangedProblem => ({ id, correlationId, status: 'held', number: null, link: null, updatedOn });
+const p = (id: string, updatedOn: string, correlationId: string | null = `ticket:${id}`): ChangedProblem => ({
+  id,
+  correlationId,
+  status: 'held',
+  number: null,
+  link: null,
+  updatedOn,
+});
 
 describe('problem sync cursor', () => {
   it('forwards a change once although the boundary second comes back in the next poll', () => {

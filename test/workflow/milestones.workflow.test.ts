@@ -65,8 +65,27 @@ beforeAll(async () => {
       },
       { id: 'ESC', appliesTo: 'ticket.escalated == true', ...stateConditions, goal: { duration: '1h' } },
       // A group for the long replay scenario.
-      { id: 'G-HIGH', appliesTo: 'ticket.kind == "scenario" && ticket.priority == 1', ...stateConditions, goal: { duration: '6h' }, calendar: 'office', group: 'g', milestones: [{ name: 'half', at: { percentOfGoal: 50 } }, { name: 'held', at: { on: 'exclude' } }] },
-      { id: 'G-LOW', appliesTo: 'ticket.kind == "scenario" && ticket.priority == 3', ...stateConditions, goal: { duration: '16h' }, calendar: 'office', group: 'g', milestones: [{ name: 'ten', at: { afterStart: '10h' }, repeat: { every: '2h', times: 2 } }] },
+      {
+        id: 'G-HIGH',
+        appliesTo: 'ticket.kind == "scenario" && ticket.priority == 1',
+        ...stateConditions,
+        goal: { duration: '6h' },
+        calendar: 'office',
+        group: 'g',
+        milestones: [
+          { name: 'half', at: { percentOfGoal: 50 } },
+          { name: 'held', at: { on: 'exclude' } },
+        ],
+      },
+      {
+        id: 'G-LOW',
+        appliesTo: 'ticket.kind == "scenario" && ticket.priority == 3',
+        ...stateConditions,
+        goal: { duration: '16h' },
+        calendar: 'office',
+        group: 'g',
+        milestones: [{ name: 'ten', at: { afterStart: '10h' }, repeat: { every: '2h', times: 2 } }],
+      },
       // Months of business time: 45 office days, with holidays, measured on recorded calendar windows.
       { id: 'LONG', appliesTo: 'ticket.kind == "project"', ...stateConditions, goal: { duration: '360h' }, calendar: 'office-holidays' },
     ],
@@ -96,10 +115,14 @@ it('fires milestones at their business-time instants, runs each action once, and
   expect(started.dueAt).toBe(new Date(cal.add(start, 16 * H)).toISOString());
 
   await testEnv.sleep('12 days');
-  const missed = await eventually(async () => {
-    const m = await measurementOf('MS-1', 'RES');
-    return m?.firings.length === 2 && m.firings.every((f) => f.actions.every((a) => a.status !== 'pending')) ? m : undefined;
-  }, 30000, 'two firings done');
+  const missed = await eventually(
+    async () => {
+      const m = await measurementOf('MS-1', 'RES');
+      return m?.firings.length === 2 && m.firings.every((f) => f.actions.every((a) => a.status !== 'pending')) ? m : undefined;
+    },
+    30000,
+    'two firings done',
+  );
 
   const due = cal.add(start, 16 * H);
   expect(missed).toMatchObject({ status: 'MissedGoal', missedGoalAt: new Date(due).toISOString() });
@@ -142,10 +165,14 @@ it('fires milestones at their business-time instants, runs each action once, and
   await upsertTicket(testEnv.client, settings, { id: 'MS-1', priority: 1, state: 'Resolved', escalated: true });
   await eventually(async () => ((await measurementOf('MS-1', 'RES'))?.status === 'Missed' ? true : undefined), 20000, 'RES Missed');
   expect(await testEnv.client.workflow.getHandle('slm-action:MS-1|RES|closed|0|0').result()).toBe('closed');
-  const final = await eventually(async () => {
-    const view = await queryTicket(testEnv.client, 'MS-1');
-    return view && view.pendingActions === 0 && view.measurements.every((m) => m.firings.every((f) => f.actions.every((a) => a.status !== 'pending'))) ? view : undefined;
-  }, 20000, 'actions done');
+  const final = await eventually(
+    async () => {
+      const view = await queryTicket(testEnv.client, 'MS-1');
+      return view && view.pendingActions === 0 && view.measurements.every((m) => m.firings.every((f) => f.actions.every((a) => a.status !== 'pending'))) ? view : undefined;
+    },
+    20000,
+    'actions done',
+  );
 
   // Segments and firings are in PostgreSQL too.
   await eventually(async () => ((await listFirings(db.db, 'MS-1')).length === 3 ? true : undefined), 20000, 'firings persisted');
@@ -178,11 +205,15 @@ it('replays a long history offline to exactly the live measurements: pauses, a g
     await upsertTicket(testEnv.client, settings, { id, kind: 'scenario', ...fields });
     await eventually(async () => ((await queryTicket(testEnv.client, id))?.ticket?.state === fields.state ? true : undefined), 20000, String(fields.state));
   }
-  const live = await eventually(async () => {
-    const view = await queryTicket(testEnv.client, id);
-    const settled = view && view.pendingActions === 0 && view.measurements.every((m) => ['Met', 'Missed', 'Detached'].includes(m.status));
-    return settled ? view : undefined;
-  }, 30000, 'all final');
+  const live = await eventually(
+    async () => {
+      const view = await queryTicket(testEnv.client, id);
+      const settled = view && view.pendingActions === 0 && view.measurements.every((m) => ['Met', 'Missed', 'Detached'].includes(m.status));
+      return settled ? view : undefined;
+    },
+    30000,
+    'all final',
+  );
   const byId = Object.fromEntries(live.measurements.map((m) => [m.serviceTargetId, m]));
   expect(byId['G-HIGH']).toMatchObject({ status: 'Detached', inheritedBy: 'G-LOW' });
   expect(byId['G-LOW']).toMatchObject({ inheritedFrom: 'G-HIGH', startedAt: byId['G-HIGH']!.startedAt });
@@ -204,10 +235,14 @@ it('runs months of business time through widened calendar windows, to the exact 
   expect(started.dueAt).toBe(new Date(due).toISOString());
   expect(due - Date.parse(started.startedAt!)).toBeGreaterThan(60 * 86400 * 1000); // beyond one recorded window
   await testEnv.sleep('75 days');
-  const missed = await eventually(async () => {
-    const m = await measurementOf('LONG-1', 'LONG');
-    return m?.status === 'MissedGoal' ? m : undefined;
-  }, 30000, 'LONG missed');
+  const missed = await eventually(
+    async () => {
+      const m = await measurementOf('LONG-1', 'LONG');
+      return m?.status === 'MissedGoal' ? m : undefined;
+    },
+    30000,
+    'LONG missed',
+  );
   expect(missed.missedGoalAt).toBe(new Date(due).toISOString());
   expect(missed.elapsedSeconds).toBeGreaterThanOrEqual(360 * H);
 });

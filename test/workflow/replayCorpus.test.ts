@@ -10,7 +10,10 @@ import { Worker } from '@temporalio/worker';
 import { loadBundle } from '../support/harness';
 
 const DIR = path.join(__dirname, '..', 'histories');
-const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.history.pb')).sort();
+const files = fs
+  .readdirSync(DIR)
+  .filter((f) => f.endsWith('.history.pb'))
+  .sort();
 
 it('has recorded histories to replay', () => {
   expect(files.length).toBeGreaterThanOrEqual(12);

@@ -5,7 +5,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import { upsertTicket, queryTicket, type EngineSettings } from '../../src/client/tickets';
-import { measurements } from '../../src/db/schema';
+import { measurements, tickets } from '../../src/db/schema';
 import type { Emulator } from '../../src/emulator/server';
 import { ticketWorkflowId } from '../../src/domain/ticket';
 import { definitionsChangedSignal, upsertTicketSignal } from '../../src/workflows/messages';
@@ -205,6 +205,36 @@ it('takes a changed reopen window from the definitions while a settled ticket wa
     // One day and a second later: done, two days before the three-day window would have ended.
     await testEnv.sleep(86400 * 1000 + 1000);
     await waitFor(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined), 'completion');
+  } finally {
+    await applyTestDefinitions(db, DEFINITIONS);
+  }
+});
+
+it('times its SNOW calls by the worker’s SNOW_HTTP_TIMEOUT, not by anything the caller sent', async () => {
+  await upsertTicket(testEnv.client, settings, { id: 'WF-TIMEOUT', priority: 1, state: 'New' });
+  const handle = testEnv.client.workflow.getHandle(ticketWorkflowId('WF-TIMEOUT'));
+  const scheduled = await waitFor(async () => {
+    const events = (await handle.fetchHistory()).events ?? [];
+    return events.map((e) => e.activityTaskScheduledEventAttributes).find((a) => a?.activityType?.name === 'createServiceProblem') ?? undefined;
+  }, 'the problem created');
+  const started = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+  const input = JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString('utf8')) as Record<string, unknown>;
+  expect(input).toMatchObject({ ticketId: 'WF-TIMEOUT', release: 3 });
+  for (const frozen of ['tmfTimeoutSeconds', 'activeStates', 'reopenWindowSeconds', 'eventField']) expect(input).not.toHaveProperty(frozen);
+  // Twice the worker's per-request timeout plus 10 s (a look-up, then the call).
+  expect(Number(scheduled.startToCloseTimeout!.seconds)).toBe(2 * config.SNOW_HTTP_TIMEOUT + 10);
+});
+
+it('creates service problems for the active states the definitions name', async () => {
+  await applyTestDefinitions(db, { ...DEFINITIONS, connector: { activeStates: ['Assigned'] } });
+  try {
+    await upsertTicket(testEnv.client, settings, { id: 'WF-ACTIVE', priority: 1, state: 'New' });
+    // Saved (the SNOW cycle runs before the save): New is not active here, so no problem.
+    await waitFor(async () => ((await db.db.select().from(tickets).where(eq(tickets.ticketId, 'WF-ACTIVE'))).length ? true : undefined), 'the ticket saved');
+    expect([...emulator.problems.values()].filter((p) => p.correlationId === 'ticket:WF-ACTIVE')).toHaveLength(0);
+    await upsertTicket(testEnv.client, settings, { id: 'WF-ACTIVE', priority: 1, state: 'Assigned' });
+    await waitFor(async () => ((await queryTicket(testEnv.client, 'WF-ACTIVE'))?.serviceProblem ? true : undefined), 'the problem for Assigned');
+    expect([...emulator.problems.values()].filter((p) => p.correlationId === 'ticket:WF-ACTIVE')).toHaveLength(1);
   } finally {
     await applyTestDefinitions(db, DEFINITIONS);
   }

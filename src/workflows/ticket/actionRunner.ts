@@ -41,14 +41,16 @@ export class ActionRunner {
     const payload = milestonePayload(e, this.t.views(e.firedAt)[measurementIndexOf(e.key, keys)] ?? null);
     if ('notify' in a) {
       const done: string[] = [];
-      if (a.notify.webhook) done.push(await acts.actions.notifyWebhook({ key: `${e.key}|webhook`, url: a.notify.webhook, payload }));
+      // Runs started for release 3 post webhooks from this worker (one workflow task per firing, not two).
+      const webhooks = (this.t.input.release ?? 0) >= 3 ? acts.localActions : acts.actions;
+      if (a.notify.webhook) done.push(await webhooks.notifyWebhook({ key: `${e.key}|webhook`, url: a.notify.webhook, payload }));
       if (a.notify.email) {
         const to = Array.isArray(a.notify.email) ? a.notify.email : [a.notify.email];
         done.push(await acts.actions.notifyEmail({ key: `${e.key}|email`, to, ...milestoneEmail(payload, a.notify.subject) }));
       }
       return done.join('; ');
     }
-    if ('setField' in a) return acts.writeBacks.writeBackFields({ key: e.key, ticketId: e.ticketId, fields: a.setField });
+    if ('setField' in a) return acts.localActions.writeBackFields({ key: e.key, ticketId: e.ticketId, fields: a.setField });
     if ('raiseAlarm' in a) {
       const s = this.t.state;
       const body = milestoneAlarm(e.ticket, e, a.raiseAlarm, s.problem);

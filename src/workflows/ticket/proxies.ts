@@ -21,10 +21,12 @@ export const db = proxyLocalActivities<DbActivities>(localRetry);
 export const engine = proxyLocalActivities<EngineActivities>(localRetry);
 export const actions = proxyActivities<ActionActivities>({ startToCloseTimeout: '1m', retry: actionRetry });
 /**
- * Write-backs (one short POST, or nothing without SLM_SOURCE_WEBHOOK) follow every problem creation:
- * run on this worker, they cost no task-queue round trip and no extra workflow task.
+ * Short POSTs run on this worker: write-backs (nothing without SLM_SOURCE_WEBHOOK) follow every
+ * problem creation, and webhook notices every milestone (runs of release 3). As local activities they
+ * cost no task-queue round trip and no workflow task of their own; the action log keeps a repeat
+ * after a crash from acting twice.
  */
-export const writeBacks = proxyLocalActivities<ActionActivities>({ startToCloseTimeout: '1m', localRetryThreshold: '10s', retry: actionRetry });
+export const localActions = proxyLocalActivities<ActionActivities>({ startToCloseTimeout: '1m', localRetryThreshold: '10s', retry: actionRetry });
 
 /** SNOW calls on the tmf queue; a crashed tmf worker's activities retry after `timeoutSeconds`. */
 export function tmf(taskQueue: string, timeoutSeconds: number) {

@@ -17,7 +17,15 @@ import { sysTimeMs } from '../../domain/problemSync';
 import { toServiceProblem, type ServiceProblemBody } from '../../domain/serviceProblem';
 import { parseTicketPatch, type Ticket } from '../../domain/ticket';
 import { waitFor } from '../../domain/ticketLifecycle';
-import { definitionsChangedSignal, getTicketStatusQuery, mergeTicketUpdate, remoteProblemChangedSignal, TICKET_RUN_RELEASE, upsertTicketSignal, upsertTicketUpdate } from '../messages';
+import {
+  definitionsChangedSignal,
+  getTicketStatusQuery,
+  mergeTicketUpdate,
+  remoteProblemChangedSignal,
+  TICKET_RUN_RELEASE,
+  upsertTicketSignal,
+  upsertTicketUpdate,
+} from '../messages';
 import { ActionRunner } from './actionRunner';
 import * as acts from './proxies';
 import type { DbActivities } from './proxies';

@@ -1,11 +1,27 @@
 /**
- * A small TMF656/TMF642 client over undici, speaking TMF bodies with ServiceNow query conventions
- * (seed 000). Credentials live only here: they never appear in errors, logs or workflow history.
+ * SNOW behind a small interface (`SnowClient`), and its implementation over undici (`TmfClient`):
+ * TMF656/TMF642 bodies with ServiceNow query conventions (seed 000). Credentials live only here:
+ * they never appear in errors, logs or workflow history.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import { OPEN_GATE, type RequestGate } from '../clients/snowSlots';
 import type { ServiceProblemBody, ServiceProblemRef } from '../domain/serviceProblem';
+import { httpFailure, type HttpFailureTypes } from './httpFailure';
+import { OPEN_GATE, type RequestGate } from './snowSlots';
+
+export { retryAfterSeconds } from './httpFailure';
+
+/** What the tmf activities ask of SNOW. */
+export interface SnowClient {
+  createProblem(body: ServiceProblemBody): Promise<ServiceProblemRef>;
+  patchProblem(id: string, patch: Record<string, unknown>): Promise<ServiceProblemRecord>;
+  getProblem(id: string): Promise<ServiceProblemRecord>;
+  /** Problems matching a ServiceNow encoded query (`sysparm_query`), one page. */
+  queryProblems(sysparmQuery: string, limit?: number, offset?: number): Promise<ServiceProblemRecord[]>;
+  createAlarm(body: unknown): Promise<{ id: string | number } & Record<string, unknown>>;
+  findAlarms(externalAlarmId: string): Promise<({ id: string | number } & Record<string, unknown>)[]>;
+  close(): Promise<void>;
+}
 
 export interface TmfClientOptions {
   baseUrl: string;
@@ -79,7 +95,7 @@ export interface ServiceProblemRecord extends Record<string, unknown> {
   sys_updated_on?: string;
 }
 
-export class TmfClient {
+export class TmfClient implements SnowClient {
   private readonly agent: Dispatcher & { close(): Promise<void> };
   /** Whether requests go through the configured proxy. */
   readonly viaProxy: boolean;
@@ -91,9 +107,7 @@ export class TmfClient {
     const tls = opts.ca ? { ca: opts.ca } : undefined;
     const common = { connections: opts.connections, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs };
     const useProxy = !!opts.proxyUrl && !opts.bypassProxy && !bypassesProxy(new URL(opts.baseUrl), opts.noProxy);
-    this.agent = useProxy
-      ? new ProxyAgent({ uri: opts.proxyUrl!, ...common, ...(tls ? { requestTls: tls } : {}) })
-      : new Agent({ ...common, ...(tls ? { connect: tls } : {}) });
+    this.agent = useProxy ? new ProxyAgent({ uri: opts.proxyUrl!, ...common, ...(tls ? { requestTls: tls } : {}) }) : new Agent({ ...common, ...(tls ? { connect: tls } : {}) });
     this.viaProxy = useProxy;
     this.auth = 'Basic ' + Buffer.from(`${opts.username}:${opts.password}`).toString('base64');
     const base = opts.baseUrl.endsWith('/') ? opts.baseUrl : opts.baseUrl + '/';
@@ -201,24 +215,16 @@ export function refOf(rec: ServiceProblemRecord | null): ServiceProblemRef {
   };
 }
 
-/**
- * `Retry-After` in seconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3) counted from `now`.
- * Undefined when absent, unreadable or already past.
- */
-export function retryAfterSeconds(header: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = (Array.isArray(header) ? header[0] : header)?.trim();
-  if (!v) return undefined;
-  if (/^\d+$/.test(v)) return Number(v) > 0 ? Number(v) : undefined;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  const seconds = Math.ceil((at - now) / 1000);
-  return seconds > 0 ? seconds : undefined;
-}
+const TMF_FAILURE_TYPES: HttpFailureTypes = {
+  rateLimited: TmfFailure.RateLimited,
+  serverError: TmfFailure.ServerError,
+  conflict: TmfFailure.Conflict,
+  unauthorized: TmfFailure.Unauthorized,
+  notFound: TmfFailure.NotFound,
+  rejected: TmfFailure.Rejected,
+};
 
-/**
- * Maps an HTTP failure to a typed ApplicationFailure (STYLE §7): 4xx other than 408, 409 and 429 is
- * not retried; 429 and 503 wait as long as `Retry-After` asks (seconds or an HTTP date).
- */
+/** SNOW's failed answer as a typed failure (the shared mapper), with SNOW's reason in the message. */
 export function failureFor(what: string, status: number, text: string, retryAfter?: string | string[], now = Date.now()): ApplicationFailure {
   let reason: string;
   try {
@@ -227,15 +233,5 @@ export function failureFor(what: string, status: number, text: string, retryAfte
   } catch {
     reason = text.slice(0, 200);
   }
-  const message = `${what} answered ${status}${reason ? ` (${reason})` : ''}`;
-  const seconds = retryAfterSeconds(retryAfter, now);
-  const delay = seconds === undefined ? undefined : `${seconds}s`;
-  if (status === 429) return ApplicationFailure.create({ type: TmfFailure.RateLimited, message, nonRetryable: false, nextRetryDelay: delay });
-  if (status >= 500 || status === 408) {
-    return ApplicationFailure.create({ type: TmfFailure.ServerError, message, nonRetryable: false, nextRetryDelay: status === 503 ? delay : undefined });
-  }
-  // A conflict (another change to the record in flight) settles by itself: retried.
-  if (status === 409) return ApplicationFailure.create({ type: TmfFailure.Conflict, message, nonRetryable: false });
-  const type = status === 401 || status === 403 ? TmfFailure.Unauthorized : status === 404 ? TmfFailure.NotFound : TmfFailure.Rejected;
-  return ApplicationFailure.create({ type, message, nonRetryable: true });
+  return httpFailure(TMF_FAILURE_TYPES, `${what} answered ${status}${reason ? ` (${reason})` : ''}`, status, { retryAfter, now });
 }
