@@ -196,7 +196,11 @@ it('continues as new under thousands of changes, carrying the measurement', asyn
   }
   const run = await handle.describe();
   expect(run.runId).not.toBe(firstRun);
-  expect(run.historyLength).toBeLessThan(1500);
+  // A run continues as new at its first workflow task after the suggestion (600 events here) that the
+  // server accepts, and the server refuses one while new signals keep arriving: a run may take in the
+  // rest of a wave (1,000 changes, about two events each) after the suggestion, never all 3,000.
+  const bound = 3000;
+  expect(run.historyLength).toBeLessThan(bound);
   // Walk the chain of runs back through their start events: several runs, none of them unbounded.
   const lengths: number[] = [];
   for (let runId: string | undefined = run.runId; runId;) {
@@ -205,7 +209,7 @@ it('continues as new under thousands of changes, carrying the measurement', asyn
     runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
   }
   expect(lengths.length).toBeGreaterThanOrEqual(2);
-  for (const n of lengths) expect(n).toBeLessThan(1500);
+  for (const n of lengths) expect(n).toBeLessThan(bound);
   expect(view!.measurements[0]).toMatchObject({ status: 'Pending', serviceTargetId: 'P1' });
   expect(Date.parse(view!.measurements[0]!.startedAt!)).toBeLessThan(Date.parse(run.startTime.toISOString()));
 }, 180000);
