@@ -6,6 +6,16 @@ import { NO_WORKER_FACTS, type WorkerFacts } from './engine';
 
 /** `facts`: what this worker tells the runs it hosts (see `batchClock`). */
 export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; facts?: WorkerFacts }) {
+  /** The batch's instant, the definitions' version and (when not `knownVersion`) the document, and this worker's facts. */
+  function contextOf(
+    latest: Awaited<ReturnType<typeof latestDefinitions>>,
+    now: number,
+    knownVersion: string | null,
+  ): { now: number; version: string; definitions: Definitions | null } & WorkerFacts {
+    const version = String(latest?.version ?? 0);
+    return { now, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})), ...facts };
+  }
+
   return {
     /**
      * What a ticket workflow needs to apply a batch of changes: the batch's instant and the service
@@ -16,9 +26,7 @@ export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; fa
      * spares workflows the connector's write-backs when there is no source to write to.
      */
     async loadEngineContext(workflowClock: number, knownVersion: string | null): Promise<{ now: number; version: string; definitions: Definitions | null } & WorkerFacts> {
-      const latest = await latestDefinitions(db);
-      const version = String(latest?.version ?? 0);
-      return { now: workflowClock, version, definitions: version === knownVersion ? null : (latest?.body ?? parseDefinitions({})), ...facts };
+      return contextOf(await latestDefinitions(db), workflowClock, knownVersion);
     },
 
     /**
@@ -27,8 +35,7 @@ export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; fa
      */
     async startRun(ticketId: string, workflowClock: number) {
       const [saved, latest] = await Promise.all([loadTicketState(db, ticketId), latestDefinitions(db)]);
-      const version = String(latest?.version ?? 0);
-      return { saved, now: workflowClock, version, definitions: latest?.body ?? parseDefinitions({}), ...facts };
+      return { saved, ...contextOf(latest, workflowClock, null) };
     },
 
     /** Saves, and returns the wall clock after saving (the workflow times its next timer from it). */

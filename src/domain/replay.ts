@@ -6,11 +6,10 @@ import { BusinessCalendar } from './calendar';
 import { compileDefinitions, mergeDefinitions, parseDefinitions, type Definitions } from './definitions';
 import { advance, applyDefinitionsChange, applyTicketChange, engineEnv, newEngineState, targetKey, type ActionEffect, type EngineEnv, type TicketEngineState } from './engine';
 import { milestoneAlarm } from './alarm';
-import { eventDevice } from './connector';
 import { toView, type MeasurementView } from './measurement';
 import { actionWorkflowId, measurementIndexOf, milestoneEmail, milestonePayload } from './notifications';
-import { DEFAULT_ACTIVE_STATES, DEFAULT_EVENT_FIELD, snowCycle, ticketCloses, type SnowAnswer, type SnowRequest, type SnowState } from './snowCycle';
-import { parseTicket, type Ticket } from './ticket';
+import { noteDeviceEvent, snowCycle, snowSettings, ticketCloses, type SnowAnswer, type SnowRequest, type SnowState } from './snowCycle';
+import { parseTicket } from './ticket';
 import { ticketAttributes, type TicketAttributes } from './ticketAttributes';
 import { isSettled } from './ticketLifecycle';
 
@@ -108,8 +107,7 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
   /** The SNOW cycle after a batch, with SNOW accepting every call. */
   const sync = (state: TicketEngineState, at: number) => {
     const d = decisionsOf(state.ticketId);
-    const c = env.defs.connector;
-    const cycle = snowCycle(d.snow, state.ticket, { connector: c, activeStates: c.activeStates ?? DEFAULT_ACTIVE_STATES, eventField: c.eventField ?? DEFAULT_EVENT_FIELD }, at);
+    const cycle = snowCycle(d.snow, state.ticket, snowSettings(env.defs.connector), at);
     let answer: SnowAnswer | undefined;
     for (let step = cycle.next(); !step.done; step = cycle.next(answer)) answer = simulateSnow(d, step.value, at);
   };
@@ -149,7 +147,7 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
         const ticket = parseTicket(event.ticket);
         let state = tickets.get(ticket.id);
         if (!state) tickets.set(ticket.id, (state = newEngineState(ticket.id)));
-        if (opts.decisions) noteEvent(decisionsOf(ticket.id), state.ticket, ticket, env, event.at);
+        if (opts.decisions) noteDeviceEvent(decisionsOf(ticket.id).snow, snowSettings(env.defs.connector), state.ticket, ticket, event.at);
         emit(applyTicketChange(state, env, ticket, event.at));
         if (opts.decisions) sync(state, event.at);
       } else if ('definitions' in event) {
@@ -167,14 +165,6 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
   const end = events.length ? events[events.length - 1]!.at : 0;
   out.push(snapshot('end', end));
   return out;
-}
-
-/** A device event between two snapshots, queued for the next cycle (as the workflow does). */
-function noteEvent(d: DecisionState, previous: Ticket | null, next: Ticket, env: EngineEnv, at: number): void {
-  if (d.snow.syncClosed) return;
-  const c = env.defs.connector;
-  const device = eventDevice(c, previous, next, c.eventField ?? DEFAULT_EVENT_FIELD);
-  if (device) (d.snow.pendingAlarms ??= []).push({ device, at, ticket: next });
 }
 
 /** SNOW as replay sees it: every call accepted, ids numbered per ticket. */

@@ -4,7 +4,7 @@
  * after SNOW changed it, which fields go back to the ticket's source and under which key. The ticket
  * workflow only carries them out; `slm replay --snow` and the unit tests run the very same functions.
  */
-import { closes, remoteReaction, type CompiledConnector } from './connector';
+import { closes, eventDevice, remoteReaction, type CompiledConnector } from './connector';
 export { ticketCloses } from './connector';
 import type { ActionEffect } from './engine';
 import { toAlarm, type AlarmBody } from './alarm';
@@ -115,6 +115,25 @@ export interface SnowSettings {
   connector: CompiledConnector;
   activeStates: readonly string[];
   eventField: string;
+}
+
+/**
+ * The rules in force: the definitions' connector, else what a run of an earlier release was started
+ * with (`frozen`), else the seed's defaults.
+ */
+export function snowSettings(connector: CompiledConnector, frozen: { activeStates?: string[] | undefined; eventField?: string | undefined } = {}): SnowSettings {
+  return {
+    connector,
+    activeStates: connector.activeStates ?? frozen.activeStates ?? DEFAULT_ACTIVE_STATES,
+    eventField: connector.eventField ?? frozen.eventField ?? DEFAULT_EVENT_FIELD,
+  };
+}
+
+/** A device event between two snapshots (the connector's event rule), queued for the next cycle. */
+export function noteDeviceEvent(s: SnowState, k: SnowSettings, previous: Ticket | null, next: Ticket, at: number): void {
+  if (s.syncClosed) return;
+  const device = eventDevice(k.connector, previous, next, k.eventField);
+  if (device) (s.pendingAlarms ??= []).push({ device, at, ticket: next });
 }
 
 /** A call the cycle asks its host to make; the host answers with the outcome. */

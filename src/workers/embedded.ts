@@ -23,7 +23,7 @@ import { ensureTemporalCli } from '../infra/temporalCli';
 import { installRuntime, onShutdownSignal } from './runtime';
 import { createSlmWorker } from './slmWorker';
 import { createTmfWorker } from './tmfWorker';
-import { actionSettingsFrom, snowGateFromConfig, tmfClientFromConfig } from './wiring';
+import { slmWorkerSettingsFrom, snowGateFromConfig, tmfClientFromConfig } from './wiring';
 
 const say = (msg: string) => process.stdout.write(`[slm] ${msg}\n`);
 
@@ -138,15 +138,7 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
     cleanups.push(() => gate.close());
     const http = tmfClientFromConfig(config, snowBaseUrl, gate);
     cleanups.push(() => http.close());
-    const slm = await createSlmWorker({
-      connection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.SLM_TASK_QUEUE,
-      db: handle.db,
-      actions: actionSettingsFrom(config),
-      snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT,
-      maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS,
-    });
+    const slm = await createSlmWorker({ ...slmWorkerSettingsFrom(config), connection, db: handle.db });
     const tmf = await createTmfWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,

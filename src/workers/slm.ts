@@ -10,7 +10,7 @@ import { migrateDb, openDb } from '../db/client';
 import { registerSearchAttributes } from '../infra/searchAttributes';
 import { installRuntime, onShutdownSignal } from './runtime';
 import { createSlmWorker } from './slmWorker';
-import { actionSettingsFrom } from './wiring';
+import { slmWorkerSettingsFrom } from './wiring';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -21,15 +21,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     await migrateDb(handle.db);
-    const worker = await createSlmWorker({
-      connection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.SLM_TASK_QUEUE,
-      db: handle.db,
-      actions: actionSettingsFrom(config),
-      snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT,
-      maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS,
-    });
+    const worker = await createSlmWorker({ ...slmWorkerSettingsFrom(config), connection, db: handle.db });
     void onShutdownSignal().then(() => worker.shutdown());
     const running = worker.run();
     // The connector's poll loop runs once per namespace; every slm worker makes sure it exists, and

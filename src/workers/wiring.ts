@@ -63,3 +63,17 @@ export function tmfClientFromConfig(config: Config, baseUrl: string, gate: Reque
     gate,
   });
 }
+
+/**
+ * What an slm worker takes from the configuration (task queue, namespace, action settings, the tmf
+ * timeout, the cache size), once for every entry point, the tests and the benchmarks.
+ */
+export function slmWorkerSettingsFrom(config: Config) {
+  return {
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.SLM_TASK_QUEUE,
+    actions: actionSettingsFrom(config),
+    snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT,
+    maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS,
+  };
+}

@@ -20,7 +20,7 @@ import { ensureTemporalCli } from '../../src/infra/temporalCli';
 import { bundleSlmWorkflows } from '../../src/workers/bundle';
 import { createSlmWorker } from '../../src/workers/slmWorker';
 import { createTmfWorker } from '../../src/workers/tmfWorker';
-import { actionSettingsFrom, tmfClientFromConfig } from '../../src/workers/wiring';
+import { slmWorkerSettingsFrom, tmfClientFromConfig } from '../../src/workers/wiring';
 
 export interface BenchStack {
   config: Config;
@@ -67,18 +67,7 @@ export async function startBenchStack(opts: {
   await migrateDb(handle.db);
   const definitions = opts.definitions === undefined ? readDefinitionsFile(config.SLM_DEFINITIONS) : parseDefinitions(opts.definitions);
   await applyDefinitions(handle.db, definitions, opts.definitions === undefined ? config.SLM_DEFINITIONS : 'bench');
-  const slm = restartable(() =>
-    createSlmWorker({
-      connection: native,
-      namespace: 'default',
-      taskQueue: config.SLM_TASK_QUEUE,
-      db: handle.db,
-      actions: actionSettingsFrom(config),
-      snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT,
-      maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS,
-      workflowBundle: bundle,
-    }),
-  );
+  const slm = restartable(() => createSlmWorker({ ...slmWorkerSettingsFrom(config), namespace: 'default', connection: native, db: handle.db, workflowBundle: bundle }));
   const tmf = restartable(() => createTmfWorker({ connection: native, namespace: 'default', taskQueue: config.TMF_TASK_QUEUE, http, maxConcurrent: config.TMF_MAX_CONCURRENT }));
   await Promise.all([slm.resume(), tmf.resume()]);
   return {

@@ -18,7 +18,7 @@ import { startDevServer, type DevServer } from '../../src/infra/devServer';
 import { freePort } from '../../src/infra/process';
 import { createSlmWorker } from '../../src/workers/slmWorker';
 import { createTmfWorker } from '../../src/workers/tmfWorker';
-import { actionSettingsFrom, tmfClientFromConfig } from '../../src/workers/wiring';
+import { slmWorkerSettingsFrom, tmfClientFromConfig } from '../../src/workers/wiring';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -77,15 +77,7 @@ export async function startWorkers(opts: { connection: NativeConnection; namespa
   const namespace = opts.namespace ?? 'default';
   // The production wiring (CA bundle, proxy settings, timeouts from the configuration).
   const http = tmfClientFromConfig(opts.config, opts.snowUrl);
-  const slm = await createSlmWorker({
-    connection: opts.connection,
-    namespace,
-    taskQueue: opts.config.SLM_TASK_QUEUE,
-    db: opts.db.db,
-    actions: actionSettingsFrom(opts.config),
-    snowHttpTimeoutSeconds: opts.config.SNOW_HTTP_TIMEOUT,
-    workflowBundle: loadBundle(),
-  });
+  const slm = await createSlmWorker({ ...slmWorkerSettingsFrom(opts.config), namespace, connection: opts.connection, db: opts.db.db, workflowBundle: loadBundle() });
   const tmf = await createTmfWorker({ connection: opts.connection, namespace, taskQueue: opts.config.TMF_TASK_QUEUE, http, maxConcurrent: opts.config.TMF_MAX_CONCURRENT });
   const running = Promise.all([slm.run(), tmf.run()]);
   let stopped: Promise<void> | null = null;
@@ -207,15 +199,7 @@ export async function startSlmOnlyStack(opts: { label: string; config: Config; d
   const db = await freshDatabase(opts.label);
   await applyTestDefinitions(db, opts.definitions);
   const native = await NativeConnection.connect({ address: dev.address });
-  const slm = await createSlmWorker({
-    connection: native,
-    namespace: 'default',
-    taskQueue: opts.config.SLM_TASK_QUEUE,
-    db: db.db,
-    actions: actionSettingsFrom(opts.config),
-    snowHttpTimeoutSeconds: opts.config.SNOW_HTTP_TIMEOUT,
-    workflowBundle: loadBundle(),
-  });
+  const slm = await createSlmWorker({ ...slmWorkerSettingsFrom(opts.config), namespace: 'default', connection: native, db: db.db, workflowBundle: loadBundle() });
   const running = slm.run();
   const connection = await Connection.connect({ address: dev.address });
   return {

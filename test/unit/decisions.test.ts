@@ -25,8 +25,13 @@ import { parseEvents, replay } from '../../src/domain/replay';
 import { ticketAttributes } from '../../src/domain/ticketAttributes';
 import { isSettled, waitFor } from '../../src/domain/ticketLifecycle';
 
-const connector = (raw: unknown) => compileConnector(connectorSchema().parse(raw));
 const T0 = Date.parse('2026-03-02T09:00:00Z');
+
+/** A one-minute measurement of target P1 on ticket T1, attached at T0. */
+const oneMinuteMeasurement = () =>
+  newMeasurement({ ticketId: 'T1', serviceTargetId: 'P1', definitionVersion: '1', group: null, calendarId: null, at: T0, goalMs: 60_000, costPerMinute: null, milestones: [] });
+
+const connector = (raw: unknown) => compileConnector(connectorSchema().parse(raw));
 
 describe('the SNOW cycle', () => {
   it('creates a problem only for an active ticket without one that is not already over', () => {
@@ -91,17 +96,7 @@ describe('the SNOW cycle', () => {
 
 describe('the run’s life', () => {
   const final = () => {
-    const m = newMeasurement({
-      ticketId: 'T1',
-      serviceTargetId: 'P1',
-      definitionVersion: '1',
-      group: null,
-      calendarId: null,
-      at: T0,
-      goalMs: 60_000,
-      costPerMinute: null,
-      milestones: [],
-    });
+    const m = oneMinuteMeasurement();
     m.status = 'Met';
     return m;
   };
@@ -165,17 +160,7 @@ describe('what people are told', () => {
   });
 
   it('publishes the search attributes: breached, next due, state, rank, problem, statuses', () => {
-    const m = newMeasurement({
-      ticketId: 'T1',
-      serviceTargetId: 'P1',
-      definitionVersion: '1',
-      group: null,
-      calendarId: null,
-      at: T0,
-      goalMs: 60_000,
-      costPerMinute: null,
-      milestones: [],
-    });
+    const m = oneMinuteMeasurement();
     m.status = 'MissedGoal';
     const a = ticketAttributes({ id: 'T1', state: 'In Progress', priority: '2 high' }, [m], { id: 'P9', incidentNumber: 'INC9' });
     expect(a).toEqual({

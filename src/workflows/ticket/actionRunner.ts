@@ -54,7 +54,7 @@ export class ActionRunner {
     if ('raiseAlarm' in a) {
       const s = this.t.state;
       const body = milestoneAlarm(e.ticket, e, a.raiseAlarm, s.problem);
-      const { id } = await acts.tmf(this.t.input.tmfTaskQueue ?? 'tmf', this.t.tmfTimeoutSeconds()).raiseAlarm(body);
+      const { id } = await this.t.tmf().raiseAlarm(body);
       (s.alarms ??= []).push({ id, externalAlarmId: body.externalAlarmId, device: e.ticketId, raisedAt: body.alarmRaisedTime });
       return `alarm ${id}`;
     }

@@ -8,10 +8,11 @@ import { BusinessCalendar, type CalendarWindow } from '../../domain/calendar';
 import { DEFAULT_CONNECTOR, type CompiledConnector } from '../../domain/connector';
 import { engineEnv, type EngineEnv } from '../../domain/engine';
 import { toView, type ActionRecord, type MeasurementView } from '../../domain/measurement';
-import { DEFAULT_ACTIVE_STATES, DEFAULT_EVENT_FIELD, ticketCloses } from '../../domain/snowCycle';
+import { snowSettings, ticketCloses, type SnowSettings } from '../../domain/snowCycle';
 import { isClosedState, mergePatch, parseTicket, parseTicketPatch, type Ticket } from '../../domain/ticket';
 import { DEFAULT_REOPEN_WINDOW_SECONDS, isSettled } from '../../domain/ticketLifecycle';
 import type { RejectedChange, RemoteProblemChange, TicketStatusView } from '../messages';
+import * as acts from './proxies';
 import type { CarriedState, Change, LoadedDefinitions, TicketWorkflowInput } from './types';
 
 const EMPTY_WINDOW: CalendarWindow = { from: 0, to: 0, starts: [], ends: [], offsets: [] };
@@ -150,16 +151,18 @@ export class TicketEntity {
     return this.defs?.compiled.connector ?? DEFAULT_CONNECTOR;
   }
 
-  activeStates(): readonly string[] {
-    return this.connector().activeStates ?? this.input.activeStates ?? DEFAULT_ACTIVE_STATES;
-  }
-
-  eventField(): string {
-    return this.connector().eventField ?? this.input.eventField ?? DEFAULT_EVENT_FIELD;
+  /** The SNOW rules in force (active states and event field included). */
+  snow(): SnowSettings {
+    return snowSettings(this.connector(), this.input);
   }
 
   reopenWindowMs(): number {
     return (this.defs?.compiled.reopenWindowSeconds ?? this.input.reopenWindowSeconds ?? DEFAULT_REOPEN_WINDOW_SECONDS) * 1000;
+  }
+
+  /** The SNOW calls on the tmf queue, timed by the worker's setting. */
+  tmf() {
+    return acts.tmf(this.input.tmfTaskQueue ?? 'tmf', this.tmfTimeoutSeconds());
   }
 
   /** Start-to-close of one tmf activity: the worker's (from SNOW_HTTP_TIMEOUT), else the run's own, else 120 s. */

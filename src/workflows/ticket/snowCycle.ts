@@ -4,19 +4,13 @@
  * kept on the ticket and the next change tries again; retryable failures are retried by Temporal.
  */
 import { ActivityFailure, log } from '@temporalio/workflow';
-import { eventDevice } from '../../domain/connector';
-import { remoteFields, remoteUpdate, snowCycle, writeBackAction, writeBackKey, type SnowAnswer, type SnowRequest } from '../../domain/snowCycle';
+import { noteDeviceEvent, remoteFields, remoteUpdate, snowCycle, writeBackAction, writeBackKey, type SnowAnswer, type SnowRequest } from '../../domain/snowCycle';
 import type { Ticket, TicketValue } from '../../domain/ticket';
 import type { RemoteProblemChange } from '../messages';
-import * as acts from './proxies';
 import type { TicketEntity } from './entity';
 
 export class SnowCycle {
   constructor(private readonly t: TicketEntity) {}
-
-  private tmf() {
-    return acts.tmf(this.t.input.tmfTaskQueue ?? 'tmf', this.t.tmfTimeoutSeconds());
-  }
 
   /**
    * Runs domain/snowCycle's cycle for this batch: each call it asks for goes to the tmf activities,
@@ -24,7 +18,7 @@ export class SnowCycle {
    */
   async sync(at: number): Promise<void> {
     const s = this.t.state;
-    const cycle = snowCycle(s, s.engine.ticket, { connector: this.t.connector(), activeStates: this.t.activeStates(), eventField: this.t.eventField() }, at);
+    const cycle = snowCycle(s, s.engine.ticket, this.t.snow(), at);
     let answer: SnowAnswer | undefined;
     for (let step = cycle.next(); !step.done; step = cycle.next(answer)) answer = await this.carry(step.value, at);
   }
@@ -34,7 +28,7 @@ export class SnowCycle {
       this.writeBack(r.key, r.fields, at);
       return undefined;
     }
-    const tmf = this.tmf();
+    const tmf = this.t.tmf();
     try {
       if (r.kind === 'create') return { ok: true, ref: await tmf.createServiceProblem(r.ticketId, r.body) };
       if (r.kind === 'alarm') return { ok: true, id: (await tmf.raiseAlarm(r.body)).id };
@@ -50,10 +44,7 @@ export class SnowCycle {
 
   /** Queues a device alarm for a change from `previous` to `next` when the connector's event rule says so. */
   noteEvent(previous: Ticket | null, next: Ticket, at: number): void {
-    const s = this.t.state;
-    if (s.syncClosed) return;
-    const device = eventDevice(this.t.connector(), previous, next, this.t.eventField());
-    if (device) (s.pendingAlarms ??= []).push({ device, at, ticket: next });
+    noteDeviceEvent(this.t.state, this.t.snow(), previous, next, at);
   }
 
   /**
