@@ -11,7 +11,7 @@
  *   expressions with a macro are metered: without one, each node runs at most once.
  *
  * The counting relies on how @marcbachmann/cel-js (pinned) dispatches: each AST node's `evaluate`.
- * `test/unit/celBudget.test.ts` fails if an upgrade changes that.
+ * `test/unit/inputs.test.ts` fails if an upgrade changes that.
  */
 
 /** Nodes one evaluation may visit: a few milliseconds of work, far above a realistic condition (10–200 steps, or ~10 per element of a list it scans). */

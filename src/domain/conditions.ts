@@ -6,6 +6,7 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import { CelCostError, checkStaticCost, meter, withinBudget } from './celBudget';
+import { fastCondition, UNSURE, type FastCondition } from './celFast';
 import type { Ticket } from './ticket';
 
 export type ConditionResult = { ok: true; value: boolean } | { ok: false; reason: string };
@@ -26,7 +27,7 @@ export class ConditionSyntaxError extends Error {
  * expression too expensive to evaluate (see celBudget). The program it returns runs within the step
  * budget and throws CelCostError past it.
  */
-function parse(source: string): (ctx: Record<string, unknown>) => unknown {
+function parse(source: string): Program {
   let program: ((ctx: Record<string, unknown>) => unknown) & { ast?: unknown };
   let loops: number;
   try {
@@ -36,33 +37,54 @@ function parse(source: string): (ctx: Record<string, unknown>) => unknown {
     throw new ConditionSyntaxError(`invalid CEL "${short(source)}": ${firstLine(err)}`);
   }
   // Without a macro every node runs at most once: bounded by the parser's node limit, no meter needed.
-  if (loops === 0) return program;
+  if (loops === 0) return { run: program, fast: fastCondition(program.ast) };
   meter(program.ast);
-  return (ctx) => withinBudget(() => program(ctx));
+  return { run: (ctx) => withinBudget(() => program(ctx)), fast: null };
 }
+
+type Program = { run: (ctx: Record<string, unknown>) => unknown; fast: FastCondition | null };
+
+const TRUE: ConditionResult = Object.freeze({ ok: true, value: true });
+const FALSE: ConditionResult = Object.freeze({ ok: true, value: false });
+
+/**
+ * Compiled conditions by source. A memo of a pure function (a source always compiles to the same
+ * condition, which holds no state), so the targets that share a condition share one object and the
+ * engine evaluates it once per ticket change.
+ */
+const conditionCache = new Map<string, Condition>();
 
 /** Compiles a boolean condition over `ticket`. */
 export function compileCondition(source: string): Condition {
-  const program = parse(source);
-  return {
+  const known = conditionCache.get(source);
+  if (known) return known;
+  const { run, fast } = parse(source);
+  const condition: Condition = {
     source,
     evaluate(ticket, vars) {
+      if (fast && !vars) {
+        const r = fast(ticket);
+        if (r !== UNSURE) return r ? TRUE : FALSE;
+      }
       try {
-        const value = program(vars ? { ...vars, ticket } : { ticket });
+        const value = run(vars ? { ...vars, ticket } : { ticket });
         if (typeof value !== 'boolean') return { ok: false, reason: `"${source}" is not a boolean (got ${typeof value})` };
-        return { ok: true, value };
+        return value ? TRUE : FALSE;
       } catch (err) {
         if (err instanceof CelCostError) return { ok: false, reason: `"${short(source)}": ${err.message}` };
-        if ((err as { code?: string }).code === 'no_such_key') return { ok: true, value: false };
+        if ((err as { code?: string }).code === 'no_such_key') return FALSE;
         return { ok: false, reason: `"${source}": ${firstLine(err)}` };
       }
     },
   };
+  conditionCache.set(source, condition);
+  if (conditionCache.size > 2000) conditionCache.delete(conditionCache.keys().next().value!);
+  return condition;
 }
 
 /** A CEL expression of any type (the connector's field mapping); a missing field is an error here. */
 export function compileExpression(source: string): Expression {
-  const program = parse(source);
+  const program = parse(source).run;
   return {
     source,
     evaluate(vars) {

@@ -19,7 +19,7 @@
  *   evaluated again.
  */
 import { TWENTY_FOUR_SEVEN, type BusinessTime, type Calendar } from './calendar';
-import type { ConditionResult } from './conditions';
+import type { Condition, ConditionResult } from './conditions';
 import type { ActionDefinition, CompiledDefinitions, CompiledMilestone, CompiledServiceTarget } from './definitions';
 import { goalForStart } from './goalSchedule';
 import {
@@ -200,9 +200,10 @@ function timerOf(m: Measurement): { at: number; kind: number } | null {
   if (!isOpen(m)) return null;
   let best: { at: number; kind: number } | null = null;
   if (m.status === 'InProcess' && m.goalReachedAt === null && m.dueAt !== null) best = { at: m.dueAt, kind: -1 };
-  m.milestones.forEach((s, i) => {
-    if (s.dueAt !== null && (best === null || s.dueAt < best.at)) best = { at: s.dueAt, kind: i };
-  });
+  for (let i = 0; i < m.milestones.length; i++) {
+    const due = m.milestones[i]!.dueAt;
+    if (due !== null && (best === null || due < best.at)) best = { at: due, kind: i };
+  }
   return best;
 }
 
@@ -227,7 +228,7 @@ function advanceTo(state: TicketEngineState, env: EngineEnv, until: number, step
       continue;
     }
     const target = targetOf(env, m);
-    const def = target?.compiledMilestones.find((d) => d.name === m.milestones[kind]!.name);
+    const def = milestoneDef(target, m.milestones[kind]!.name);
     if (!target || !def) {
       m.milestones[kind]!.dueAt = null;
       continue;
@@ -239,7 +240,13 @@ function advanceTo(state: TicketEngineState, env: EngineEnv, until: number, step
 }
 
 function targetOf(env: EngineEnv, m: Measurement): CompiledServiceTarget | undefined {
-  return env.defs.targets.find((t) => t.id === m.serviceTargetId);
+  for (const t of env.defs.targets) if (t.id === m.serviceTargetId) return t;
+  return undefined;
+}
+
+function milestoneDef(target: CompiledServiceTarget | undefined, name: string): CompiledMilestone | undefined {
+  if (target) for (const d of target.compiledMilestones) if (d.name === name) return d;
+  return undefined;
 }
 
 /** How many firings a milestone may have: one, plus its repeats. */
@@ -261,7 +268,7 @@ function offsetOf(def: CompiledMilestone, goalMs: number, n: number): number | n
 
 function refreshMilestones(m: Measurement, target: CompiledServiceTarget | undefined, cal: BusinessTime): void {
   for (const s of m.milestones) {
-    const def = target?.compiledMilestones.find((d) => d.name === s.name);
+    const def = milestoneDef(target, s.name);
     const off = def && isRunning(m) && s.count < allowed(def) ? offsetOf(def, m.goalMs, s.count) : null;
     s.dueAt = off === null ? null : off <= m.elapsedMs ? m.accountedTo : cal.addMs(m.accountedTo, off - m.elapsedMs);
   }
@@ -322,20 +329,27 @@ function fire(state: TicketEngineState, m: Measurement, target: CompiledServiceT
 
 type Evaluated = { applies: boolean; start: boolean; stop: boolean; exclude: boolean };
 
-function conditionsOf(target: CompiledServiceTarget, ticket: Ticket): { ok: true; value: Evaluated } | { ok: false; reason: string } {
-  const c = target.conditions;
-  const results: [keyof Evaluated, ConditionResult][] = [
-    ['applies', c.appliesTo.evaluate(ticket)],
-    ['start', c.start.evaluate(ticket)],
-    ['stop', c.stop.evaluate(ticket)],
-    ['exclude', c.exclude.evaluate(ticket)],
-  ];
-  const out = {} as Evaluated;
-  for (const [key, r] of results) {
-    if (!r.ok) return { ok: false, reason: r.reason };
-    out[key] = r.value;
+/** A condition's result for this change, evaluated once however many targets share it (group members, common start/stop rules). */
+function once(cond: Condition, ticket: Ticket, memo: Map<Condition, ConditionResult>): ConditionResult {
+  let r = memo.get(cond);
+  if (r === undefined) {
+    r = cond.evaluate(ticket);
+    memo.set(cond, r);
   }
-  return { ok: true, value: out };
+  return r;
+}
+
+function conditionsOf(target: CompiledServiceTarget, ticket: Ticket, memo: Map<Condition, ConditionResult>): { ok: true; value: Evaluated } | { ok: false; reason: string } {
+  const c = target.conditions;
+  const applies = once(c.appliesTo, ticket, memo);
+  if (!applies.ok) return applies;
+  const start = once(c.start, ticket, memo);
+  if (!start.ok) return start;
+  const stop = once(c.stop, ticket, memo);
+  if (!stop.ok) return stop;
+  const exclude = once(c.exclude, ticket, memo);
+  if (!exclude.ok) return exclude;
+  return { ok: true, value: { applies: applies.value, start: start.value, stop: stop.value, exclude: exclude.value } };
 }
 
 /** Applies the current ticket to every target at `at`: detaches first, so group members can inherit. */
@@ -346,13 +360,19 @@ function evaluate(state: TicketEngineState, env: EngineEnv, at: number, step: St
   }
   if (++step.depth > 50) throw new Error('setField milestones keep changing the ticket (more than 50 rounds at one instant)');
   const ticket = state.ticket!;
-  const byId = new Map(state.measurements.map((m) => [m.serviceTargetId, m]));
-  const evaluated = new Map(env.defs.targets.map((t) => [t.id, conditionsOf(t, ticket)]));
+  // The latest measurement of each target (a re-attached one is pushed after the earlier ones).
+  const byId = new Map<string, Measurement>();
+  for (const m of state.measurements) byId.set(m.serviceTargetId, m);
+  const memo = new Map<Condition, ConditionResult>();
+  const targets = env.defs.targets;
+  const evaluated: ReturnType<typeof conditionsOf>[] = [];
+  for (const t of targets) evaluated.push(conditionsOf(t, ticket, memo));
   const detachedNow = new Set<Measurement>();
 
-  for (const target of env.defs.targets) {
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i]!;
     const m = byId.get(target.id);
-    const r = evaluated.get(target.id)!;
+    const r = evaluated[i]!;
     if (!m || !isOpen(m)) continue;
     if (!r.ok) invalidate(m, at, r.reason, safeCalendar(env, m.calendarId));
     else if (!r.value.applies) {
@@ -361,9 +381,10 @@ function evaluate(state: TicketEngineState, env: EngineEnv, at: number, step: St
     }
   }
 
-  for (const target of env.defs.targets) {
+  for (let i = 0; i < targets.length; i++) {
+    const target = targets[i]!;
     let m = byId.get(target.id) ?? null;
-    const r = evaluated.get(target.id)!;
+    const r = evaluated[i]!;
     if (!r.ok) {
       if (!m) {
         m = fresh(env, target, ticket, at, null);
@@ -386,7 +407,8 @@ function evaluate(state: TicketEngineState, env: EngineEnv, at: number, step: St
       if (!c.applies) continue;
       const next = attach(state, env, target, ticket, at, detachedNow);
       // Beside the old one, never over it: every measurement a ticket had stays (DESIGN §4.3).
-      const earlier = state.measurements.filter((x) => x.serviceTargetId === target.id).length;
+      let earlier = 0;
+      for (const x of state.measurements) if (x.serviceTargetId === target.id) earlier++;
       if (earlier > 0) next.instance = earlier;
       state.measurements.push(next);
       byId.set(target.id, next);
@@ -569,17 +591,22 @@ function transitionMilestones(
   for (const event of events) {
     for (const def of target.compiledMilestones) {
       if (!('on' in def.at) || def.at.on !== event) continue;
-      const s = m.milestones.find((x) => x.name === def.name);
+      const s = milestoneState(m, def.name);
       if (s && s.count < allowed(def) && m.status !== 'Invalid') fire(state, m, target, env.calendar(m.calendarId), def, s, at, step);
     }
   }
+}
+
+function milestoneState(m: Measurement, name: string): MilestoneState | undefined {
+  for (const s of m.milestones) if (s.name === name) return s;
+  return undefined;
 }
 
 /** `when` milestones: fire on the rising edge of their condition. */
 function whenMilestones(state: TicketEngineState, env: EngineEnv, m: Measurement, target: CompiledServiceTarget, at: number, step: Step, open: boolean): void {
   for (const def of target.compiledMilestones) {
     if (!def.when) continue;
-    const s = m.milestones.find((x) => x.name === def.name);
+    const s = milestoneState(m, def.name);
     if (!s) continue;
     const r = def.when.evaluate(state.ticket!);
     if (!r.ok) {
