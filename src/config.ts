@@ -76,6 +76,14 @@ export const configSchema = z.object({
   TMF_SLOT_LEASE: duration.default(10),
   /** Ticket workflows kept in the slm worker's memory; others replay when they wake. Unset: sized from the heap. */
   SLM_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(2).max(100000).optional(),
+  /**
+   * How long a ticket's workflow task waits for the worker that has the ticket in memory before it
+   * goes to any worker of the queue (Temporal's sticky schedule-to-start timeout; the SDK's default is
+   * 10 s). When thousands of timers come due at once the backlog is longer than 10 s, and every task
+   * that times out costs the server a second dispatch and a worker a replay; a worker that shuts down
+   * hands its tickets back at once, so only a crashed worker's queued tasks wait this long.
+   */
+  SLM_STICKY_TIMEOUT: duration.default(60),
   // Engine
   SLM_DEFINITIONS: z
     .string()

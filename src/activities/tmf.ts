@@ -1,8 +1,8 @@
 /** Activities of the `tmf` task queue: outbound HTTP to SNOW. */
 import { Context } from '@temporalio/activity';
-import type { AlarmBody } from '../domain/alarm';
-import type { ChangedProblem } from '../domain/problemSync';
-import { correlationIdFor, type ServiceProblemBody, type ServiceProblemRef } from '../domain/serviceProblem';
+import type { AlarmBody } from '../domain/snow/alarm';
+import type { ChangedProblem } from '../domain/snow/problemSync';
+import { correlationIdFor, type ServiceProblemBody, type ServiceProblemRef } from '../domain/snow/serviceProblem';
 import { refOf, type SnowClient } from '../clients/tmf';
 
 export function createTmfActivities({ http }: { http: SnowClient }) {

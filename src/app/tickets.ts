@@ -5,7 +5,7 @@
  */
 import { mergeTicketChecked, queryTicket, upsertTicketChecked } from '../client/tickets';
 import { getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
-import { normalizeMeasurement, toView, type Measurement, type MeasurementView } from '../domain/measurement';
+import { normalizeMeasurement, toView, type Measurement, type MeasurementView } from '../domain/request/measurement';
 import { parseTicket, parseTicketPatch } from '../domain/ticket';
 import type { RejectedChange, UpsertResult } from '../workflows/messages';
 import type { AppPorts } from './ports';

@@ -2,7 +2,7 @@
  * The story of a ticket's measurements in words (`slm ticket show --timeline`): built here once, so
  * the CLI and the HTTP API tell it alike.
  */
-import type { MeasurementView } from '../domain/measurement';
+import type { MeasurementView } from '../domain/request/measurement';
 import type { TicketDoc } from './tickets';
 
 /** `1h 05m 10s` for a number of seconds (negative with a sign). */

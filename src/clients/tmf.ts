@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import type { ServiceProblemBody, ServiceProblemRef } from '../domain/serviceProblem';
+import type { ServiceProblemBody, ServiceProblemRef } from '../domain/snow/serviceProblem';
 import { httpFailure, type HttpFailureTypes } from './httpFailure';
 import { OPEN_GATE, type RequestGate } from './snowSlots';
 

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, count, desc, eq, gte, ilike, inArray, or, sql } from 'drizzle-orm';
 import type { Definitions } from '../domain/definitions';
-import type { Measurement, MeasurementView } from '../domain/measurement';
+import type { Measurement, MeasurementView } from '../domain/request/measurement';
 import { priorityRank, textField, type Ticket } from '../domain/ticket';
 import type { RejectedChange } from '../workflows/messages';
 import type { Db } from './client';

@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { calendarSchema, type Calendar } from './calendar';
 import { compileOptional, type Condition } from './conditions';
-import { compileConnector, connectorSchema, type CompiledConnector } from './connector';
+import { compileConnector, connectorSchema, type CompiledConnector } from './snow/connector';
 import { positiveDurationSchema, durationSchema } from './duration';
-import { goalScheduleSchema } from './goalSchedule';
+import { goalScheduleSchema } from './request/goalSchedule';
 
 const cel = z.string().trim().min(1, 'must be a CEL expression');
 const fieldName = z.string().trim().min(1, 'must name a ticket field');

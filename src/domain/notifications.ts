@@ -3,8 +3,8 @@
  * text, the id of a started workflow. Pure, so the texts people receive are the ones tests and
  * replay produce.
  */
-import type { ActionEffect } from './engine';
-import type { MeasurementView } from './measurement';
+import type { ActionEffect } from './request/engine';
+import type { MeasurementView } from './request/measurement';
 import type { Ticket } from './ticket';
 
 export interface MilestonePayload {

@@ -4,14 +4,24 @@
  */
 import { BusinessCalendar } from './calendar';
 import { compileDefinitions, mergeDefinitions, parseDefinitions, type Definitions } from './definitions';
-import { advance, applyDefinitionsChange, applyTicketChange, engineEnv, newEngineState, targetKey, type ActionEffect, type EngineEnv, type TicketEngineState } from './engine';
-import { milestoneAlarm } from './alarm';
-import { toView, type MeasurementView } from './measurement';
+import {
+  advance,
+  applyDefinitionsChange,
+  applyTicketChange,
+  engineEnv,
+  newEngineState,
+  targetKey,
+  type ActionEffect,
+  type EngineEnv,
+  type TicketEngineState,
+} from './request/engine';
+import { milestoneAlarm } from './snow/alarm';
+import { toView, type MeasurementView } from './request/measurement';
 import { actionWorkflowId, measurementIndexOf, milestoneEmail, milestonePayload } from './notifications';
-import { noteDeviceEvent, snowCycle, snowSettings, ticketCloses, type SnowAnswer, type SnowRequest, type SnowState } from './snowCycle';
+import { noteDeviceEvent, snowCycle, snowSettings, ticketCloses, type SnowAnswer, type SnowRequest, type SnowState } from './snow/snowCycle';
 import { parseTicket } from './ticket';
 import { ticketAttributes, type TicketAttributes } from './ticketAttributes';
-import { isSettled } from './ticketLifecycle';
+import { isSettled } from './request/ticketLifecycle';
 
 export type ReplayEvent = { at: number; line: number; ticket: unknown } | { at: number; line: number; definitions: unknown } | { at: number; line: number; check: string };
 

@@ -2,7 +2,7 @@
  * The values that make a ticket findable in the Temporal UI (DESIGN §2.1), in one fixed order. The
  * workflow publishes them as search attributes, only when one changed.
  */
-import { isBreached, nextDueOf, type Measurement } from './measurement';
+import { isBreached, nextDueOf, type Measurement } from './request/measurement';
 import { priorityRank, textField, type Ticket } from './ticket';
 
 export interface TicketAttributes {

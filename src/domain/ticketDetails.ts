@@ -3,7 +3,7 @@
  * the ticket is, where its service levels stand and what the run is waiting for. Pure, so the view
  * a person reads is the same code that tests and replay reach.
  */
-import { isBreached, isOpen, nextDueOf, type Measurement } from './measurement';
+import { isBreached, isOpen, nextDueOf, type Measurement } from './request/measurement';
 import { priorityRank, textField, type Ticket } from './ticket';
 
 export interface TicketDetailsInput {

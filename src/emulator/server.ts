@@ -7,8 +7,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { sysTime } from '../domain/problemSync';
-import { TMF656_NOT_PATCHABLE } from '../domain/serviceProblem';
+import { sysTime } from '../domain/snow/problemSync';
+import { TMF656_NOT_PATCHABLE } from '../domain/snow/serviceProblem';
 import { matchesEncodedQuery, orderByOf } from './encodedQuery';
 import { parseFaults, randomSource, type Faults } from './faults';
 

@@ -22,14 +22,13 @@ const quietBundler = new DefaultLogger('ERROR');
  */
 export const PRELOADED_WORKFLOW_MODULES = ['zod', 'luxon', '@marcbachmann/cel-js', ...domainModules()];
 
-/** Every module of src/domain (`.ts` under tsx, `.js` once compiled), so a new one is shared too. */
-function domainModules(): string[] {
-  const dir = path.join(__dirname, '..', 'domain');
-  return fs
-    .readdirSync(dir)
-    .map((f) => /^(\w+)\.[jt]s$/.exec(f)?.[1])
-    .filter((m): m is string => m !== undefined)
-    .map((m) => path.join(dir, m));
+/** Every module of src/domain and its sub-folders (`.ts` under tsx, `.js` once compiled), so a new one is shared too. */
+function domainModules(dir = path.join(__dirname, '..', 'domain')): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.isDirectory()) return domainModules(path.join(dir, entry.name));
+    const m = /^(\w+)\.[jt]s$/.exec(entry.name)?.[1];
+    return m === undefined ? [] : [path.join(dir, m)];
+  });
 }
 
 /**

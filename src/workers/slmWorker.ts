@@ -19,6 +19,8 @@ export async function createSlmWorker(opts: {
   snowHttpTimeoutSeconds?: number;
   /** Workflows kept in memory (SLM_MAX_CACHED_WORKFLOWS); by default sized from the heap. */
   maxCachedWorkflows?: number | undefined;
+  /** SLM_STICKY_TIMEOUT in seconds: how long a task waits for the worker that caches its ticket. */
+  stickyTimeoutSeconds?: number;
   workflowBundle?: WorkflowBundleOption;
 }): Promise<WorkerType> {
   const facts: WorkerFacts = {
@@ -32,6 +34,7 @@ export async function createSlmWorker(opts: {
     taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle ?? (await bundleSlmWorkflows()),
     maxCachedWorkflows: opts.maxCachedWorkflows ?? defaultMaxCachedWorkflows(),
+    stickyQueueScheduleToStartTimeout: `${opts.stickyTimeoutSeconds ?? 60}s`,
     activities: {
       ...createDbActivities({ db: opts.db, facts }),
       ...createEngineActivities(facts),

@@ -75,5 +75,6 @@ export function slmWorkerSettingsFrom(config: Config) {
     actions: actionSettingsFrom(config),
     snowHttpTimeoutSeconds: config.SNOW_HTTP_TIMEOUT,
     maxCachedWorkflows: config.SLM_MAX_CACHED_WORKFLOWS,
+    stickyTimeoutSeconds: config.SLM_STICKY_TIMEOUT,
   };
 }

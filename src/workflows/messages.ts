@@ -3,8 +3,8 @@
  * tests, benchmarks). Importing this module does not pull in workflow code.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { MeasurementView } from '../domain/measurement';
-import type { ServiceProblemRef } from '../domain/serviceProblem';
+import type { MeasurementView } from '../domain/request/measurement';
+import type { ServiceProblemRef } from '../domain/snow/serviceProblem';
 import type { Ticket, TicketValue } from '../domain/ticket';
 
 /**

@@ -6,7 +6,7 @@
  */
 import { ActivityFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createTmfActivities } from '../activities/tmf';
-import { advanceCursor, sysTime, ticketIdOf, type SyncCursor } from '../domain/problemSync';
+import { advanceCursor, sysTime, ticketIdOf, type SyncCursor } from '../domain/snow/problemSync';
 import { ticketWorkflowId } from '../domain/ticket';
 import { getSyncStatusQuery, remoteProblemChangedSignal, setSyncSettingsUpdate, SYNC_FREQUENCY_RANGE, type SyncSettings, type SyncStatus } from './messages';
 

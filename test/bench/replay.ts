@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { BusinessCalendar } from '../../src/domain/calendar';
 import { compileDefinitions, parseDefinitions } from '../../src/domain/definitions';
-import { applyTicketChange, engineEnv, newEngineState } from '../../src/domain/engine';
+import { applyTicketChange, engineEnv, newEngineState } from '../../src/domain/request/engine';
 import type { Ticket } from '../../src/domain/ticket';
 import { median } from './stack';
 

@@ -143,6 +143,36 @@ export async function workflowCosts(client: Client, workflowIds: string[]): Prom
   };
 }
 
+/**
+ * Where a timer firing's time goes, from the histories' own timestamps (the server's clock): the
+ * timer fired after its instant (server timer queue), the task waited for a worker (scheduled →
+ * started), the worker ran it (started → completed, local activities included). Medians and p99 over
+ * the firing task of each workflow.
+ */
+export async function firingPhases(client: Client, workflowIds: string[], dueAt: number): Promise<string> {
+  const fired: number[] = [];
+  const queued: number[] = [];
+  const ran: number[] = [];
+  let bounced = 0;
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+  for (const id of workflowIds) {
+    const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const i = events.findIndex((e) => e.timerFiredEventAttributes);
+    if (i < 0) continue;
+    // A task that waited past the sticky queue's schedule-to-start timeout went back to the shared queue.
+    if (events.slice(i).some((e) => e.workflowTaskTimedOutEventAttributes)) bounced++;
+    const scheduled = events.slice(i).find((e) => e.workflowTaskScheduledEventAttributes);
+    const started = events.slice(i).find((e) => e.workflowTaskStartedEventAttributes);
+    const completed = events.slice(i).find((e) => e.workflowTaskCompletedEventAttributes);
+    if (!scheduled || !started || !completed) continue;
+    fired.push(ms(events[i]!.eventTime) - dueAt);
+    queued.push(ms(started.eventTime) - ms(scheduled.eventTime));
+    ran.push(ms(completed.eventTime) - ms(started.eventTime));
+  }
+  const q = (xs: number[]) => `median ${percentile(xs, 50)} ms, p99 ${percentile(xs, 99)} ms`;
+  return `timer fired after its instant ${q(fired)}; task waited for a worker ${q(queued)}; worker ran it ${q(ran)}; ${bounced} of ${fired.length} workflows' tasks timed out on the worker's sticky queue`;
+}
+
 export function costsText(c: WorkflowCosts): string {
   const types = Object.entries(c.byType)
     .sort()

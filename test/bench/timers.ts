@@ -15,7 +15,7 @@ import { upsertTicket } from '../../src/client/tickets';
 import { measurements } from '../../src/db/schema';
 import { startWebhookReceiver } from '../support/catchers';
 import { and, eq, isNotNull, like } from 'drizzle-orm';
-import { costsText, median, percentile, pool, startBenchStack, workflowCosts } from './stack';
+import { costsText, firingPhases, median, percentile, pool, startBenchStack, workflowCosts } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 
@@ -124,6 +124,8 @@ export async function main(argv: string[]): Promise<void> {
       const last = Math.max(...times);
       const seconds = (last - dueAt) / 1000;
       say(`burst: ${times.length}/${burst} fired; the last ${fmt(last - dueAt)} after the instant: capacity ${(times.length / seconds).toFixed(1)} firings/s`);
+      const sample = Array.from({ length: Math.min(200, burst) }, (_, k) => `ticket:BU-${Math.floor((k * burst) / Math.min(200, burst))}`);
+      say(`burst, where a firing's time goes: ${await firingPhases(client, sample, dueAt)}`);
     }
   } finally {
     clearInterval(watch);

@@ -11,7 +11,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { bypassesProxy, type TmfClient } from '../../src/clients/tmf';
-import { toServiceProblem } from '../../src/domain/serviceProblem';
+import { toServiceProblem } from '../../src/domain/snow/serviceProblem';
 import type { Emulator } from '../../src/emulator/server';
 import { tmfClientFromConfig } from '../../src/workers/wiring';
 import { env, startTestEmulator, testConfig } from '../support/harness';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { BusinessCalendar, compileWindow, parseCalendar, WindowExceededError } from '../../src/domain/calendar';
-import { goalForStart, goalScheduleSchema } from '../../src/domain/goalSchedule';
+import { goalForStart, goalScheduleSchema } from '../../src/domain/request/goalSchedule';
 
 const H = 3600;
 const at = (iso: string) => Date.parse(iso);

@@ -20,6 +20,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ SNOW_ACTIVE_STATES: 'New, Assigned, In Progress, On Hold', SNOW_EVENT_FIELD: 'deviceIp', SLM_REOPEN_WINDOW: '30d' })).not.toThrow();
   });
 
+  it('reads SLM_STICKY_TIMEOUT as a duration (default 60 s)', () => {
+    expect(loadConfig({}).SLM_STICKY_TIMEOUT).toBe(60);
+    expect(loadConfig({ SLM_STICKY_TIMEOUT: '2m' }).SLM_STICKY_TIMEOUT).toBe(120);
+    expect(() => loadConfig({ SLM_STICKY_TIMEOUT: 'soon' })).toThrow(/^invalid configuration: SLM_STICKY_TIMEOUT: /);
+  });
+
   it.each([
     ['TMF_MAX_CONCURRENT', 'five'],
     ['EMULATOR_PORT', '70000'],

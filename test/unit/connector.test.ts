@@ -1,7 +1,7 @@
 /** The connector's configurable rules: mapping, closure with its note, event problems, remote reactions. */
-import { closes, compileConnector, connectorSchema, DEFAULT_CONNECTOR, eventDevice, remoteReaction } from '../../src/domain/connector';
+import { closes, compileConnector, connectorSchema, DEFAULT_CONNECTOR, eventDevice, remoteReaction } from '../../src/domain/snow/connector';
 import { parseDefinitions } from '../../src/domain/definitions';
-import { closingPatch, toServiceProblem } from '../../src/domain/serviceProblem';
+import { closingPatch, toServiceProblem } from '../../src/domain/snow/serviceProblem';
 
 const connector = (raw: unknown) => compileConnector(connectorSchema().parse(raw));
 

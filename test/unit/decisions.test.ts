@@ -1,13 +1,13 @@
 /**
- * The decisions a ticket run makes besides measuring (domain/snowCycle, ticketLifecycle,
+ * The decisions a ticket run makes besides measuring (domain/snow/snowCycle, request/ticketLifecycle,
  * notifications, ticketAttributes): pure functions, so these tests and `slm replay` reach them.
  */
-import { compileConnector, connectorSchema, DEFAULT_CONNECTOR } from '../../src/domain/connector';
+import { compileConnector, connectorSchema, DEFAULT_CONNECTOR } from '../../src/domain/snow/connector';
 import { compileDefinitions, parseDefinitions } from '../../src/domain/definitions';
-import { newMeasurement } from '../../src/domain/measurement';
+import { newMeasurement } from '../../src/domain/request/measurement';
 import { milestoneEmail, milestonePayload, measurementIndexOf } from '../../src/domain/notifications';
-import { sysTime, sysTimeMs } from '../../src/domain/problemSync';
-import { toServiceProblem } from '../../src/domain/serviceProblem';
+import { sysTime, sysTimeMs } from '../../src/domain/snow/problemSync';
+import { toServiceProblem } from '../../src/domain/snow/serviceProblem';
 import {
   createdProblem,
   needsProblem,
@@ -20,10 +20,10 @@ import {
   writeBackAction,
   writeBackKey,
   DEFAULT_ACTIVE_STATES,
-} from '../../src/domain/snowCycle';
+} from '../../src/domain/snow/snowCycle';
 import { parseEvents, replay } from '../../src/domain/replay';
 import { ticketAttributes } from '../../src/domain/ticketAttributes';
-import { isSettled, waitFor } from '../../src/domain/ticketLifecycle';
+import { isSettled, waitFor } from '../../src/domain/request/ticketLifecycle';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 

@@ -5,9 +5,9 @@
 import fc from 'fast-check';
 import { BusinessCalendar } from '../../src/domain/calendar';
 import { parseEvents, replay, ReplayError, type ReplayOutput } from '../../src/domain/replay';
-import { advance, applyTicketChange, engineEnv, newEngineState, type ActionEffect } from '../../src/domain/engine';
+import { advance, applyTicketChange, engineEnv, newEngineState, type ActionEffect } from '../../src/domain/request/engine';
 import { compileDefinitions, parseDefinitions } from '../../src/domain/definitions';
-import { toView } from '../../src/domain/measurement';
+import { toView } from '../../src/domain/request/measurement';
 import { renderTimeline } from '../../src/cli/format';
 
 const H = 3600;

@@ -13,9 +13,9 @@ import { numericValues } from '../../src/cli/main';
 import { dotEnv, loadConfig } from '../../src/config';
 import { EVALUATION_STEP_BUDGET } from '../../src/domain/celBudget';
 import { compileCondition, compileExpression } from '../../src/domain/conditions';
-import { compileConnector, connectorSchema } from '../../src/domain/connector';
+import { compileConnector, connectorSchema } from '../../src/domain/snow/connector';
 import { parseDefinitions } from '../../src/domain/definitions';
-import { ProblemMappingError, toServiceProblem } from '../../src/domain/serviceProblem';
+import { ProblemMappingError, toServiceProblem } from '../../src/domain/snow/serviceProblem';
 import { MAX_TICKET_BYTES, mergePatch, parseTicket, parseTicketPatch, priorityRank } from '../../src/domain/ticket';
 import { ticketDetails } from '../../src/domain/ticketDetails';
 

@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as Yaml from 'yaml';
-import type * as Connector from '../../src/domain/connector';
+import type * as Connector from '../../src/domain/snow/connector';
 import type * as Definitions from '../../src/domain/definitions';
 import type * as Replay from '../../src/domain/replay';
-import type * as ServiceProblems from '../../src/domain/serviceProblem';
+import type * as ServiceProblems from '../../src/domain/snow/serviceProblem';
 import type * as Tickets from '../../src/domain/ticket';
 import { PRELOADED_WORKFLOW_MODULES } from '../../src/workers/bundle';
 
@@ -38,8 +38,8 @@ for (const m of PRELOADED_WORKFLOW_MODULES) deepFreeze(require(m));
 const { compiledDefinitionsOf, parseDefinitions } = require('../../src/domain/definitions') as typeof Definitions;
 const { parseTicket } = require('../../src/domain/ticket') as typeof Tickets;
 const { parseEvents, replay } = require('../../src/domain/replay') as typeof Replay;
-const { toServiceProblem, closingPatch } = require('../../src/domain/serviceProblem') as typeof ServiceProblems;
-const { DEFAULT_CONNECTOR } = require('../../src/domain/connector') as typeof Connector;
+const { toServiceProblem, closingPatch } = require('../../src/domain/snow/serviceProblem') as typeof ServiceProblems;
+const { DEFAULT_CONNECTOR } = require('../../src/domain/snow/connector') as typeof Connector;
 const YAML = require('yaml') as typeof Yaml;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -72,6 +72,12 @@ const everyFeature = {
 };
 
 describe('domain modules frozen as the workflow worker shares them', () => {
+  it('shares every domain module, those in the area sub-folders too', () => {
+    const rel = PRELOADED_WORKFLOW_MODULES.map((m) => m.replace(/\\/g, '/').replace(/^.*\/src\/domain\//, 'domain/'));
+    for (const m of ['domain/conditions', 'domain/celFast', 'domain/request/engine', 'domain/request/measurement', 'domain/snow/snowCycle', 'domain/snow/serviceProblem'])
+      expect(rel).toContain(m);
+  });
+
   it('validates a document with every feature, and rejects bad ones with their path', () => {
     const defs = parseDefinitions(everyFeature);
     expect(defs.serviceTargets[0]!.milestones[0]!.actions[0]).toEqual({

@@ -1,4 +1,4 @@
-import { advanceCursor, ticketIdOf, type ChangedProblem } from '../../src/domain/problemSync';
+import { advanceCursor, ticketIdOf, type ChangedProblem } from '../../src/domain/snow/problemSync';
 
 const p = (id: string, updatedOn: string, correlationId: string | null = `ticket:${id}`): ChangedProblem => ({
   id,

@@ -11,7 +11,7 @@ import { queryTicket, upsertTicket, type EngineSettings } from '../../src/client
 import { createActionActivities, signatureOf } from '../../src/activities/actions';
 import { listFirings, listSegments } from '../../src/db/queries';
 import { BusinessCalendar } from '../../src/domain/calendar';
-import type { MeasurementView } from '../../src/domain/measurement';
+import type { MeasurementView } from '../../src/domain/request/measurement';
 import { parseEvents, replay } from '../../src/domain/replay';
 import type { Emulator } from '../../src/emulator/server';
 import { startSmtpCatcher, startWebhookReceiver } from '../support/catchers';

@@ -225,6 +225,11 @@ it('times its SNOW calls by the worker’s SNOW_HTTP_TIMEOUT, not by anything th
   expect(Number(scheduled.startToCloseTimeout!.seconds)).toBe(2 * config.SNOW_HTTP_TIMEOUT + 10);
 });
 
+it('keeps a ticket’s tasks for the worker that holds it in memory for SLM_STICKY_TIMEOUT (60 s by default, not the SDK’s 10 s)', () => {
+  expect(config.SLM_STICKY_TIMEOUT).toBe(60);
+  expect(workers.slm.options.stickyQueueScheduleToStartTimeoutMs).toBe(config.SLM_STICKY_TIMEOUT * 1000);
+});
+
 it('creates service problems for the active states the definitions name', async () => {
   await applyTestDefinitions(db, { ...DEFINITIONS, connector: { activeStates: ['Assigned'] } });
   try {

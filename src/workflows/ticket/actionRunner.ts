@@ -4,9 +4,9 @@
  */
 import { condition, log, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { milestoneAlarm } from '../../domain/alarm';
-import { targetKey, type ActionEffect } from '../../domain/engine';
-import type { ActionRecord } from '../../domain/measurement';
+import { milestoneAlarm } from '../../domain/snow/alarm';
+import { targetKey, type ActionEffect } from '../../domain/request/engine';
+import type { ActionRecord } from '../../domain/request/measurement';
 import { actionWorkflowId, measurementIndexOf, milestoneEmail, milestonePayload } from '../../domain/notifications';
 import * as acts from './proxies';
 import type { TicketEntity } from './entity';

@@ -1,5 +1,5 @@
 /**
- * Runs the request engine (domain/engine.ts, the reducer `slm replay` runs) inside a ticket run: the
+ * Runs the request engine (domain/request/engine.ts, the reducer `slm replay` runs) inside a ticket run: the
  * batch's recorded instant and the definitions in force, calendar windows compiled by a local
  * activity when a step needs business time outside the recorded ones, and definition changes.
  *
@@ -12,7 +12,7 @@
 import { ApplicationFailure, log } from '@temporalio/workflow';
 import { WindowExceededError } from '../../domain/calendar';
 import { compiledDefinitionsOf, type CompiledDefinitions } from '../../domain/definitions';
-import { applyDefinitionsChange, type ActionEffect, type EngineEnv, type TicketEngineState } from '../../domain/engine';
+import { applyDefinitionsChange, type ActionEffect, type EngineEnv, type TicketEngineState } from '../../domain/request/engine';
 import * as acts from './proxies';
 import type { TicketEntity } from './entity';
 import type { LoadedDefinitions } from './types';

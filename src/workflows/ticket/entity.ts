@@ -5,12 +5,12 @@
  */
 import { log, patched } from '@temporalio/workflow';
 import { BusinessCalendar, type CalendarWindow } from '../../domain/calendar';
-import { DEFAULT_CONNECTOR, type CompiledConnector } from '../../domain/connector';
-import { engineEnv, type EngineEnv } from '../../domain/engine';
-import { toView, type ActionRecord, type MeasurementView } from '../../domain/measurement';
-import { snowSettings, ticketCloses, type SnowSettings } from '../../domain/snowCycle';
+import { DEFAULT_CONNECTOR, type CompiledConnector } from '../../domain/snow/connector';
+import { engineEnv, type EngineEnv } from '../../domain/request/engine';
+import { toView, type ActionRecord, type MeasurementView } from '../../domain/request/measurement';
+import { snowSettings, ticketCloses, type SnowSettings } from '../../domain/snow/snowCycle';
 import { isClosedState, mergePatch, parseTicket, parseTicketPatch, type Ticket } from '../../domain/ticket';
-import { DEFAULT_REOPEN_WINDOW_SECONDS, isSettled } from '../../domain/ticketLifecycle';
+import { DEFAULT_REOPEN_WINDOW_SECONDS, isSettled } from '../../domain/request/ticketLifecycle';
 import type { RejectedChange, RemoteProblemChange, TicketStatusView } from '../messages';
 import * as acts from './proxies';
 import type { CarriedState, Change, LoadedDefinitions, TicketWorkflowInput } from './types';
@@ -216,7 +216,7 @@ export class TicketEntity {
   }
 
   /**
-   * The closure rule (the connector's, in domain/snowCycle). Release 0.2 and earlier settled on a
+   * The closure rule (the connector's, in domain/snow/snowCycle). Release 0.2 and earlier settled on a
    * fixed `restoredBy == "ses_group"` beside it; where the two disagree, a run that started then keeps
    * the old verdict.
    */

@@ -1,10 +1,10 @@
 /**
  * Carries out the SNOW cycle (seed 000) for a ticket run: the cycle and its decisions are
- * domain/snowCycle's, the calls are the tmf activities. A final failure of a call (a 4xx from SNOW) is
+ * domain/snow/snowCycle's, the calls are the tmf activities. A final failure of a call (a 4xx from SNOW) is
  * kept on the ticket and the next change tries again; retryable failures are retried by Temporal.
  */
 import { ActivityFailure, log } from '@temporalio/workflow';
-import { noteDeviceEvent, remoteFields, remoteUpdate, snowCycle, writeBackAction, writeBackKey, type SnowAnswer, type SnowRequest } from '../../domain/snowCycle';
+import { noteDeviceEvent, remoteFields, remoteUpdate, snowCycle, writeBackAction, writeBackKey, type SnowAnswer, type SnowRequest } from '../../domain/snow/snowCycle';
 import type { Ticket, TicketValue } from '../../domain/ticket';
 import type { RemoteProblemChange } from '../messages';
 import type { TicketEntity } from './entity';
@@ -13,7 +13,7 @@ export class SnowCycle {
   constructor(private readonly t: TicketEntity) {}
 
   /**
-   * Runs domain/snowCycle's cycle for this batch: each call it asks for goes to the tmf activities,
+   * Runs domain/snow/snowCycle's cycle for this batch: each call it asks for goes to the tmf activities,
    * a write-back to the action runner. `at` is the batch's instant.
    */
   async sync(at: number): Promise<void> {

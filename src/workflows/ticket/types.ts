@@ -1,9 +1,9 @@
 /** The shapes a ticket run starts with and carries across continue-as-new. */
 import type { CalendarWindow } from '../../domain/calendar';
 import type { CompiledDefinitions } from '../../domain/definitions';
-import type { ActionEffect, TicketEngineState } from '../../domain/engine';
-import type { ServiceProblemBody } from '../../domain/serviceProblem';
-import type { ProblemState } from '../../domain/snowCycle';
+import type { ActionEffect, TicketEngineState } from '../../domain/request/engine';
+import type { ServiceProblemBody } from '../../domain/snow/serviceProblem';
+import type { ProblemState } from '../../domain/snow/snowCycle';
 import type { Ticket, TicketValue } from '../../domain/ticket';
 import type { RejectedChange, RemoteProblemChange } from '../messages';
 

@@ -2,7 +2,7 @@
  * ticketWorkflow — one long-lived entity workflow per ticket, id `ticket:<ticketId>`.
  *
  * It holds the ticket's latest snapshot and every measurement on it (the engine state of
- * `domain/engine.ts`, the same reducer `slm replay` runs), sleeps until the earliest due instant or
+ * `domain/request/engine.ts`, the same reducer `slm replay` runs), sleeps until the earliest due instant or
  * milestone, wakes on ticket changes and definition edits, runs milestone actions, writes everything
  * to PostgreSQL (slm queue) and mirrors the ticket to SNOW as a TMF656 service problem (tmf queue).
  *
@@ -11,12 +11,12 @@
  * publisher) carry the decisions out.
  */
 import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { advance, applyTicketChange, newEngineState, nextWake, recordActionResult } from '../../domain/engine';
-import { normalizeMeasurement } from '../../domain/measurement';
-import { sysTimeMs } from '../../domain/problemSync';
-import { toServiceProblem, type ServiceProblemBody } from '../../domain/serviceProblem';
+import { advance, applyTicketChange, newEngineState, nextWake, recordActionResult } from '../../domain/request/engine';
+import { normalizeMeasurement } from '../../domain/request/measurement';
+import { sysTimeMs } from '../../domain/snow/problemSync';
+import { toServiceProblem, type ServiceProblemBody } from '../../domain/snow/serviceProblem';
 import { parseTicketPatch, type Ticket } from '../../domain/ticket';
-import { waitFor } from '../../domain/ticketLifecycle';
+import { waitFor } from '../../domain/request/ticketLifecycle';
 import {
   definitionsChangedSignal,
   getTicketStatusQuery,

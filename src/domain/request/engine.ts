@@ -18,9 +18,9 @@
  *   after the first; `setField` changes the ticket at the firing instant and every condition is
  *   evaluated again.
  */
-import { TWENTY_FOUR_SEVEN, type BusinessTime, type Calendar } from './calendar';
-import type { Condition, ConditionResult } from './conditions';
-import type { ActionDefinition, CompiledDefinitions, CompiledMilestone, CompiledServiceTarget } from './definitions';
+import { TWENTY_FOUR_SEVEN, type BusinessTime, type Calendar } from '../calendar';
+import type { Condition, ConditionResult } from '../conditions';
+import type { ActionDefinition, CompiledDefinitions, CompiledMilestone, CompiledServiceTarget } from '../definitions';
 import { goalForStart } from './goalSchedule';
 import {
   accountTo,
@@ -40,7 +40,7 @@ import {
   type Measurement,
   type MilestoneState,
 } from './measurement';
-import type { Ticket, TicketValue } from './ticket';
+import type { Ticket, TicketValue } from '../ticket';
 
 export interface EngineEnv {
   defs: CompiledDefinitions;

@@ -9,7 +9,7 @@
  * Records are plain JSON (they travel through workflow history and PostgreSQL) and the engine
  * mutates the copy it is given; callers that need the previous state keep a copy.
  */
-import type { BusinessTime } from './calendar';
+import type { BusinessTime } from '../calendar';
 
 export const MEASUREMENT_STATUSES = ['Attached', 'InProcess', 'Pending', 'MissedGoal', 'Met', 'Missed', 'Detached', 'Invalid'] as const;
 export type MeasurementStatus = (typeof MEASUREMENT_STATUSES)[number];

@@ -4,8 +4,8 @@
  * completes; a later change starts a new run from the saved state. Pure, so replay and tests reach it.
  */
 import { isOpen, type Measurement } from './measurement';
-import type { ProblemState } from './snowCycle';
-import type { Ticket } from './ticket';
+import type { ProblemState } from '../snow/snowCycle';
+import type { Ticket } from '../ticket';
 
 /** The reopen window when nothing configures one (DESIGN §2.1: 30 days). */
 export const DEFAULT_REOPEN_WINDOW_SECONDS = 30 * 86_400;

@@ -3,7 +3,7 @@
  * workflow decides, the `tmf` activities only carry the bodies.
  */
 import { DEFAULT_CONNECTOR, plain, textOf, ticketCloses, type CompiledConnector } from './connector';
-import { isClosedState, priorityRank, textField, type Ticket, type TicketValue } from './ticket';
+import { isClosedState, priorityRank, textField, type Ticket, type TicketValue } from '../ticket';
 
 export { isClosedState };
 

@@ -6,10 +6,10 @@
  */
 import { closes, eventDevice, remoteReaction, type CompiledConnector } from './connector';
 export { ticketCloses } from './connector';
-import type { ActionEffect } from './engine';
+import type { ActionEffect } from '../request/engine';
 import { toAlarm, type AlarmBody } from './alarm';
 import { closingPatch, diffForPatch, ProblemMappingError, toServiceProblem, type ServiceProblemBody, type ServiceProblemRef } from './serviceProblem';
-import { isClosedState, textField, type Ticket, type TicketValue } from './ticket';
+import { isClosedState, textField, type Ticket, type TicketValue } from '../ticket';
 
 /** The ticket's service problem as the workflow knows it. */
 export interface ProblemState extends ServiceProblemRef {

@@ -8,8 +8,8 @@
  * in workflows reads the zone offsets recorded with the calendar window, not time-zone data.
  */
 import { z } from 'zod';
-import { WEEKDAYS, type LocalTime, type Weekday } from './calendar';
-import { positiveDurationSchema } from './duration';
+import { WEEKDAYS, type LocalTime, type Weekday } from '../calendar';
+import { positiveDurationSchema } from '../duration';
 
 const time = z.string().regex(/^(?:([01]\d|2[0-3]):([0-5]\d)|24:00)$/, 'expected HH:MM');
 

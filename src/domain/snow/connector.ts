@@ -6,8 +6,8 @@
  */
 import { z } from 'zod';
 import { clearedDevice } from './alarm';
-import { compileCondition, compileExpression, type Condition, type Expression } from './conditions';
-import { isClosedState, type Ticket, type TicketValue } from './ticket';
+import { compileCondition, compileExpression, type Condition, type Expression } from '../conditions';
+import { isClosedState, type Ticket, type TicketValue } from '../ticket';
 
 const cel = z.string().trim().min(1, 'must be a CEL expression');
 

@@ -4,7 +4,7 @@
  * workflow detects the event, the `tmf` activity only carries the body.
  */
 import type { ServiceProblemRef } from './serviceProblem';
-import type { Ticket, TicketValue } from './ticket';
+import type { Ticket, TicketValue } from '../ticket';
 
 /** The TMF642 v4 Alarm_Create body we send (every mandatory field present). */
 export interface AlarmBody {
