@@ -223,6 +223,8 @@ it('times its SNOW calls by the worker’s SNOW_HTTP_TIMEOUT, not by anything th
   for (const frozen of ['tmfTimeoutSeconds', 'activeStates', 'reopenWindowSeconds', 'eventField']) expect(input).not.toHaveProperty(frozen);
   // Twice the worker's per-request timeout plus 10 s (a look-up, then the call).
   expect(Number(scheduled.startToCloseTimeout!.seconds)).toBe(2 * config.SNOW_HTTP_TIMEOUT + 10);
+  // A refused call is tried again within a minute (the seed's 60 s cycle), never five.
+  expect(Number(scheduled.retryPolicy!.maximumInterval!.seconds)).toBe(60);
 });
 
 it('keeps a ticket’s tasks for the worker that holds it in memory for SLM_STICKY_TIMEOUT (60 s by default, not the SDK’s 10 s)', () => {

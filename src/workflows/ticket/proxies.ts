@@ -28,12 +28,17 @@ export const actions = proxyActivities<ActionActivities>({ startToCloseTimeout: 
  */
 export const localActions = proxyLocalActivities<ActionActivities>({ startToCloseTimeout: '1m', localRetryThreshold: '10s', retry: actionRetry });
 
-/** SNOW calls on the tmf queue; a crashed tmf worker's activities retry after `timeoutSeconds`. */
+/**
+ * SNOW calls on the tmf queue; a crashed tmf worker's activities retry after `timeoutSeconds`. A
+ * failed call is tried again at most a minute later (the seed's connector worked on a 60 s cycle): with
+ * five minutes between tries, one ticket that SNOW refused a few times in a row waited up to five
+ * minutes behind tickets that had long been synced, and a ticket waited that long after an outage ended.
+ */
 export function tmf(taskQueue: string, timeoutSeconds: number) {
   return proxyActivities<TmfActivities>({
     taskQueue,
     startToCloseTimeout: `${timeoutSeconds}s`,
-    retry: { initialInterval: '2s', maximumInterval: '5m', backoffCoefficient: 2 },
+    retry: { initialInterval: '2s', maximumInterval: '1m', backoffCoefficient: 2 },
   });
 }
 
