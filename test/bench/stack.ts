@@ -169,6 +169,7 @@ export async function firingPhases(client: Client, workflowIds: string[], dueAt:
     queued.push(ms(started.eventTime) - ms(scheduled.eventTime));
     ran.push(ms(completed.eventTime) - ms(started.eventTime));
   }
+  if (fired.length === 0) return 'no sampled workflow had a timer fire (every burst ticket was past due when first processed)';
   const q = (xs: number[]) => `median ${percentile(xs, 50)} ms, p99 ${percentile(xs, 99)} ms`;
   return `timer fired after its instant ${q(fired)}; task waited for a worker ${q(queued)}; worker ran it ${q(ran)}; ${bounced} of ${fired.length} workflows' tasks timed out on the worker's sticky queue`;
 }
