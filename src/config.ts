@@ -105,6 +105,23 @@ export const configSchema = z.object({
   SLM_SOURCE_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
   /** Timeout of one webhook or SMTP delivery. */
   SLM_ACTION_TIMEOUT: duration.default(10),
+  // HTTP API (DESIGN §4.9)
+  SLM_API_HOST: z.string().min(1).default('127.0.0.1'),
+  SLM_API_PORT: port.default(8080),
+  /** `npm start` serves the API (and the metrics) beside the workers. */
+  SLM_API_START: bool.default(true),
+  /** One bearer token for every tenant, role admin. A secret. */
+  SLM_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** A YAML/JSON list of `{ token, tenant?, role: ingest | read | admin, source?, name? }`. */
+  SLM_API_TOKENS_FILE: z.string().min(1).optional(),
+  /** Ingest requests in flight at once before the API answers 429 with Retry-After. */
+  SLM_API_MAX_INFLIGHT: z.coerce.number().int().min(1).max(100000).default(256),
+  /** How long an Idempotency-Key is remembered. */
+  SLM_API_IDEMPOTENCY_TTL: duration.default(86400),
+  /** Where a fleet's slm and tmf workers serve /metrics (Prometheus text); unset: not served. */
+  SLM_METRICS_PORT: port.optional(),
+  /** `text` (one readable line per event) or `json` (one JSON object per line, with ticket and workflow ids). */
+  SLM_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   // Emulator
   EMULATOR_HOST: z.string().min(1).default('127.0.0.1'),
   EMULATOR_PORT: port.default(8480),

@@ -3,10 +3,10 @@
  * them, explain a ticket's measurements. Each builds its public document (DESIGN §4.6) here, once;
  * the CLI prints it (as JSON with --json, or as text) and the HTTP API returns it.
  */
-import { mergeTicketChecked, queryTicket, upsertTicketChecked } from '../client/tickets';
+import { mergeTicketChecked, queryTicket, sendPatch, upsertTicket as signalTicket, upsertTicketChecked } from '../client/tickets';
 import { getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
 import { normalizeMeasurement, toView, type Measurement, type MeasurementView } from '../domain/request/measurement';
-import { parseTicket, parseTicketPatch } from '../domain/ticket';
+import { parseTicket, parseTicketPatch, type Ticket } from '../domain/ticket';
 import type { RejectedChange, UpsertResult } from '../workflows/messages';
 import type { AppPorts } from './ports';
 
@@ -52,11 +52,26 @@ export async function upsertTicket(ports: AppPorts, raw: unknown): Promise<Upser
   return upsertTicketChecked(await ports.temporal(), ports.settings, ticket);
 }
 
+/**
+ * A validated snapshot, sent without waiting for its measurement (the API's 202): the workflow
+ * applies it in order with every other change. Returns the workflow id.
+ */
+export async function sendTicket(ports: AppPorts, ticket: Ticket): Promise<{ workflowId: string }> {
+  return signalTicket(await ports.temporal(), ports.settings, ticket);
+}
+
 /** A JSON merge patch (RFC 7386) onto the ticket's latest snapshot, merged in order inside its workflow. */
 export async function updateTicket(ports: AppPorts, ticketId: string, rawPatch: unknown): Promise<UpsertResult> {
   const patch = parseTicketPatch(rawPatch, ticketId);
   const id = parseTicket({ id: ticketId }).id;
   return mergeTicketChecked(await ports.temporal(), ports.settings, id, patch);
+}
+
+/** The same merge patch without waiting for its measurement (the API's 202): returns once the workflow accepted it. */
+export async function sendTicketPatch(ports: AppPorts, ticketId: string, rawPatch: unknown): Promise<{ workflowId: string }> {
+  const patch = parseTicketPatch(rawPatch, ticketId);
+  const id = parseTicket({ id: ticketId }).id;
+  return sendPatch(await ports.temporal(), ports.settings, id, patch);
 }
 
 /**
@@ -88,6 +103,8 @@ export interface TicketListQuery {
   filter?: string | undefined;
   sort?: string;
   descending?: boolean;
+  /** Only this tenant's tickets (a tenant-bound API token): the ticket field and its value. */
+  tenant?: { field: string; value: string } | undefined;
 }
 
 /** A bad list query (page, sort): the caller's mistake, said in one line. */
@@ -101,7 +118,14 @@ export async function listTicketsDoc(ports: Pick<AppPorts, 'db'>, q: TicketListQ
   if (!Number.isInteger(page) || page < 1) throw new ListQueryError(`page must be a whole number ≥ 1, got "${q.page}"`);
   const sort = q.sort ?? 'id';
   if (!(sort in TICKET_SORTS)) throw new ListQueryError(`sort must be one of ${TICKET_SORT_NAMES.join(', ')}`);
-  const result = await listTickets(await ports.db(), { page, pageSize: TICKET_PAGE_SIZE, filter: q.filter, sort: sort as TicketSort, descending: !!q.descending });
+  const result = await listTickets(await ports.db(), {
+    page,
+    pageSize: TICKET_PAGE_SIZE,
+    filter: q.filter,
+    sort: sort as TicketSort,
+    descending: !!q.descending,
+    tenant: q.tenant,
+  });
   return {
     total: result.total,
     page,

@@ -107,3 +107,15 @@ function verdict(m: MeasurementView): string {
       return `invalid: ${m.reason ?? 'unknown reason'}`;
   }
 }
+
+/** `slm ticket show ID --timeline --json` and the API's `/v1/tickets/{id}/timeline`: the entries and the text. */
+export interface TimelineDoc {
+  ticketId: string;
+  entries: TimelineEntry[];
+  text: string;
+}
+
+export function timelineDoc(ticketId: string, doc: Pick<TicketDoc, 'measurements'>): TimelineDoc {
+  const entries = ticketTimeline(doc);
+  return { ticketId, entries, text: timelineText(entries) };
+}

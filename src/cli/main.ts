@@ -12,6 +12,7 @@ import type { AppPorts } from '../app/ports';
 import { changeSyncSettings, getSyncStatus, SyncSettingsError, syncStatusText } from '../app/sync';
 import { listTicketsDoc, showTicket, TICKET_SORT_NAMES, updateTicket, upsertTicket, type TicketSort } from '../app/tickets';
 import { exportTicketHistory } from '../client/history';
+import { timelineDoc } from '../app/timeline';
 import { migrateDb, openDb, type DbHandle } from '../db/client';
 import { parseFaults } from '../emulator/faults';
 import { startEmulator } from '../emulator/server';
@@ -32,7 +33,7 @@ const HELP = `slm — temporal-slm operator CLI
   slm ticket upsert --file FILE.json            (or --file - for stdin): the full snapshot
   slm ticket update --id ID [--priority P] [--state S] [--field key=value …]   merge only these fields
   slm ticket update --id ID --file PATCH.json   a JSON merge patch (RFC 7386; null removes a field)
-  slm ticket show ID [--json | --timeline]       --timeline explains each target, line by line
+  slm ticket show ID [--json] [--timeline]      --timeline explains each target, line by line
   slm ticket export ID --out DIR                 the workflow's history as replay input
   slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
   slm definitions apply FILE                    (YAML or JSON); running tickets are recomputed
@@ -250,10 +251,10 @@ async function ticketUpdate(argv: string[], config: Config): Promise<void> {
 async function ticketShow(argv: string[], config: Config): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, timeline: { type: 'boolean' } }, allowPositionals: true, strict: true });
   const id = positionals[0];
-  if (!id || positionals.length > 1) throw new UsageError('usage: slm ticket show ID [--json | --timeline]');
-  if (values.json && values.timeline) throw new UsageError('give --json or --timeline, not both');
+  if (!id || positionals.length > 1) throw new UsageError('usage: slm ticket show ID [--json] [--timeline]');
   const doc = await withPorts(config, (ports) => showTicket(ports, id));
-  process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : values.timeline ? renderTimeline(doc) : renderTicket(doc));
+  if (values.json) process.stdout.write(JSON.stringify(values.timeline ? timelineDoc(id, doc) : doc) + '\n');
+  else process.stdout.write(values.timeline ? renderTimeline(doc) : renderTicket(doc));
 }
 
 async function ticketExport(argv: string[], config: Config): Promise<void> {

@@ -2,7 +2,7 @@
  * The caller's side of ticket workflows: signal-with-start on `ticket:<id>`, status queries and the
  * database-backed views. Used by the CLI, tests and benchmarks alike.
  */
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { ticketSummary } from '../domain/ticketDetails';
 import { ticketWorkflowId, type Ticket, type TicketValue } from '../domain/ticket';
@@ -87,6 +87,21 @@ export async function mergeTicketChecked(client: Client, s: EngineSettings, tick
   return resendUnprocessed(() =>
     client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(ticketId, s, `Ticket ${ticketId}`) }),
   );
+}
+
+/**
+ * The same merge patch, returning once the workflow accepted it (its validator passed; it is then in
+ * history and will be applied in order) instead of once it is measured: the API's 202.
+ */
+export async function sendPatch(client: Client, s: EngineSettings, ticketId: string, patch: Record<string, TicketValue>): Promise<{ workflowId: string }> {
+  await resendUnprocessed(() =>
+    client.workflow.startUpdateWithStart(mergeTicketUpdate, {
+      args: [patch],
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+      startWorkflowOperation: startOperation(ticketId, s, `Ticket ${ticketId}`),
+    }),
+  );
+  return { workflowId: ticketWorkflowId(ticketId) };
 }
 
 function startOperation(ticketId: string, s: EngineSettings, summary: string) {

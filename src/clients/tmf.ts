@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { ServiceProblemBody, ServiceProblemRef } from '../domain/snow/serviceProblem';
 import { httpFailure, type HttpFailureTypes } from './httpFailure';
+import { snowErrors, snowRequests } from '../telemetry/metrics';
 import { OPEN_GATE, type RequestGate } from './snowSlots';
 
 export { retryAfterSeconds } from './httpFailure';
@@ -164,6 +165,12 @@ export class TmfClient implements SnowClient {
 
   private async send<T>(method: 'GET' | 'POST' | 'PATCH', url: URL, body?: unknown): Promise<T> {
     const what = `${method} ${url.pathname}`;
+    const operation = `${method} ${url.pathname.startsWith(this.alarmUrl.pathname) ? 'alarm' : 'problem'}`;
+    const t0 = performance.now();
+    const measure = (status: string, failed: boolean) => {
+      snowRequests.observe({ operation, status }, (performance.now() - t0) / 1000);
+      if (failed) snowErrors.inc({ operation, status });
+    };
     let res;
     try {
       res = await request(url, {
@@ -177,6 +184,7 @@ export class TmfClient implements SnowClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
+      measure('network', true);
       const code = (err as { code?: string; cause?: { code?: string } }).code ?? (err as { cause?: { code?: string } }).cause?.code ?? '';
       if (TLS_CODES.has(code)) {
         throw ApplicationFailure.create({
@@ -192,6 +200,7 @@ export class TmfClient implements SnowClient {
       });
     }
     const text = await res.body.text();
+    measure(String(res.statusCode), res.statusCode < 200 || res.statusCode >= 300);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       try {
         return (text === '' ? null : JSON.parse(text)) as T;

@@ -1,12 +1,24 @@
 /** Named queries over the schema; activities and the CLI call these, never raw SQL. */
 import { createHash } from 'node:crypto';
-import { and, asc, count, desc, eq, gte, ilike, inArray, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, ilike, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import type { Definitions } from '../domain/definitions';
 import type { Measurement, MeasurementView } from '../domain/request/measurement';
 import { priorityRank, textField, type Ticket } from '../domain/ticket';
 import type { RejectedChange } from '../workflows/messages';
 import type { Db } from './client';
-import { actionLog, definitions, measurements, measurementSegments, milestoneFirings, snowSlots, tickets, type MeasurementRow, type TicketRow } from './schema';
+import {
+  actionLog,
+  apiIdempotency,
+  definitions,
+  measurements,
+  measurementSegments,
+  milestoneFirings,
+  snowSlots,
+  ticketVersions,
+  tickets,
+  type MeasurementRow,
+  type TicketRow,
+} from './schema';
 
 export interface SavedProblem {
   id: string;
@@ -182,11 +194,20 @@ export const TICKET_SORTS = { id: tickets.ticketId, state: tickets.state, update
 
 export async function listTickets(
   db: Db,
-  opts: { page: number; pageSize: number; filter?: string; sort: keyof typeof TICKET_SORTS; descending: boolean },
+  opts: {
+    page: number;
+    pageSize: number;
+    filter?: string | undefined;
+    sort: keyof typeof TICKET_SORTS;
+    descending: boolean;
+    /** Only the tickets whose `field` holds `value` (a tenant-bound API token). */
+    tenant?: { field: string; value: string } | undefined;
+  },
 ): Promise<{ total: number; rows: TicketRow[] }> {
-  const where = opts.filter
+  const text = opts.filter
     ? or(ilike(tickets.ticketId, `%${opts.filter}%`), ilike(tickets.state, `%${opts.filter}%`), ilike(tickets.incidentNumber, `%${opts.filter}%`))
     : undefined;
+  const where = opts.tenant ? and(sql`${tickets.ticket}->>${opts.tenant.field} = ${opts.tenant.value}`, text) : text;
   const column = TICKET_SORTS[opts.sort];
   const [{ total } = { total: 0 }] = await db.select({ total: count() }).from(tickets).where(where);
   const rows = await db
@@ -295,4 +316,97 @@ export async function releaseSnowSlots(db: Db, holder: string, slots: number[]):
 /** Every slot with its holder and lease end (for operators and tests). */
 export async function listSnowSlots(db: Db) {
   return db.select().from(snowSlots).orderBy(asc(snowSlots.slot));
+}
+
+// ── the HTTP API's records ───────────────────────────────────────────────────────────────────────
+
+export type IdempotencyClaim = { kind: 'new' } | { kind: 'done'; status: number; response: unknown } | { kind: 'running' } | { kind: 'mismatch' };
+
+/**
+ * Claims an Idempotency-Key for a request: `new` when this is the first (the caller then finishes or
+ * releases it), `done` with the first answer, `running` while the first is still in flight,
+ * `mismatch` when the key was used for another request. Keys older than `ttlSeconds` are forgotten.
+ */
+export async function claimIdempotencyKey(db: Db, principal: string, key: string, request: string, ttlSeconds: number): Promise<IdempotencyClaim> {
+  await db
+    .delete(apiIdempotency)
+    .where(and(eq(apiIdempotency.principal, principal), eq(apiIdempotency.key, key), sql`${apiIdempotency.createdAt} < now() - make_interval(secs => ${ttlSeconds})`));
+  const inserted = await db.insert(apiIdempotency).values({ principal, key, request }).onConflictDoNothing().returning({ key: apiIdempotency.key });
+  if (inserted.length > 0) return { kind: 'new' };
+  const [row] = await db
+    .select()
+    .from(apiIdempotency)
+    .where(and(eq(apiIdempotency.principal, principal), eq(apiIdempotency.key, key)));
+  if (!row) return claimIdempotencyKey(db, principal, key, request, ttlSeconds);
+  if (row.request !== request) return { kind: 'mismatch' };
+  return row.status === null ? { kind: 'running' } : { kind: 'done', status: row.status, response: row.response };
+}
+
+export async function finishIdempotencyKey(db: Db, principal: string, key: string, status: number, response: unknown): Promise<void> {
+  await db
+    .update(apiIdempotency)
+    .set({ status, response })
+    .where(and(eq(apiIdempotency.principal, principal), eq(apiIdempotency.key, key)));
+}
+
+/** The first request failed (nothing was applied that a retry would not apply again): the key is free. */
+export async function releaseIdempotencyKey(db: Db, principal: string, key: string): Promise<void> {
+  await db.delete(apiIdempotency).where(and(eq(apiIdempotency.principal, principal), eq(apiIdempotency.key, key), isNull(apiIdempotency.status)));
+}
+
+/** Removes keys past their time (run now and then by the API). */
+export async function purgeIdempotencyKeys(db: Db, ttlSeconds: number): Promise<void> {
+  await db.delete(apiIdempotency).where(sql`${apiIdempotency.createdAt} < now() - make_interval(secs => ${ttlSeconds})`);
+}
+
+/**
+ * Records `version` as the newest taken in for the ticket unless a newer one is recorded (one atomic
+ * statement, so concurrent deliveries are ordered): returns null when taken in, else the newer
+ * version's raw text (the snapshot is stale). Versions of another kind replace the record.
+ */
+export async function takeTicketVersion(db: Db, ticketId: string, v: { kind: string; value: number; raw: string }): Promise<string | null> {
+  const rows = await db
+    .insert(ticketVersions)
+    .values({ ticketId, kind: v.kind, version: v.value, raw: v.raw })
+    .onConflictDoUpdate({
+      target: ticketVersions.ticketId,
+      set: { kind: v.kind, version: v.value, raw: v.raw, updatedAt: new Date() },
+      setWhere: sql`${ticketVersions.kind} <> ${v.kind} OR ${ticketVersions.version} <= ${v.value}`,
+    })
+    .returning({ ticketId: ticketVersions.ticketId });
+  if (rows.length > 0) return null;
+  const [row] = await db.select({ raw: ticketVersions.raw }).from(ticketVersions).where(eq(ticketVersions.ticketId, ticketId));
+  return row?.raw ?? '';
+}
+
+/** The value of `field` in the ticket's saved snapshot (its tenant), or undefined when the ticket is unknown. */
+export async function ticketFieldValue(db: Db, ticketId: string, field: string): Promise<string | null | undefined> {
+  const [row] = await db
+    .select({ v: sql<string | null>`${tickets.ticket}->>${field}` })
+    .from(tickets)
+    .where(eq(tickets.ticketId, ticketId));
+  return row === undefined ? undefined : row.v;
+}
+
+/** What `/metrics` reports from the store. */
+export async function storeCounts(db: Db): Promise<{ ticketsOpen: number; measurementsByStatus: Record<string, number>; breaches: number; milestonesFired: number }> {
+  const [[open], byStatus, [breaches], [fired]] = await Promise.all([
+    // Open: the ticket's own state is not Resolved or Closed (as `isClosedState` reads it).
+    db
+      .select({ n: count() })
+      .from(tickets)
+      .where(sql`coalesce(lower(${tickets.state}), '') not in ('resolved', 'closed')`),
+    db.select({ status: measurements.status, n: count() }).from(measurements).groupBy(measurements.status),
+    db
+      .select({ n: count() })
+      .from(measurements)
+      .where(or(isNotNull(measurements.missedGoalAt), eq(measurements.status, 'Missed'))),
+    db.select({ n: count() }).from(milestoneFirings).where(isNull(milestoneFirings.skipped)),
+  ]);
+  return {
+    ticketsOpen: open?.n ?? 0,
+    measurementsByStatus: Object.fromEntries(byStatus.map((r) => [r.status, r.n])),
+    breaches: breaches?.n ?? 0,
+    milestonesFired: fired?.n ?? 0,
+  };
 }

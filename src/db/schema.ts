@@ -135,3 +135,35 @@ export const snowSlots = pgTable('snow_slots', {
   holder: text('holder'),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * The API's Idempotency-Key record: a retried request with the same key (from the same token) gets
+ * the first answer instead of applying again. `status` is null while the first request runs.
+ */
+export const apiIdempotency = pgTable(
+  'api_idempotency',
+  {
+    /** Whose key: a digest of the token (never the token), so two clients' keys never meet. */
+    principal: text('principal').notNull(),
+    key: text('key').notNull(),
+    /** Method, route and a digest of the body: the same key with another request is refused. */
+    request: text('request').notNull(),
+    status: integer('status'),
+    response: jsonb('response'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.principal, t.key] }), index('api_idempotency_created_idx').on(t.createdAt)],
+);
+
+/**
+ * The newest `updatedAt` (instant or source version) the API has taken in per ticket: an older
+ * snapshot is reported stale and not sent. Kept by a conditional upsert, so concurrent deliveries
+ * of one ticket are ordered here; the ticket workflow applies the same rule to what reaches it.
+ */
+export const ticketVersions = pgTable('ticket_versions', {
+  ticketId: text('ticket_id').primaryKey(),
+  kind: text('kind').notNull(),
+  version: doublePrecision('version').notNull(),
+  raw: text('raw').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { calendarSchema, type Calendar } from './calendar';
 import { compileOptional, type Condition } from './conditions';
 import { compileConnector, connectorSchema, type CompiledConnector } from './snow/connector';
+import { compileSource, sourceSchema } from './sources';
 import { positiveDurationSchema, durationSchema } from './duration';
 import { goalScheduleSchema } from './request/goalSchedule';
 
@@ -135,6 +136,10 @@ const definitionsSchema = z
       })
       .strict()
       .prefault({}),
+    /** Ticketing systems whose native webhooks `POST /v1/sources/{name}/events` takes, each with its field mapping. */
+    sources: z.array(sourceSchema()).default([]),
+    /** The ticket (and CI) field that holds the tenant; unset: no tenancy (tenant-bound API tokens are refused). */
+    tenantField: fieldName.optional(),
   })
   .strict();
 
@@ -174,6 +179,16 @@ function checkDefinitions(defs: Definitions): void {
   } catch (err) {
     throw new DefinitionError(`invalid definitions at ${(err as Error).message}`);
   }
+  const sourceNames = new Set<string>();
+  defs.sources.forEach((src, i) => {
+    if (sourceNames.has(src.name)) throw new DefinitionError(`invalid definitions at sources[${i}].name: duplicate source "${src.name}"`);
+    sourceNames.add(src.name);
+    try {
+      compileSource(src, `sources[${i}]`);
+    } catch (err) {
+      throw new DefinitionError(`invalid definitions at ${(err as Error).message}`);
+    }
+  });
   const calendarIds = new Set<string>();
   defs.calendars.forEach((c, i) => {
     if (calendarIds.has(c.id)) throw new DefinitionError(`invalid definitions at calendars[${i}].id: duplicate id "${c.id}"`);
@@ -212,12 +227,15 @@ export function mergeDefinitions(base: Definitions, update: unknown): Definition
     for (const x of b) map.set(x.id, x);
     return [...map.values()];
   };
+  const tenantField = raw && typeof raw === 'object' && 'tenantField' in raw ? incoming.data.tenantField : base.tenantField;
   const merged: Definitions = {
     ...(incoming.data.version !== undefined ? { version: incoming.data.version } : {}),
     calendars: byId(base.calendars, incoming.data.calendars),
     serviceTargets: byId(base.serviceTargets, incoming.data.serviceTargets),
     connector: raw && typeof raw === 'object' && 'connector' in raw ? incoming.data.connector : base.connector,
     engine: raw && typeof raw === 'object' && 'engine' in raw ? incoming.data.engine : base.engine,
+    sources: raw && typeof raw === 'object' && 'sources' in raw ? incoming.data.sources : base.sources,
+    ...(tenantField !== undefined ? { tenantField } : {}),
   };
   checkDefinitions(merged);
   return merged;

@@ -19,6 +19,7 @@ import { milestoneAlarm } from './snow/alarm';
 import { toView, type MeasurementView } from './request/measurement';
 import { actionWorkflowId, measurementIndexOf, milestoneEmail, milestonePayload } from './notifications';
 import { noteDeviceEvent, snowCycle, snowSettings, ticketCloses, type SnowAnswer, type SnowRequest, type SnowState } from './snow/snowCycle';
+import { snapshotOrder } from './sources';
 import { parseTicket } from './ticket';
 import { ticketAttributes, type TicketAttributes } from './ticketAttributes';
 import { isSettled } from './request/ticketLifecycle';
@@ -157,6 +158,8 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
         const ticket = parseTicket(event.ticket);
         let state = tickets.get(ticket.id);
         if (!state) tickets.set(ticket.id, (state = newEngineState(ticket.id)));
+        // As the ticket workflow does: a snapshot older than the one applied (its updatedAt) is ignored.
+        if (snapshotOrder(state.ticket, ticket) === 'older') continue;
         if (opts.decisions) noteDeviceEvent(decisionsOf(ticket.id).snow, snowSettings(env.defs.connector), state.ticket, ticket, event.at);
         emit(applyTicketChange(state, env, ticket, event.at));
         if (opts.decisions) sync(state, event.at);

@@ -24,6 +24,13 @@ const idSchema = z
   .max(200, 'at most 200 characters')
   .regex(/^[^\s]+$/, 'must not contain spaces');
 
+/**
+ * A ticket as every front end's request schema states it (the HTTP API's body, its OpenAPI document):
+ * `id` and free-form fields. `parseTicket` checks the rest (plain JSON, size, depth). Made on demand:
+ * the workflow worker freezes what this module exports, and zod completes schemas lazily.
+ */
+export const ticketInputSchema = () => z.looseObject({ id: idSchema });
+
 export class TicketValidationError extends Error {
   override name = 'TicketValidationError';
 }

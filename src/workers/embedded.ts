@@ -20,6 +20,8 @@ import { startPostgres, type PostgresCluster } from '../infra/postgres';
 import { removeRuntimeInfo, runtimeState, writeRuntimeInfo } from '../infra/runtimeInfo';
 import { registerSearchAttributes } from '../infra/searchAttributes';
 import { ensureTemporalCli } from '../infra/temporalCli';
+import { loadTokens } from '../api/auth';
+import { apiPorts, startApi } from '../api/start';
 import { installRuntime, onShutdownSignal } from './runtime';
 import { createSlmWorker } from './slmWorker';
 import { createTmfWorker } from './tmfWorker';
@@ -33,6 +35,8 @@ export interface EmbeddedStack {
   databaseUrl: string;
   snowBaseUrl: string;
   emulator: Emulator | null;
+  /** The HTTP API (null with SLM_API_START=false) and the development token it made, if it made one. */
+  api: { url: string; devToken: string | null } | null;
   /** Resolves when both workers have stopped. */
   running: Promise<void>;
   /** Shuts the workers down gracefully, then stops what was started, in reverse order. */
@@ -154,6 +158,14 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
     await ensureProblemSync(client, config);
     if (newVersion !== null) log(`definitions v${newVersion}: ${await notifyDefinitionsChanged(client, String(newVersion))} running tickets told`);
 
+    let api: EmbeddedStack['api'] = null;
+    if (config.SLM_API_START) {
+      const { tokens, devToken } = loadTokens(config, { devToken: true });
+      const running = await startApi({ config, ports: apiPorts(client, handle.db, config), tokens });
+      cleanups.push(() => running.close());
+      api = { url: running.url, devToken };
+    }
+
     writeRuntimeInfo(config.SLM_DATA_DIR, { temporalAddress, namespace: config.TEMPORAL_NAMESPACE, databaseUrl, uiUrl, snowBaseUrl });
     cleanups.unshift(async () => removeRuntimeInfo(config.SLM_DATA_DIR));
 
@@ -163,6 +175,7 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
       databaseUrl,
       snowBaseUrl,
       emulator,
+      api,
       running,
       stop: async () => {
         if (slm.getState() === 'RUNNING') slm.shutdown();
@@ -183,7 +196,7 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  installRuntime(config.LOG_LEVEL);
+  installRuntime(config.LOG_LEVEL, config.SLM_LOG_FORMAT);
   const started = Date.now();
   const stack = await startEmbedded(config);
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -191,6 +204,13 @@ async function main(): Promise<void> {
   say(`Temporal          ${stack.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
   say(`database          ${stack.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
   say(`SNOW ${stack.emulator ? 'emulator ' : 'endpoint '}    ${stack.snowBaseUrl}${stack.emulator ? '  (inspect: /_emulator/problems, /_emulator/requests)' : ''}`);
+  if (stack.api) {
+    say(`HTTP API          ${stack.api.url}  (OpenAPI: ${stack.api.url}/openapi.json, metrics: ${stack.api.url}/metrics)`);
+    if (stack.api.devToken)
+      say(
+        `API token         ${stack.api.devToken}  (development token, kept in ${path.join(config.SLM_DATA_DIR, 'api-token')}; set SLM_API_TOKEN or SLM_API_TOKENS_FILE for real ones)`,
+      );
+  }
   say('send a ticket:    ./slm ticket upsert --id T1 --priority 1 --state New');
   say('look at it:       ./slm ticket show T1');
   say('stop:             Ctrl-C');

@@ -8,7 +8,7 @@ import { ensureProblemSync } from '../client/sync';
 import { loadConfig } from '../config';
 import { migrateDb, openDb } from '../db/client';
 import { registerSearchAttributes } from '../infra/searchAttributes';
-import { installRuntime, onShutdownSignal } from './runtime';
+import { installRuntime, onShutdownSignal, serveWorkerMetrics } from './runtime';
 import { createSlmWorker } from './slmWorker';
 import { slmWorkerSettingsFrom } from './wiring';
 
@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for the slm worker (host:port)');
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required for the slm worker');
-  installRuntime(config.LOG_LEVEL);
+  installRuntime(config.LOG_LEVEL, config.SLM_LOG_FORMAT);
+  const metrics = await serveWorkerMetrics(config, 'slm');
   const handle = openDb(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     }
     await running;
   } finally {
+    await metrics?.close();
     await connection.close();
     await handle.close();
   }

@@ -7,7 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { FleetSlots } from '../clients/snowSlots';
 import { openDb } from '../db/client';
-import { installRuntime, onShutdownSignal } from './runtime';
+import { installRuntime, onShutdownSignal, serveWorkerMetrics } from './runtime';
 import { createTmfWorker } from './tmfWorker';
 import { snowGateFromConfig, tmfClientFromConfig } from './wiring';
 
@@ -15,7 +15,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is required for the tmf worker (host:port)');
   if (!config.SNOW_BASE_URL) throw new Error('SNOW_BASE_URL is required for the tmf worker');
-  installRuntime(config.LOG_LEVEL);
+  installRuntime(config.LOG_LEVEL, config.SLM_LOG_FORMAT);
+  const metrics = await serveWorkerMetrics(config, 'tmf');
   // The SNOW slots are shared by every tmf worker through the database (TMF_CONCURRENCY_SCOPE=fleet).
   const handle = config.TMF_CONCURRENCY_SCOPE === 'fleet' && config.DATABASE_URL ? openDb(config.DATABASE_URL, { max: 3 }) : null;
   const gate = snowGateFromConfig(config, handle?.db ?? null);
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     );
     await worker.run();
   } finally {
+    await metrics?.close();
     await connection.close();
     await http.close();
     await gate.close();

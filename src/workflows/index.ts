@@ -1,4 +1,4 @@
 /** The workflows the `slm` worker registers. */
 export { ticketWorkflow } from './ticket';
-export { echoWorkflow } from './echo';
+export { echoAtWorkflow, echoWorkflow } from './echo';
 export { problemSyncWorkflow } from './problemSync';

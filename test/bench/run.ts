@@ -1,4 +1,5 @@
 /** `npm run bench -- <name> [--flags]`: runs one benchmark script and prints its figures. */
+import * as api from './api';
 import * as calendar from './calendar';
 import * as e2e from './e2e';
 import * as fleet from './fleet';
@@ -6,7 +7,7 @@ import * as replay from './replay';
 import * as timers from './timers';
 import * as tmf from './tmf';
 
-const BENCHES: Record<string, { main(argv: string[]): Promise<void> }> = { e2e, calendar, tmf, fleet, replay, timers };
+const BENCHES: Record<string, { main(argv: string[]): Promise<void> }> = { api, e2e, calendar, tmf, fleet, replay, timers };
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);

@@ -7,7 +7,8 @@
  * to PostgreSQL; for milestones, when their webhook reached a receiver on loopback. Goal: p99 under
  * 1 s (the incumbents poll every minute or more). Then prints what one ticket's life here costs
  * (creation, its milestone and its due firing), and the capacity: `--burst` more tickets all due at
- * the same instant, fired at how many per second.
+ * the same instant, fired at how many per second, beside the same number of bare workflows (a timer,
+ * then done) due at one instant on the same server and worker: the bound a ticket's firing can reach.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -137,6 +138,31 @@ export async function main(argv: string[]): Promise<void> {
       say(`burst: ${times.length}/${burst} fired; the last ${fmt(last - dueAt)} after the instant: capacity ${(times.length / seconds).toFixed(1)} firings/s`);
       const sample = Array.from({ length: Math.min(200, burst) }, (_, k) => `ticket:BU-${Math.floor((k * burst) / Math.min(200, burst))}`);
       say(`burst, where a firing's time goes: ${await firingPhases(client, sample, dueAt)}`);
+      const ticketCapacity = times.length / seconds;
+
+      // The bound, in the same run: as many bare workflows (one timer, then done) due at one instant.
+      const peerAt = Date.now() + Math.max(60_000, burst * 15);
+      await pool(
+        Array.from({ length: burst }, (_, i) => i),
+        32,
+        (i) => client.workflow.start('echoAtWorkflow', { workflowId: `echo-at:${i}`, taskQueue: config.SLM_TASK_QUEUE, args: [String(i), peerAt] }),
+      );
+      const query = `WorkflowType = 'echoAtWorkflow' AND ExecutionStatus = 'Completed'`;
+      while (Date.now() < peerAt + 600_000) {
+        await new Promise((r) => setTimeout(r, 2000));
+        if (Date.now() > peerAt && (await client.workflow.count(query)).count >= burst) break;
+      }
+      let peerLast = 0;
+      let peerDone = 0;
+      for await (const w of client.workflow.list({ query })) {
+        peerDone++;
+        peerLast = Math.max(peerLast, w.closeTime?.getTime() ?? 0);
+      }
+      const peerCapacity = peerDone / ((peerLast - peerAt) / 1000);
+      say(
+        `burst peer: ${peerDone}/${burst} bare timer workflows fired and completed, the last ${fmt(peerLast - peerAt)} after the instant: ${peerCapacity.toFixed(1)}/s; ` +
+          `tickets' capacity / peer's ${(ticketCapacity / peerCapacity).toFixed(3)}`,
+      );
     }
   } finally {
     clearInterval(watch);

@@ -69,6 +69,8 @@ const everyFeature = {
     { id: 'P1-field', appliesTo: 'ticket.priority == 1', stop: 'ticket.state == "Closed"', goal: { fromField: 'dueAt' } },
   ],
   connector: { onRemoteChange: [{ when: 'problem.status == "resolved"', setField: { state: 'Closed' } }] },
+  sources: [{ name: 'zammad', accept: 'has(body.ticket)', fields: { id: 'body.ticket.number', state: 'body.ticket.state' } }],
+  tenantField: 'company',
 };
 
 describe('domain modules frozen as the workflow worker shares them', () => {

@@ -8,7 +8,7 @@ import { upsertTicket, queryTicket, type EngineSettings } from '../../src/client
 import { measurements, tickets } from '../../src/db/schema';
 import type { Emulator } from '../../src/emulator/server';
 import { ticketWorkflowId } from '../../src/domain/ticket';
-import { definitionsChangedSignal, upsertTicketSignal } from '../../src/workflows/messages';
+import { definitionsChangedSignal, TICKET_RUN_RELEASE, upsertTicketSignal } from '../../src/workflows/messages';
 import { applyTestDefinitions, env, freshDatabase, startTestEmulator, startWorkers, testConfig, type RunningWorkers } from '../support/harness';
 
 const HOUR = 3600_000;
@@ -153,6 +153,23 @@ it('drops a malformed ticket update without poisoning the workflow', async () =>
   await untilStatus('WF-BAD', 'Met');
 });
 
+it('ignores a snapshot older than the one applied (updatedAt), recording it as stale, whoever sent it', async () => {
+  await upsertTicket(testEnv.client, settings, { id: 'WF-ORDER', priority: 1, state: 'On Hold', updatedAt: '2026-11-30T10:05:00+01:00' });
+  await untilStatus('WF-ORDER', 'Pending');
+  // Delivered late: older than the one applied (09:05Z), so it must not resume the clock.
+  await upsertTicket(testEnv.client, settings, { id: 'WF-ORDER', priority: 1, state: 'New', updatedAt: '2026-11-30T09:00:00Z' });
+  const view = await waitFor(async () => {
+    const v = await queryTicket(testEnv.client, 'WF-ORDER');
+    return v && v.rejectedChanges.length > 0 ? v : undefined;
+  }, 'stale recorded');
+  expect(view.rejectedChanges[0]!.reason).toBe('stale: updatedAt "2026-11-30T09:00:00Z" is older than "2026-11-30T10:05:00+01:00" already applied; ignored');
+  expect(view.ticket?.state).toBe('On Hold');
+  expect((await measurement('WF-ORDER')).status).toBe('Pending');
+  // A newer one (or one without updatedAt) is applied.
+  await upsertTicket(testEnv.client, settings, { id: 'WF-ORDER', priority: 1, state: 'Resolved', updatedAt: '2026-11-30T09:10:00Z' });
+  await untilStatus('WF-ORDER', 'Met');
+});
+
 it('completes after the reopen window once settled, and a later change resumes from the database', async () => {
   await upsertTicket(testEnv.client, settings, { id: 'WF-REOPEN', priority: 1, state: 'New' });
   await untilStatus('WF-REOPEN', 'InProcess');
@@ -219,7 +236,7 @@ it('times its SNOW calls by the worker’s SNOW_HTTP_TIMEOUT, not by anything th
   }, 'the problem created');
   const started = (await handle.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
   const input = JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString('utf8')) as Record<string, unknown>;
-  expect(input).toMatchObject({ ticketId: 'WF-TIMEOUT', release: 3 });
+  expect(input).toMatchObject({ ticketId: 'WF-TIMEOUT', release: TICKET_RUN_RELEASE });
   for (const frozen of ['tmfTimeoutSeconds', 'activeStates', 'reopenWindowSeconds', 'eventField']) expect(input).not.toHaveProperty(frozen);
   // Twice the worker's per-request timeout plus 10 s (a look-up, then the call).
   expect(Number(scheduled.startToCloseTimeout!.seconds)).toBe(2 * config.SNOW_HTTP_TIMEOUT + 10);

@@ -9,6 +9,7 @@ import { DEFAULT_CONNECTOR, type CompiledConnector } from '../../domain/snow/con
 import { engineEnv, type EngineEnv } from '../../domain/request/engine';
 import { toView, type ActionRecord, type MeasurementView } from '../../domain/request/measurement';
 import { snowSettings, ticketCloses, type SnowSettings } from '../../domain/snow/snowCycle';
+import { snapshotOrder } from '../../domain/sources';
 import { isClosedState, mergePatch, parseTicket, parseTicketPatch, type Ticket } from '../../domain/ticket';
 import { DEFAULT_REOPEN_WINDOW_SECONDS, isSettled } from '../../domain/request/ticketLifecycle';
 import type { RejectedChange, RemoteProblemChange, TicketStatusView } from '../messages';
@@ -130,15 +131,29 @@ export class TicketEntity {
 
   /** The snapshot a change makes: itself, or its merge patch over the latest snapshot; null when refused. */
   resolveChange(change: Change): Ticket | null {
-    if ('ticket' in change) return change.ticket;
+    if ('ticket' in change) return this.inOrder(change.ticket) ? change.ticket : null;
     try {
-      return this.validTicket(mergePatch(this.state.engine.ticket ?? { id: this.ticketId }, change.patch));
+      const merged = this.validTicket(mergePatch(this.state.engine.ticket ?? { id: this.ticketId }, change.patch));
+      return this.inOrder(merged) ? merged : null;
     } catch (err) {
       const reason = `merge patch refused: ${(err as Error).message}`;
       this.reject(reason);
       if (change.seq !== undefined) this.refusedPatches.set(change.seq, reason);
       return null;
     }
+  }
+
+  /**
+   * Webhooks are retried and reordered: a snapshot whose `updatedAt` (an instant or a source version)
+   * is older than the one applied is ignored and recorded as stale. Runs of release 4 do so from their
+   * start; older runs from the first stale snapshot they meet after this code is deployed (the marker
+   * is recorded only then, so their histories replay as they ran).
+   */
+  private inOrder(next: Ticket): boolean {
+    const applied = this.state.engine.ticket;
+    if (snapshotOrder(applied, next) !== 'older' || !this.since(4, 'stale-snapshots')) return true;
+    this.reject(`stale: updatedAt ${JSON.stringify(next.updatedAt)} is older than ${JSON.stringify(applied!.updatedAt)} already applied; ignored`);
+    return false;
   }
 
   hasWorkNow(): boolean {

@@ -10,7 +10,7 @@
  * decision in `src/domain`, and the roles beside it here (engine driver, SNOW cycle, action runner,
  * publisher) carry the decisions out.
  */
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, metricMeter, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { advance, applyTicketChange, newEngineState, nextWake, recordActionResult } from '../../domain/request/engine';
 import { normalizeMeasurement } from '../../domain/request/measurement';
 import { sysTimeMs } from '../../domain/snow/problemSync';
@@ -109,6 +109,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       const signalled = await condition(() => t.hasWorkNow(), waitMs);
       if (!signalled && wake === null && (quietSince !== null || empty)) break; // reopen window passed, or nothing ever came
       if (!signalled && wake !== null) {
+        // How late the timer ran against its instant (a metric: not recorded while replaying).
+        metricMeter
+          .createHistogram('slm_timer_lateness_seconds', 'float', 's', 'How late ticket timers (due instants, milestones) ran after their instant')
+          .record(Math.max(0, Date.now() - wake) / 1000);
         // The workflow clock says when the timer actually ran: late after an outage, recorded beside its instant.
         await engine.run(() => advance(t.state.engine, engine.env(), wake, Date.now()));
         lastAt = wake;
