@@ -43,14 +43,17 @@ export class ActionRunner {
       const done: string[] = [];
       // Runs started for release 3 post webhooks from this worker (one workflow task per firing, not two).
       const webhooks = (this.t.input.release ?? 0) >= 3 ? acts.localActions : acts.actions;
-      if (a.notify.webhook) done.push(await webhooks.notifyWebhook({ key: `${e.key}|webhook`, url: a.notify.webhook, payload }));
+      if (a.notify.webhook) {
+        const hook = { key: `${e.key}|webhook`, url: a.notify.webhook, payload };
+        done.push(await (webhooks === acts.localActions ? this.t.local(() => acts.localActions.notifyWebhook(hook)) : acts.actions.notifyWebhook(hook)));
+      }
       if (a.notify.email) {
         const to = Array.isArray(a.notify.email) ? a.notify.email : [a.notify.email];
         done.push(await acts.actions.notifyEmail({ key: `${e.key}|email`, to, ...milestoneEmail(payload, a.notify.subject) }));
       }
       return done.join('; ');
     }
-    if ('setField' in a) return acts.localActions.writeBackFields({ key: e.key, ticketId: e.ticketId, fields: a.setField });
+    if ('setField' in a) return this.t.local(() => acts.localActions.writeBackFields({ key: e.key, ticketId: e.ticketId, fields: a.setField }));
     if ('raiseAlarm' in a) {
       const s = this.t.state;
       const body = milestoneAlarm(e.ticket, e, a.raiseAlarm, s.problem);

@@ -24,7 +24,7 @@ export class EngineDriver {
 
   /** The definitions in force when the run starts (before any timer can fire). */
   async start(): Promise<void> {
-    this.started(await acts.db.loadEngineContext(Date.now(), null));
+    this.started(await this.t.local(() => acts.db.loadEngineContext(Date.now(), null)));
   }
 
   /** Takes the first context of the run (from `start`, or from `startRun` with the saved state). */
@@ -44,11 +44,11 @@ export class EngineDriver {
     const dirty = this.t.definitionsDirty;
     this.t.definitionsDirty = false;
     if (!dirty && this.t.since(3, 'batch-clock')) {
-      const clock = await acts.engine.batchClock(Date.now());
+      const clock = await this.t.local(() => acts.engine.batchClock(Date.now()));
       this.t.worker = { writesBack: clock.writesBack, tmfTimeoutSeconds: clock.tmfTimeoutSeconds };
       return clock.now;
     }
-    const ctx = await acts.db.loadEngineContext(Date.now(), this.t.defs?.version ?? null);
+    const ctx = await this.t.local(() => acts.db.loadEngineContext(Date.now(), this.t.defs?.version ?? null));
     this.t.worker = { writesBack: ctx.writesBack, tmfTimeoutSeconds: ctx.tmfTimeoutSeconds };
     const previous = this.take(ctx.version, ctx.definitions);
     if (previous) await this.applyDefinitions(previous, ctx.now);
@@ -106,7 +106,7 @@ export class EngineDriver {
     const current = state.windows![key];
     const from = current && needed >= current.from ? current.from : needed - 7 * DAY_MS;
     const to = current && needed < current.to ? current.to : needed + 60 * DAY_MS;
-    state.windows![key] = await acts.engine.compileCalendarWindow(spec, Math.min(from, current?.from ?? from), Math.max(to, current?.to ?? to));
+    state.windows![key] = await this.t.local(() => acts.engine.compileCalendarWindow(spec, Math.min(from, current?.from ?? from), Math.max(to, current?.to ?? to)));
   }
 
   /** Applies new definitions from `now` on: open measurements are recomputed, final ones kept. */

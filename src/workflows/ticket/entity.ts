@@ -67,6 +67,30 @@ export class TicketEntity {
     return (this.input.release ?? 0) >= release || patched(patch);
   }
 
+  /** The last local activity asked for (the next one waits for it). */
+  private localTail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs a local activity once no other is in flight in this run. The main loop (saves, clocks,
+   * calendar windows) and the action runner (webhook notices, write-backs) each wait on their own
+   * local activities; when two were in flight at once, which one came back first decided which
+   * coroutine went on first and so the order of the commands that followed — and a replay, which
+   * gives local activity results back in another order than the worker saw them finish, could not
+   * reproduce it (a release-3 history where a webhook notice beat a save, then an alarm was raised,
+   * failed to replay with the code that recorded it). One at a time, each result comes back alone.
+   * Runs of release 4 do so from their start; older runs from their first local activity past their
+   * recorded history.
+   */
+  local<T>(call: () => Promise<T>): Promise<T> {
+    if (!this.since(4, 'serial-local-activities')) return call();
+    const run = this.localTail.then(call);
+    this.localTail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Takes over the state restored from the database or carried across continue-as-new. */
   load(state: CarriedState): void {
     if (!this.input.carried && state.rejected?.length) this.rejected.unshift(...state.rejected.slice(-MAX_REJECTED));

@@ -27,7 +27,7 @@ export class Publisher {
     const text = JSON.stringify(s.engine.measurements);
     const unchanged = text === this.savedMeasurements;
     const all = unchanged ? [] : this.t.views(Date.now());
-    this.savedAt = await acts.db.saveTicketState({
+    const record = {
       ticketId: this.t.ticketId,
       ticket,
       measurements: unchanged ? null : s.engine.measurements.map((m, i) => ({ state: m, view: all[i]! })),
@@ -35,7 +35,8 @@ export class Publisher {
       lastError: s.lastError,
       syncClosed: s.syncClosed ?? false,
       rejectedChanges: [...this.t.rejected],
-    });
+    };
+    this.savedAt = await this.t.local(() => acts.db.saveTicketState(record));
     this.savedMeasurements = text;
     this.t.rejectedChanged = false;
   }
