@@ -116,6 +116,8 @@ export const configSchema = z.object({
   SLM_API_TOKENS_FILE: z.string().min(1).optional(),
   /** Ingest requests in flight at once before the API answers 429 with Retry-After. */
   SLM_API_MAX_INFLIGHT: z.coerce.number().int().min(1).max(100000).default(256),
+  /** Ticket changes queued for their workflows (answered 202, not yet in Temporal) before the API answers 429. */
+  SLM_API_MAX_PENDING: z.coerce.number().int().min(1).max(10_000_000).default(10000),
   /** How long an Idempotency-Key is remembered. */
   SLM_API_IDEMPOTENCY_TTL: duration.default(86400),
   /** Where a fleet's slm and tmf workers serve /metrics (Prometheus text); unset: not served. */

@@ -3,13 +3,14 @@
  * tenancy of the token, out-of-order deliveries (`updatedAt`), a bound on work in flight. The changes
  * themselves go through the application layer like every front end's.
  */
-import { sendTicket, upsertTicket } from '../app/tickets';
+import { upsertTicket } from '../app/tickets';
 import type { AppPorts } from '../app/ports';
-import { takeTicketVersion, ticketFieldValue } from '../db/queries';
+import { enqueueChanges, takeTicketVersion, ticketFieldValue } from '../db/queries';
 import { versionOf } from '../domain/sources';
-import type { Ticket } from '../domain/ticket';
+import type { Ticket, TicketValue } from '../domain/ticket';
 import type { MeasurementView } from '../domain/request/measurement';
 import type { ApiToken } from './auth';
+import type { Forwarder } from './forwarder';
 
 /** A refusal the caller can act on: its HTTP status and one line. */
 export class ApiError extends Error {
@@ -84,43 +85,70 @@ export interface IngestOutcome {
 }
 
 /**
- * Takes validated snapshots in: each with an `updatedAt` older than the newest taken in for its
- * ticket is reported stale and not sent; the others are sent to their workflows (fire and forget, or
- * measured with `wait`). A failure part-way leaves nothing half-applied that a retry would not fix: a
- * full snapshot sent twice changes nothing the second time.
+ * Takes validated snapshots in. Without `wait`, they are queued for their workflows in one
+ * PostgreSQL transaction and answered at once (202): each with an `updatedAt` older than the newest
+ * taken in for its ticket is reported stale and not queued, and past `maxPending` queued changes the
+ * whole request is refused with 429 (nothing queued). With `wait`, each goes to its workflow once
+ * the ticket's queued changes are out, and the answer carries its measurements.
  */
-export async function ingestSnapshots(ports: AppPorts, tickets: Ticket[], wait: boolean): Promise<IngestOutcome> {
-  const out: IngestOutcome = { accepted: [], stale: [], ...(wait ? { results: [] } : {}) };
-  const fresh: Ticket[] = [];
-  for (const t of tickets) {
+export async function ingestSnapshots(ports: AppPorts, forwarder: Forwarder, maxPending: number, tickets: Ticket[], wait: boolean): Promise<IngestOutcome> {
+  const versionOfTicket = (t: Ticket) => {
     const v = versionOf(t.updatedAt);
-    if (v !== null) {
-      const newer = await takeTicketVersion(await ports.db(), t.id, { ...v, raw: JSON.stringify(t.updatedAt).replace(/^"|"$/g, '') });
-      if (newer !== null) {
-        out.stale.push({ ticketId: t.id, updatedAt: t.updatedAt, applied: newer });
-        continue;
-      }
-    }
-    fresh.push(t);
-  }
-  // In order per ticket (an array may carry several snapshots of one ticket); tickets in parallel.
-  const byTicket = new Map<string, Ticket[]>();
-  for (const t of fresh) byTicket.set(t.id, [...(byTicket.get(t.id) ?? []), t]);
-  const lanes = [...byTicket.values()];
-  let next = 0;
-  const worker = async () => {
-    while (next < lanes.length) {
-      for (const t of lanes[next++]!) {
-        if (wait) {
-          const r = await upsertTicket(ports, t);
-          out.results!.push({ ticketId: r.ticketId, measurements: r.measurements });
-          out.accepted.push({ ticketId: t.id, workflowId: `ticket:${t.id}` });
-        } else {
-          out.accepted.push({ ticketId: t.id, workflowId: (await sendTicket(ports, t)).workflowId });
-        }
-      }
-    }
+    return v && { ...v, raw: rawVersion(t.updatedAt) };
   };
-  await Promise.all(Array.from({ length: Math.min(16, lanes.length) }, worker));
+  if (!wait) {
+    await refuseWhenFull(forwarder, maxPending, tickets.length);
+    const { stale } = await enqueueChanges(
+      await ports.db(),
+      tickets.map((t) => ({ ticketId: t.id, kind: 'snapshot' as const, body: t, version: versionOfTicket(t) })),
+    );
+    forwarder.kick();
+    const staleAt = new Set(stale.map((x) => x.index));
+    return {
+      accepted: tickets.filter((_, i) => !staleAt.has(i)).map((t) => ({ ticketId: t.id, workflowId: `ticket:${t.id}` })),
+      stale: stale.map((x) => ({ ticketId: x.ticketId, updatedAt: tickets[x.index]!.updatedAt, applied: x.applied })),
+    };
+  }
+  const out: IngestOutcome = { accepted: [], stale: [], results: [] };
+  for (const t of tickets) {
+    const v = versionOfTicket(t);
+    const newer = v ? await takeTicketVersion(await ports.db(), t.id, v) : null;
+    if (newer !== null) {
+      out.stale.push({ ticketId: t.id, updatedAt: t.updatedAt, applied: newer });
+      continue;
+    }
+    await forwarder.drained(t.id);
+    const r = await upsertTicket(ports, t);
+    out.results!.push({ ticketId: r.ticketId, measurements: r.measurements });
+    out.accepted.push({ ticketId: t.id, workflowId: `ticket:${t.id}` });
+  }
   return out;
+}
+
+/** A merge patch queued for its workflow (202), or stale; the `?wait=true` path is the route's. */
+export async function queuePatch(
+  ports: AppPorts,
+  forwarder: Forwarder,
+  maxPending: number,
+  ticketId: string,
+  patch: Record<string, TicketValue>,
+): Promise<{ accepted: { ticketId: string; workflowId: string }[]; stale: StaleChange[] }> {
+  await refuseWhenFull(forwarder, maxPending, 1);
+  const v = versionOf(patch.updatedAt);
+  const { stale } = await enqueueChanges(await ports.db(), [{ ticketId, kind: 'patch', body: patch, version: v && { ...v, raw: rawVersion(patch.updatedAt) } }]);
+  forwarder.kick();
+  return stale.length
+    ? { accepted: [], stale: [{ ticketId, updatedAt: patch.updatedAt, applied: stale[0]!.applied }] }
+    : { accepted: [{ ticketId, workflowId: `ticket:${ticketId}` }], stale: [] };
+}
+
+async function refuseWhenFull(forwarder: Forwarder, maxPending: number, n: number): Promise<void> {
+  if (!(await forwarder.admit(n, maxPending))) {
+    throw new ApiError(429, `too many changes queued for their workflows (${await forwarder.backlog()} of ${maxPending}); retry after 1 s`, { 'retry-after': '1' });
+  }
+}
+
+/** An `updatedAt` as the text reported back (a string as it is, a number as written). */
+export function rawVersion(v: TicketValue | undefined): string {
+  return typeof v === 'string' ? v : JSON.stringify(v ?? null);
 }

@@ -13,15 +13,16 @@ import { applyDefinitionsDoc } from '../app/definitions';
 import type { AppPorts } from '../app/ports';
 import { changeSyncSettings, getSyncStatus, SyncSettingsError } from '../app/sync';
 import { timelineDoc } from '../app/timeline';
-import { ListQueryError, listTicketsDoc, sendTicketPatch, showTicket, TicketNotFoundError, updateTicket, type TicketDoc } from '../app/tickets';
+import { ListQueryError, listTicketsDoc, showTicket, TicketNotFoundError, updateTicket, type TicketDoc } from '../app/tickets';
 import { claimIdempotencyKey, finishIdempotencyKey, latestDefinitions, purgeIdempotencyKeys, releaseIdempotencyKey, takeTicketVersion, ticketFieldValue } from '../db/queries';
 import { DefinitionError, parseDefinitions, type Definitions } from '../domain/definitions';
 import { compileSource, mapSourceEvent, SourceMappingError, versionOf, type CompiledSource } from '../domain/sources';
 import { parseTicket, parseTicketPatch, TicketValidationError, type Ticket } from '../domain/ticket';
-import { ingestRequests, metricsText } from '../telemetry/metrics';
+import { ingestBacklog, ingestRequests, metricsText } from '../telemetry/metrics';
 import type { Log } from '../telemetry/log';
 import { allows, authenticate, type ApiToken, type Role } from './auth';
-import { ApiError, InflightLimit, ingestSnapshots, scopeTicket, tenantFieldFor, type IngestOutcome } from './ingest';
+import { startForwarder } from './forwarder';
+import { ApiError, InflightLimit, ingestSnapshots, queuePatch, rawVersion, scopeTicket, tenantFieldFor, type IngestOutcome } from './ingest';
 import * as S from './schemas';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -30,6 +31,8 @@ export interface ApiOptions {
   ports: AppPorts;
   tokens: ApiToken[];
   maxInflight: number;
+  /** Changes queued for their workflows before the API answers 429. */
+  maxPending: number;
   idempotencyTtlSeconds: number;
   log: Log;
   /** The version string of the product, shown in the OpenAPI document. */
@@ -90,6 +93,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
 
   const limit = new InflightLimit(opts.maxInflight);
+  const forwarder = startForwarder({ ports, log, backlogGauge: ingestBacklog });
+  app.addHook('onClose', async () => forwarder.stop());
   const defs = definitionsCache(ports);
   const purge = setInterval(
     () =>
@@ -297,7 +302,9 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
             throw err;
           }
         }
-        const out = await limit.run(tickets.length, () => ingestSnapshots(ports, tickets, req.query.wait));
+        // Queued changes are bounded by the queue (SLM_API_MAX_PENDING); waited ones by the in-flight bound.
+        const ingest = () => ingestSnapshots(ports, forwarder, opts.maxPending, tickets, req.query.wait);
+        const out = req.query.wait ? await limit.run(tickets.length, ingest) : await ingest();
         countOutcome(req, out);
         return { status: req.query.wait ? 200 : 202, body: out };
       }),
@@ -327,23 +334,23 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
           if (owner !== undefined && owner !== req.token!.tenant) throw new ApiError(403, `forbidden: ticket ${id} belongs to another tenant`);
           if (owner === undefined) patch = { ...patch, [field]: req.token!.tenant };
         }
+        req.ticketIds = [id];
+        if (!req.query.wait) {
+          const out = await queuePatch(ports, forwarder, opts.maxPending, id, patch);
+          countIngest(req, out.stale.length ? 'stale' : 'accepted');
+          return { status: 202, body: out };
+        }
         const v = versionOf(patch.updatedAt);
-        if (v !== null) {
-          const newer = await takeTicketVersion(await ports.db(), id, { ...v, raw: JSON.stringify(patch.updatedAt).replace(/^"|"$/g, '') });
-          if (newer !== null) {
-            countIngest(req, 'stale');
-            return { status: 202, body: { accepted: [], stale: [{ ticketId: id, updatedAt: patch.updatedAt, applied: newer }] } };
-          }
+        const newer = v ? await takeTicketVersion(await ports.db(), id, { ...v, raw: rawVersion(patch.updatedAt) }) : null;
+        if (newer !== null) {
+          countIngest(req, 'stale');
+          return { status: 202, body: { accepted: [], stale: [{ ticketId: id, updatedAt: patch.updatedAt, applied: newer }] } };
         }
         return limit.run(1, async () => {
-          if (req.query.wait) {
-            const r = await updateTicket(ports, id, patch);
-            countIngest(req, 'accepted');
-            return { status: 200, body: { ticketId: r.ticketId, measurements: r.measurements, ticket: r.ticket ?? null } };
-          }
-          const sent = await sendTicketPatch(ports, id, patch);
+          await forwarder.drained(id);
+          const r = await updateTicket(ports, id, patch);
           countIngest(req, 'accepted');
-          return { status: 202, body: { accepted: [{ ticketId: id, workflowId: sent.workflowId }], stale: [] } };
+          return { status: 200, body: { ticketId: r.ticketId, measurements: r.measurements, ticket: r.ticket ?? null } };
         });
       }),
   );
@@ -376,7 +383,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
           return { status: 202, body: { accepted: [], stale: [], ignored: [{ reason: mapped.reason }] } };
         }
         const ticket = await scopeTicket(ports, token, current.body.tenantField, mapped.ticket);
-        const out = await limit.run(1, () => ingestSnapshots(ports, [ticket], req.query.wait));
+        const ingest = () => ingestSnapshots(ports, forwarder, opts.maxPending, [ticket], req.query.wait);
+        const out = req.query.wait ? await limit.run(1, ingest) : await ingest();
         countOutcome(req, out);
         return { status: req.query.wait ? 200 : 202, body: out };
       }),

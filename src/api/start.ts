@@ -37,6 +37,7 @@ export async function startApi(opts: { config: Config; ports: AppPorts; tokens: 
     ports: opts.ports,
     tokens: opts.tokens,
     maxInflight: config.SLM_API_MAX_INFLIGHT,
+    maxPending: config.SLM_API_MAX_PENDING,
     idempotencyTtlSeconds: config.SLM_API_IDEMPOTENCY_TTL,
     log,
   });

@@ -9,6 +9,7 @@ import type { Db } from './client';
 import {
   actionLog,
   apiIdempotency,
+  ingestOutbox,
   definitions,
   measurements,
   measurementSegments,
@@ -364,7 +365,7 @@ export async function purgeIdempotencyKeys(db: Db, ttlSeconds: number): Promise<
  * statement, so concurrent deliveries are ordered): returns null when taken in, else the newer
  * version's raw text (the snapshot is stale). Versions of another kind replace the record.
  */
-export async function takeTicketVersion(db: Db, ticketId: string, v: { kind: string; value: number; raw: string }): Promise<string | null> {
+export async function takeTicketVersion(db: Pick<Db, 'insert' | 'select'>, ticketId: string, v: { kind: string; value: number; raw: string }): Promise<string | null> {
   const rows = await db
     .insert(ticketVersions)
     .values({ ticketId, kind: v.kind, version: v.value, raw: v.raw })
@@ -377,6 +378,71 @@ export async function takeTicketVersion(db: Db, ticketId: string, v: { kind: str
   if (rows.length > 0) return null;
   const [row] = await db.select({ raw: ticketVersions.raw }).from(ticketVersions).where(eq(ticketVersions.ticketId, ticketId));
   return row?.raw ?? '';
+}
+
+export interface OutboxChange {
+  ticketId: string;
+  kind: 'snapshot' | 'patch';
+  body: unknown;
+  /** The change's `updatedAt` as a version, when it has one: ordered against the newest taken in. */
+  version: { kind: string; value: number; raw: string } | null;
+}
+
+/**
+ * Takes changes in for forwarding, in one transaction: each with a version older than the newest
+ * taken in for its ticket is left out and returned as stale (with the newer one's text); the others
+ * are queued in order. Nothing is queued if the transaction fails.
+ */
+export async function enqueueChanges(db: Db, changes: OutboxChange[]): Promise<{ stale: { ticketId: string; applied: string; index: number }[] }> {
+  return db.transaction(async (tx) => {
+    const stale: { ticketId: string; applied: string; index: number }[] = [];
+    const rows: { ticketId: string; kind: string; body: unknown }[] = [];
+    for (const [index, c] of changes.entries()) {
+      if (c.version) {
+        const newer = await takeTicketVersion(tx, c.ticketId, c.version);
+        if (newer !== null) {
+          stale.push({ ticketId: c.ticketId, applied: newer, index });
+          continue;
+        }
+      }
+      rows.push({ ticketId: c.ticketId, kind: c.kind, body: c.body });
+    }
+    if (rows.length) await tx.insert(ingestOutbox).values(rows);
+    return { stale };
+  });
+}
+
+/** Changes queued and not yet forwarded (all tickets, or one). */
+export async function outboxBacklog(db: Db, ticketId?: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(ingestOutbox)
+    .where(ticketId === undefined ? undefined : eq(ingestOutbox.ticketId, ticketId));
+  return row?.n ?? 0;
+}
+
+/**
+ * Forwards up to `limit` queued changes: the oldest of each ticket not being forwarded elsewhere
+ * (rows locked with SKIP LOCKED; a later change of a ticket waits for its predecessor), handed to
+ * `send` in the transaction, and removed when `send` says they went out. Returns how many went out
+ * and how many failed (those stay queued).
+ */
+export async function forwardOutbox(
+  db: Db,
+  limit: number,
+  send: (rows: { seq: number; ticketId: string; kind: 'snapshot' | 'patch'; body: unknown }[]) => Promise<number[]>,
+): Promise<{ sent: number; failed: number }> {
+  return db.transaction(async (tx) => {
+    const heads = await tx.execute<{ seq: string; ticket_id: string; kind: string; body: unknown }>(sql`
+      SELECT o.seq, o.ticket_id, o.kind, o.body FROM ${ingestOutbox} o
+      WHERE NOT EXISTS (SELECT 1 FROM ${ingestOutbox} p WHERE p.ticket_id = o.ticket_id AND p.seq < o.seq)
+      ORDER BY o.seq LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
+    const rows = heads.rows.map((r) => ({ seq: Number(r.seq), ticketId: r.ticket_id, kind: r.kind as 'snapshot' | 'patch', body: r.body }));
+    if (rows.length === 0) return { sent: 0, failed: 0 };
+    const done = await send(rows);
+    if (done.length) await tx.delete(ingestOutbox).where(inArray(ingestOutbox.seq, done));
+    return { sent: done.length, failed: rows.length - done.length };
+  });
 }
 
 /** The value of `field` in the ticket's saved snapshot (its tenant), or undefined when the ticket is unknown. */

@@ -2,7 +2,7 @@
  * The one drizzle schema. Migrations under src/db/migrations are generated from it with
  * `npm run db:generate` and applied at start-up.
  */
-import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Managed tickets: the seed's Tickets Table (ticket id, ticket JSON, problem id, incident number, link). */
 export const tickets = pgTable(
@@ -167,3 +167,22 @@ export const ticketVersions = pgTable('ticket_versions', {
   raw: text('raw').notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * Ticket changes the API has answered 202 for and not yet handed to their workflows (a transactional
+ * outbox): the answer waits for one PostgreSQL insert, not for Temporal. Forwarded in order per
+ * ticket by every API process (the head of each ticket's queue, rows locked with SKIP LOCKED), and
+ * removed in the transaction that saw them sent.
+ */
+export const ingestOutbox = pgTable(
+  'ingest_outbox',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    ticketId: text('ticket_id').notNull(),
+    /** `snapshot` (a full ticket) or `patch` (a JSON merge patch). */
+    kind: text('kind').notNull(),
+    body: jsonb('body').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('ingest_outbox_ticket_idx').on(t.ticketId, t.seq)],
+);

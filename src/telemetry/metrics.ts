@@ -21,6 +21,13 @@ export const ingestRequests = new client.Counter({
   registers: [registry],
 });
 
+/** Ticket changes the API queued and has not yet handed to their workflows (all API processes). */
+export const ingestBacklog = new client.Gauge({
+  name: 'slm_ingest_backlog',
+  help: 'Ticket changes accepted by the API and not yet forwarded to their workflows',
+  registers: [registry],
+});
+
 /** Requests to SNOW by operation and HTTP status (`network` when none came back). */
 export const snowRequests = new client.Histogram({
   name: 'slm_snow_request_duration_seconds',

@@ -5,7 +5,8 @@
  * in-process as `npm start` runs it):
  *  1. sustained ingest: `--changes` ticket snapshots POSTed through the API (32 in flight, each
  *     answered 202) against the same number sent by the Temporal client directly (signal-with-start,
- *     32 in flight), alternating, `--rounds` times: changes/s and the ratio API/direct (goal ≥ 0.8);
+ *     32 in flight), alternating, `--rounds` times, each timed until every change is applied (its
+ *     ticket row saved by the workflow): changes/s and the ratio API/direct (goal ≥ 0.8);
  *  2. at `--rate` changes/s for `--seconds`: the accept latency (request → 202, p50/p99, goal p99 <
  *     100 ms) and upsert → service problem created in SNOW (p99, goal < 1 s), and the same at half the
  *     end-to-end capacity measured first (the rate the pipeline keeps up with);
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<void> {
     ports: { temporal: async () => client, db: async () => db, settings: config },
     tokens,
     maxInflight: config.SLM_API_MAX_INFLIGHT,
+    maxPending: config.SLM_API_MAX_PENDING,
     idempotencyTtlSeconds: 86400,
     log: createLog('text', () => undefined),
   });
@@ -113,8 +115,8 @@ export async function main(argv: string[]): Promise<void> {
         32,
         (i) => upsertTicket(client, config, { id: `DI${round}-${i}`, priority: 2, state: 'Queued', updatedAt: new Date().toISOString() }),
       );
-      const direct = n / ((Date.now() - d0) / 1000);
       await waitRows(`DI${round}-`, n);
+      const direct = n / ((Date.now() - d0) / 1000);
       const a0 = Date.now();
       let refused = 0;
       await pool(
@@ -125,9 +127,9 @@ export async function main(argv: string[]): Promise<void> {
           if (r.status !== 202) refused++;
         },
       );
-      const viaApi = n / ((Date.now() - a0) / 1000);
       if (refused) throw new Error(`${refused} API requests were not accepted in the sustained round`);
       await waitRows(`AI${round}-`, n);
+      const viaApi = n / ((Date.now() - a0) / 1000);
       directRates.push(direct);
       apiRates.push(viaApi);
       ratios.push(viaApi / direct);

@@ -131,6 +131,7 @@ beforeAll(async () => {
     SLM_DEFINITIONS: path.join(dataDir, 'definitions.yaml'),
     SLM_API_TOKENS_FILE: path.join(dataDir, 'tokens.yaml'),
     SLM_API_MAX_INFLIGHT: '4',
+    SLM_API_MAX_PENDING: '50',
     SLM_LOG_FORMAT: 'json',
     LOG_LEVEL: 'INFO',
   });
@@ -276,6 +277,43 @@ describe('ingest', () => {
     });
     expect(doc.ticket.state).toBe('Assigned');
     expect(await signalsOf('ticket:API-6')).toBe(1);
+  });
+
+  it('answers 202 once the change is queued, and hands a ticket its changes in the order they came', async () => {
+    for (let i = 1; i <= 20; i++)
+      expect((await call('POST', '/v1/tickets', { token: TOKENS.ingest, body: { id: 'API-ORDER', priority: 2, state: 'New', step: i } })).status).toBe(202);
+    const doc = await eventually(async () => {
+      const d = await call('GET', '/v1/tickets/API-ORDER', { token: TOKENS.read });
+      return d.status === 200 && d.json.ticket.step === 20 ? d.json : undefined;
+    });
+    expect(doc.ticket.step).toBe(20);
+    expect(await signalsOf('ticket:API-ORDER')).toBe(20);
+    // ?wait=true waits for the ticket's queued changes first, so it is applied after them.
+    await call('POST', '/v1/tickets', { token: TOKENS.ingest, body: { id: 'API-ORDER', priority: 2, state: 'New', step: 21 } });
+    const waited = await call('POST', '/v1/tickets?wait=true', { token: TOKENS.ingest, body: { id: 'API-ORDER', priority: 2, state: 'New', step: 22 } });
+    expect(waited.status).toBe(200);
+    expect((await call('GET', '/v1/tickets/API-ORDER', { token: TOKENS.read })).json.ticket.step).toBe(22);
+  });
+
+  it('refuses a request with 429 when more changes are queued than SLM_API_MAX_PENDING, queueing nothing of it', async () => {
+    const batches = Array.from({ length: 6 }, (_, b) => Array.from({ length: 40 }, (_, i) => ({ id: `API-Q${b}-${i}`, priority: 2, state: 'Queued' })));
+    const answers = await Promise.all(batches.map((body) => call('POST', '/v1/tickets', { token: TOKENS.ingest, body })));
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.status === 202).length + refused.length).toBe(batches.length);
+    expect(refused[0]!.headers['retry-after']).toBe('1');
+    expect(refused[0]!.json.error).toMatch(/^too many changes queued for their workflows \(\d+ of 50\); retry after 1 s$/);
+    for (const [b, a] of answers.entries()) {
+      const first = `ticket:API-Q${b}-0`;
+      const last = `ticket:API-Q${b}-39`;
+      if (a.status === 202) {
+        await eventually(async () => ((await exists(last)) ? true : undefined));
+        expect(await signalsOf(first)).toBe(1);
+      } else {
+        expect(await exists(first)).toBe(false);
+        expect(await exists(last)).toBe(false);
+      }
+    }
   });
 
   it('sheds load with 429 and Retry-After past the in-flight bound, and applies every accepted change once', async () => {

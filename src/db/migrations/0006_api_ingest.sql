@@ -8,6 +8,14 @@ CREATE TABLE "api_idempotency" (
 	CONSTRAINT "api_idempotency_principal_key_pk" PRIMARY KEY("principal","key")
 );
 --> statement-breakpoint
+CREATE TABLE "ingest_outbox" (
+	"seq" bigserial PRIMARY KEY NOT NULL,
+	"ticket_id" text NOT NULL,
+	"kind" text NOT NULL,
+	"body" jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "ticket_versions" (
 	"ticket_id" text PRIMARY KEY NOT NULL,
 	"kind" text NOT NULL,
@@ -16,4 +24,5 @@ CREATE TABLE "ticket_versions" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX "api_idempotency_created_idx" ON "api_idempotency" USING btree ("created_at");
+CREATE INDEX "api_idempotency_created_idx" ON "api_idempotency" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "ingest_outbox_ticket_idx" ON "ingest_outbox" USING btree ("ticket_id","seq");
