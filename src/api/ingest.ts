@@ -3,12 +3,13 @@
  * tenancy of the token, out-of-order deliveries (`updatedAt`), a bound on work in flight. The changes
  * themselves go through the application layer like every front end's.
  */
-import { upsertTicket } from '../app/tickets';
+import { updateTicket, upsertTicket } from '../app/tickets';
 import type { AppPorts } from '../app/ports';
 import { enqueueChanges, takeTicketVersion, ticketFieldValue } from '../db/queries';
 import { versionOf } from '../domain/sources';
 import type { Ticket, TicketValue } from '../domain/ticket';
 import type { MeasurementView } from '../domain/request/measurement';
+import type { UpsertResult } from '../workflows/messages';
 import type { ApiToken } from './auth';
 import type { Forwarder } from './forwarder';
 
@@ -55,20 +56,25 @@ export function tenantFieldFor(token: ApiToken, tenantField: string | undefined)
 }
 
 /**
- * A tenant-bound token's snapshot: it carries the token's tenant (set when absent, refused when
- * another), and may not take over a ticket another tenant owns.
+ * A tenant-bound token's change to one ticket (a snapshot or a merge patch): it carries the token's
+ * tenant (set when absent, refused when another), and may not touch a ticket another tenant owns.
  */
-export async function scopeTicket(ports: AppPorts, token: ApiToken, tenantField: string | undefined, ticket: Ticket): Promise<Ticket> {
+async function scopeChange<T extends Record<string, TicketValue>>(ports: AppPorts, token: ApiToken, tenantField: string | undefined, ticketId: string, change: T): Promise<T> {
   const field = tenantFieldFor(token, tenantField);
-  if (field === null) return ticket;
-  const carried = ticket[field];
-  if (carried !== undefined && carried !== token.tenant) {
-    throw new ApiError(403, `forbidden: ticket ${ticket.id}: ${field} is not this token's tenant`);
-  }
-  const owner = await ticketFieldValue(await ports.db(), ticket.id, field);
-  if (owner !== undefined && owner !== token.tenant) throw new ApiError(403, `forbidden: ticket ${ticket.id} belongs to another tenant`);
-  return carried === undefined ? { ...ticket, [field]: token.tenant } : ticket;
+  if (field === null) return change;
+  const carried = change[field];
+  if (carried !== undefined && carried !== token.tenant) throw new ApiError(403, `forbidden: ticket ${ticketId}: ${field} is not this token's tenant`);
+  const owner = await ticketFieldValue(await ports.db(), ticketId, field);
+  if (owner !== undefined && owner !== token.tenant) throw new ApiError(403, `forbidden: ticket ${ticketId} belongs to another tenant`);
+  // Without the field, it gets the token's (for a patch onto the tenant's own ticket, a no-op).
+  return carried === undefined ? { ...change, [field]: token.tenant } : change;
 }
+
+export const scopeTicket = (ports: AppPorts, token: ApiToken, tenantField: string | undefined, ticket: Ticket): Promise<Ticket> =>
+  scopeChange(ports, token, tenantField, ticket.id, ticket);
+
+export const scopePatch = (ports: AppPorts, token: ApiToken, tenantField: string | undefined, ticketId: string, patch: Record<string, TicketValue>) =>
+  scopeChange(ports, token, tenantField, ticketId, patch);
 
 export interface StaleChange {
   ticketId: string;
@@ -92,15 +98,11 @@ export interface IngestOutcome {
  * the ticket's queued changes are out, and the answer carries its measurements.
  */
 export async function ingestSnapshots(ports: AppPorts, forwarder: Forwarder, maxPending: number, tickets: Ticket[], wait: boolean): Promise<IngestOutcome> {
-  const versionOfTicket = (t: Ticket) => {
-    const v = versionOf(t.updatedAt);
-    return v && { ...v, raw: rawVersion(t.updatedAt) };
-  };
   if (!wait) {
     await refuseWhenFull(forwarder, maxPending, tickets.length);
     const { stale } = await enqueueChanges(
       await ports.db(),
-      tickets.map((t) => ({ ticketId: t.id, kind: 'snapshot' as const, body: t, version: versionOfTicket(t) })),
+      tickets.map((t) => ({ ticketId: t.id, kind: 'snapshot' as const, body: t, version: changeVersion(t.updatedAt) })),
     );
     forwarder.kick();
     const staleAt = new Set(stale.map((x) => x.index));
@@ -111,8 +113,7 @@ export async function ingestSnapshots(ports: AppPorts, forwarder: Forwarder, max
   }
   const out: IngestOutcome = { accepted: [], stale: [], results: [] };
   for (const t of tickets) {
-    const v = versionOfTicket(t);
-    const newer = v ? await takeTicketVersion(await ports.db(), t.id, v) : null;
+    const newer = await newerTaken(ports, t.id, t.updatedAt);
     if (newer !== null) {
       out.stale.push({ ticketId: t.id, updatedAt: t.updatedAt, applied: newer });
       continue;
@@ -125,21 +126,33 @@ export async function ingestSnapshots(ports: AppPorts, forwarder: Forwarder, max
   return out;
 }
 
-/** A merge patch queued for its workflow (202), or stale; the `?wait=true` path is the route's. */
-export async function queuePatch(
+/**
+ * A validated merge patch: queued for its workflow (202), or, with `wait`, sent once the ticket's
+ * queued changes are out and answered with the merged ticket and its measurements (200), within
+ * the in-flight bound. One with an older `updatedAt` than the newest taken in is stale either way.
+ */
+export async function ingestPatch(
   ports: AppPorts,
   forwarder: Forwarder,
-  maxPending: number,
+  bounds: { maxPending: number; inflight: InflightLimit },
   ticketId: string,
   patch: Record<string, TicketValue>,
-): Promise<{ accepted: { ticketId: string; workflowId: string }[]; stale: StaleChange[] }> {
-  await refuseWhenFull(forwarder, maxPending, 1);
-  const v = versionOf(patch.updatedAt);
-  const { stale } = await enqueueChanges(await ports.db(), [{ ticketId, kind: 'patch', body: patch, version: v && { ...v, raw: rawVersion(patch.updatedAt) } }]);
-  forwarder.kick();
-  return stale.length
-    ? { accepted: [], stale: [{ ticketId, updatedAt: patch.updatedAt, applied: stale[0]!.applied }] }
-    : { accepted: [{ ticketId, workflowId: `ticket:${ticketId}` }], stale: [] };
+  wait: boolean,
+): Promise<{ status: 200; body: UpsertResult } | { status: 202; body: IngestOutcome }> {
+  const staleOf = (applied: string): IngestOutcome => ({ accepted: [], stale: [{ ticketId, updatedAt: patch.updatedAt, applied }] });
+  if (!wait) {
+    await refuseWhenFull(forwarder, bounds.maxPending, 1);
+    const { stale } = await enqueueChanges(await ports.db(), [{ ticketId, kind: 'patch', body: patch, version: changeVersion(patch.updatedAt) }]);
+    forwarder.kick();
+    return { status: 202, body: stale.length ? staleOf(stale[0]!.applied) : { accepted: [{ ticketId, workflowId: `ticket:${ticketId}` }], stale: [] } };
+  }
+  const newer = await newerTaken(ports, ticketId, patch.updatedAt);
+  if (newer !== null) return { status: 202, body: staleOf(newer) };
+  return bounds.inflight.run(1, async () => {
+    await forwarder.drained(ticketId);
+    const r = await updateTicket(ports, ticketId, patch);
+    return { status: 200 as const, body: { ticketId: r.ticketId, measurements: r.measurements, ticket: r.ticket ?? null } };
+  });
 }
 
 async function refuseWhenFull(forwarder: Forwarder, maxPending: number, n: number): Promise<void> {
@@ -148,7 +161,14 @@ async function refuseWhenFull(forwarder: Forwarder, maxPending: number, n: numbe
   }
 }
 
-/** An `updatedAt` as the text reported back (a string as it is, a number as written). */
-export function rawVersion(v: TicketValue | undefined): string {
-  return typeof v === 'string' ? v : JSON.stringify(v ?? null);
+/** A change's `updatedAt` as a version (an instant or a number) with the text reported back, or null. */
+function changeVersion(updatedAt: TicketValue | undefined): { kind: string; value: number; raw: string } | null {
+  const v = versionOf(updatedAt);
+  return v && { ...v, raw: typeof updatedAt === 'string' ? updatedAt : JSON.stringify(updatedAt) };
+}
+
+/** Records the change's version as the newest for the ticket, or returns the newer one already taken in. */
+async function newerTaken(ports: AppPorts, ticketId: string, updatedAt: TicketValue | undefined): Promise<string | null> {
+  const v = changeVersion(updatedAt);
+  return v ? takeTicketVersion(await ports.db(), ticketId, v) : null;
 }

@@ -13,16 +13,16 @@ import { applyDefinitionsDoc } from '../app/definitions';
 import type { AppPorts } from '../app/ports';
 import { changeSyncSettings, getSyncStatus, SyncSettingsError } from '../app/sync';
 import { timelineDoc } from '../app/timeline';
-import { ListQueryError, listTicketsDoc, showTicket, TicketNotFoundError, updateTicket, type TicketDoc } from '../app/tickets';
-import { claimIdempotencyKey, finishIdempotencyKey, latestDefinitions, purgeIdempotencyKeys, releaseIdempotencyKey, takeTicketVersion, ticketFieldValue } from '../db/queries';
+import { ListQueryError, listTicketsDoc, showTicket, TicketNotFoundError, type TicketDoc } from '../app/tickets';
+import { claimIdempotencyKey, finishIdempotencyKey, latestDefinitions, purgeIdempotencyKeys, releaseIdempotencyKey } from '../db/queries';
 import { DefinitionError, parseDefinitions, type Definitions } from '../domain/definitions';
-import { compileSource, mapSourceEvent, SourceMappingError, versionOf, type CompiledSource } from '../domain/sources';
+import { compileSource, mapSourceEvent, SourceMappingError, type CompiledSource } from '../domain/sources';
 import { parseTicket, parseTicketPatch, TicketValidationError, type Ticket } from '../domain/ticket';
 import { ingestBacklog, ingestRequests, metricsText } from '../telemetry/metrics';
 import type { Log } from '../telemetry/log';
 import { allows, authenticate, type ApiToken, type Role } from './auth';
 import { startForwarder } from './forwarder';
-import { ApiError, InflightLimit, ingestSnapshots, queuePatch, rawVersion, scopeTicket, tenantFieldFor, type IngestOutcome } from './ingest';
+import { ApiError, InflightLimit, ingestPatch, ingestSnapshots, scopePatch, scopeTicket, tenantFieldFor, type IngestOutcome } from './ingest';
 import * as S from './schemas';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -326,32 +326,11 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     async (req, reply) =>
       idempotent(req, reply, async () => {
         const id = parseTicket({ id: req.params.id }).id;
-        let patch = parseTicketPatch(req.body, id);
-        const field = tenantFieldFor(req.token!, (await defs.load()).body.tenantField);
-        if (field !== null) {
-          if (patch[field] !== undefined && patch[field] !== req.token!.tenant) throw new ApiError(403, `forbidden: ticket ${id}: ${field} is not this token's tenant`);
-          const owner = await ticketFieldValue(await ports.db(), id, field);
-          if (owner !== undefined && owner !== req.token!.tenant) throw new ApiError(403, `forbidden: ticket ${id} belongs to another tenant`);
-          if (owner === undefined) patch = { ...patch, [field]: req.token!.tenant };
-        }
+        const patch = await scopePatch(ports, req.token!, (await defs.load()).body.tenantField, id, parseTicketPatch(req.body, id));
         req.ticketIds = [id];
-        if (!req.query.wait) {
-          const out = await queuePatch(ports, forwarder, opts.maxPending, id, patch);
-          countIngest(req, out.stale.length ? 'stale' : 'accepted');
-          return { status: 202, body: out };
-        }
-        const v = versionOf(patch.updatedAt);
-        const newer = v ? await takeTicketVersion(await ports.db(), id, { ...v, raw: rawVersion(patch.updatedAt) }) : null;
-        if (newer !== null) {
-          countIngest(req, 'stale');
-          return { status: 202, body: { accepted: [], stale: [{ ticketId: id, updatedAt: patch.updatedAt, applied: newer }] } };
-        }
-        return limit.run(1, async () => {
-          await forwarder.drained(id);
-          const r = await updateTicket(ports, id, patch);
-          countIngest(req, 'accepted');
-          return { status: 200, body: { ticketId: r.ticketId, measurements: r.measurements, ticket: r.ticket ?? null } };
-        });
+        const out = await ingestPatch(ports, forwarder, { maxPending: opts.maxPending, inflight: limit }, id, patch, req.query.wait);
+        countIngest(req, out.status === 202 && out.body.stale.length ? 'stale' : 'accepted');
+        return out;
       }),
   );
 

@@ -41,11 +41,11 @@ export class ActionRunner {
     const payload = milestonePayload(e, this.t.views(e.firedAt)[measurementIndexOf(e.key, keys)] ?? null);
     if ('notify' in a) {
       const done: string[] = [];
-      // Runs started for release 3 post webhooks from this worker (one workflow task per firing, not two).
-      const webhooks = (this.t.input.release ?? 0) >= 3 ? acts.localActions : acts.actions;
       if (a.notify.webhook) {
         const hook = { key: `${e.key}|webhook`, url: a.notify.webhook, payload };
-        done.push(await (webhooks === acts.localActions ? this.t.local(() => acts.localActions.notifyWebhook(hook)) : acts.actions.notifyWebhook(hook)));
+        // Runs started for release 3 post webhooks from this worker (one workflow task per firing, not two).
+        const local = (this.t.input.release ?? 0) >= 3;
+        done.push(await (local ? this.t.local(() => acts.localActions.notifyWebhook(hook)) : acts.actions.notifyWebhook(hook)));
       }
       if (a.notify.email) {
         const to = Array.isArray(a.notify.email) ? a.notify.email : [a.notify.email];
