@@ -19,7 +19,7 @@ import { startEmulator } from '../emulator/server';
 import { readDefinitionsFile } from '../infra/files';
 import { runtimeState } from '../infra/runtimeInfo';
 import { registerSearchAttributes } from '../infra/searchAttributes';
-import { parseEvents, replay } from '../domain/replay';
+import { parseEvents, printedReplayLine, replay } from '../domain/replay';
 import { readStructuredFile } from '../infra/files';
 import { parseTicket, parseTicketPatch } from '../domain/ticket';
 import { describeFailure } from './errors';
@@ -287,7 +287,7 @@ async function replayCommand(argv: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  process.stdout.write(outputs.map((o) => JSON.stringify(o)).join('\n') + '\n');
+  process.stdout.write(outputs.map(printedReplayLine).join('\n') + '\n');
 }
 
 async function ticketsList(argv: string[], config: Config): Promise<void> {

@@ -46,7 +46,7 @@ function literal(node: unknown): Scalar | undefined {
 function field(node: unknown): Getter | undefined {
   if (!isNode(node) || (node.op !== '.' && node.op !== '[]') || !Array.isArray(node.args)) return undefined;
   const [target, key] = node.args as [unknown, unknown];
-  if (!isNode(target) || target.op !== 'id' || target.args !== 'ticket') return undefined;
+  if (!isNode(target) || target.op !== 'id' || target.args !== rootName) return undefined;
   const name = node.op === '.' ? key : literal(key);
   if (typeof name !== 'string') return undefined;
   return (ticket) => {
@@ -158,6 +158,14 @@ function compile(node: unknown): FastCondition | undefined {
 }
 
 /** The direct path for a parsed condition, or null when the interpreter must run it every time. */
-export function fastCondition(ast: unknown): FastCondition | null {
-  return compile(ast) ?? null;
+/** The variable the condition reads fields of while `fastCondition` compiles (`ticket`, or `ci`). */
+let rootName = 'ticket';
+
+export function fastCondition(ast: unknown, root = 'ticket'): FastCondition | null {
+  rootName = root;
+  try {
+    return compile(ast) ?? null;
+  } finally {
+    rootName = 'ticket';
+  }
 }

@@ -27,7 +27,7 @@ export class ConditionSyntaxError extends Error {
  * expression too expensive to evaluate (see celBudget). The program it returns runs within the step
  * budget and throws CelCostError past it.
  */
-function parse(source: string): Program {
+function parse(source: string, root = 'ticket'): Program {
   let program: ((ctx: Record<string, unknown>) => unknown) & { ast?: unknown };
   let loops: number;
   try {
@@ -37,7 +37,7 @@ function parse(source: string): Program {
     throw new ConditionSyntaxError(`invalid CEL "${short(source)}": ${firstLine(err)}`);
   }
   // Without a macro every node runs at most once: bounded by the parser's node limit, no meter needed.
-  if (loops === 0) return { run: program, fast: fastCondition(program.ast) };
+  if (loops === 0) return { run: program, fast: fastCondition(program.ast, root) };
   meter(program.ast);
   return { run: (ctx) => withinBudget(() => program(ctx)), fast: null };
 }
@@ -54,11 +54,12 @@ const FALSE: ConditionResult = Object.freeze({ ok: true, value: false });
  */
 const conditionCache = new Map<string, Condition>();
 
-/** Compiles a boolean condition over `ticket`. */
-export function compileCondition(source: string): Condition {
-  const known = conditionCache.get(source);
+/** Compiles a boolean condition over `ticket` (or over another root: `ci` for the terms of CI targets). */
+export function compileCondition(source: string, root = 'ticket'): Condition {
+  const cacheKey = root === 'ticket' ? source : `${root}\u0000${source}`;
+  const known = conditionCache.get(cacheKey);
   if (known) return known;
-  const { run, fast } = parse(source);
+  const { run, fast } = parse(source, root);
   const condition: Condition = {
     source,
     evaluate(ticket, vars) {
@@ -67,7 +68,7 @@ export function compileCondition(source: string): Condition {
         if (r !== UNSURE) return r ? TRUE : FALSE;
       }
       try {
-        const value = run(vars ? { ...vars, ticket } : { ticket });
+        const value = run(vars ? { ...vars, [root]: ticket } : { [root]: ticket });
         if (typeof value !== 'boolean') return { ok: false, reason: `"${source}" is not a boolean (got ${typeof value})` };
         return value ? TRUE : FALSE;
       } catch (err) {
@@ -77,7 +78,7 @@ export function compileCondition(source: string): Condition {
       }
     },
   };
-  conditionCache.set(source, condition);
+  conditionCache.set(cacheKey, condition);
   if (conditionCache.size > 2000) conditionCache.delete(conditionCache.keys().next().value!);
   return condition;
 }
@@ -100,9 +101,111 @@ export function compileExpression(source: string): Expression {
 const ALWAYS: Condition = { source: 'true', evaluate: () => ({ ok: true, value: true }) };
 const NEVER: Condition = { source: 'false', evaluate: () => ({ ok: true, value: false }) };
 
-export function compileOptional(source: string | undefined, fallback: 'always' | 'never'): Condition {
+export function compileOptional(source: string | undefined, fallback: 'always' | 'never', root = 'ticket'): Condition {
   if (source === undefined) return fallback === 'always' ? ALWAYS : NEVER;
-  return compileCondition(source);
+  return compileCondition(source, root);
+}
+
+// ── KPI expressions (performance targets, DESIGN §4.7) ──────────────────────────────────────────
+
+/**
+ * KPI expressions read `kpi` (the CI's current value of each KPI by name) and may aggregate with
+ * avg / sum / min / max over a list. Division is checked: `x / 0` is an error (CEL's doubles would
+ * give an infinity that then compares silently), which makes the measurement Invalid with the reason.
+ */
+const kpiEnv = new Environment({ unlistedVariablesAreDyn: true, limits: { maxAstNodes: 5000, maxDepth: 100, maxListElements: 1000 } });
+const numbers = (name: string, list: unknown[]): number[] => {
+  if (list.length === 0) throw new Error(`${name}() of an empty list`);
+  return list.map((x) => {
+    const n = typeof x === 'bigint' ? Number(x) : x;
+    if (typeof n !== 'number' || Number.isNaN(n)) throw new Error(`${name}() over a value that is not a number (${typeof x === 'string' ? JSON.stringify(x) : typeof x})`);
+    return n;
+  });
+};
+kpiEnv.registerFunction('avg(list): double', (l: unknown[]) => numbers('avg', l).reduce((a, b) => a + b, 0) / l.length);
+kpiEnv.registerFunction('sum(list): double', (l: unknown[]) => numbers('sum', l).reduce((a, b) => a + b, 0));
+kpiEnv.registerFunction('min(list): double', (l: unknown[]) => Math.min(...numbers('min', l)));
+kpiEnv.registerFunction('max(list): double', (l: unknown[]) => Math.max(...numbers('max', l)));
+kpiEnv.registerFunction('__div(dyn, dyn): dyn', (a: unknown, b: unknown) => {
+  if (typeof a === 'bigint' && typeof b === 'bigint') {
+    if (b === 0n) throw new Error('division by zero');
+    return a / b;
+  }
+  const x = typeof a === 'bigint' ? Number(a) : a;
+  const y = typeof b === 'bigint' ? Number(b) : b;
+  if (typeof x !== 'number' || typeof y !== 'number') throw new Error('division of a value that is not a number');
+  if (y === 0) throw new Error('division by zero');
+  return x / y;
+});
+
+/** How a KPI expression came out: a boolean, a read of a KPI with no current value, or an error. */
+export type KpiResult = { ok: true; value: boolean } | { ok: false; missing: string | null; reason: string };
+export type KpiExpression = { source: string; evaluate(kpi: Record<string, number | string>): KpiResult };
+
+interface CelNode {
+  op: string;
+  args: unknown;
+  start?: number;
+  end?: number;
+}
+const isCelNode = (v: unknown): v is CelNode => typeof v === 'object' && v !== null && 'op' in v;
+
+/** The source with every `a / b` written as `__div(a, b)`, using the parser's node positions. */
+function checkedDivision(source: string, ast: unknown): string {
+  const text = (node: CelNode): string => {
+    const children: CelNode[] = [];
+    const collect = (v: unknown) => {
+      if (isCelNode(v)) children.push(v);
+      else if (Array.isArray(v)) v.forEach(collect);
+    };
+    collect(node.args);
+    if (node.op === '/' && children.length === 2) return `__div(${text(children[0]!)}, ${text(children[1]!)})`;
+    let out = '';
+    let at = node.start!;
+    for (const c of children.filter((c) => c.start !== undefined).sort((a, b) => a.start! - b.start!)) {
+      out += source.slice(at, c.start) + text(c);
+      at = c.end!;
+    }
+    return out + source.slice(at, node.end);
+  };
+  return isCelNode(ast) && ast.start !== undefined ? text(ast) : source;
+}
+
+const kpiCache = new Map<string, KpiExpression>();
+
+/** Compiles a boolean KPI expression; throws ConditionSyntaxError on bad syntax. */
+export function compileKpiExpression(source: string): KpiExpression {
+  const known = kpiCache.get(source);
+  if (known) return known;
+  let program: ((ctx: Record<string, unknown>) => unknown) & { ast?: unknown };
+  try {
+    const first = kpiEnv.parse(source) as typeof program;
+    checkStaticCost(first.ast);
+    program = source.includes('/') ? (kpiEnv.parse(checkedDivision(source, first.ast)) as typeof program) : first;
+  } catch (err) {
+    throw new ConditionSyntaxError(`invalid CEL "${short(source)}": ${firstLine(err)}`);
+  }
+  meter(program.ast);
+  const expression: KpiExpression = {
+    source,
+    evaluate(kpi) {
+      try {
+        const value = withinBudget(() => program({ kpi }));
+        if (typeof value !== 'boolean') return { ok: false, missing: null, reason: `"${short(source)}" is not a boolean (got ${typeof value})` };
+        return { ok: true, value };
+      } catch (err) {
+        if (err instanceof CelCostError) return { ok: false, missing: null, reason: `"${short(source)}": ${err.message}` };
+        if ((err as { code?: string }).code === 'no_such_key') {
+          const m = /No such key: (\S+)/.exec(firstLine(err));
+          return { ok: false, missing: m?.[1] ?? '?', reason: `"${short(source)}": no current value of KPI ${m?.[1] ?? '?'}` };
+        }
+        return { ok: false, missing: null, reason: `"${short(source)}": ${firstLine(err)}` };
+      }
+    },
+  };
+  kpiCache.set(source, expression);
+  if (kpiCache.size > 2000) kpiCache.delete(kpiCache.keys().next().value!);
+  return expression;
 }
 
 /** A long expression shortened for a reason line. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { calendarSchema, type Calendar } from './calendar';
-import { compileOptional, type Condition } from './conditions';
+import { compileKpiExpression, compileOptional, type Condition, type KpiExpression } from './conditions';
 import { compileConnector, connectorSchema, type CompiledConnector } from './snow/connector';
 import { compileSource, sourceSchema } from './sources';
 import { positiveDurationSchema, durationSchema } from './duration';
@@ -102,8 +102,77 @@ const requestTargetSchema = z
   })
   .strict();
 
-/** The kinds of service target this release measures; availability and performance (on CIs) come next. */
-export const TARGET_TYPES = ['request'] as const;
+/** Milestones of CI targets (DESIGN §4.7): down for a business duration, a down count, availability below a percent. */
+const ciMilestoneSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only'),
+    at: oneOf({
+      downFor: positiveDurationSchema(),
+      downCount: z.number().int().positive(),
+      availabilityBelow: z.number().gt(0).max(100),
+    }),
+    repeat: z.object({ every: positiveDurationSchema(), times: z.number().int().positive().optional() }).strict().optional(),
+    if: cel.optional(),
+    actions: z.array(actionSchema).default([]),
+  })
+  .strict()
+  .refine((m) => m.repeat === undefined || 'downFor' in m.at, { message: 'repeat applies to downFor milestones only', path: ['repeat'] });
+export type CiMilestoneDefinition = z.infer<typeof ciMilestoneSchema>;
+
+/** Goals of CI targets, per review period: an availability %, a maximum business down time, or a maximum count of outages. */
+const ciGoalSchema = oneOf({
+  availability: z.number().gt(0).max(100),
+  maxDownTime: positiveDurationSchema(),
+  maxDownCount: z.number().int().nonnegative(),
+});
+
+const targetId = z.string().regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+const ciTargetFields = {
+  id: targetId,
+  title: z.string().optional(),
+  /** Terms: CEL over `ci`; one measurement per matching CI. */
+  appliesTo: cel,
+  calendar: z.string().min(1).optional(),
+  goal: ciGoalSchema,
+  costPerMinute: z.number().nonnegative().optional(),
+  milestones: z.array(ciMilestoneSchema).default([]),
+};
+
+/** An availability target (DESIGN §4.7): up / down / unknown time of CIs, from their snapshots. */
+const availabilityTargetSchema = z
+  .object({
+    ...ciTargetFields,
+    type: z.literal('availability'),
+    up: cel.default('ci.status == "up"'),
+    down: cel.default('ci.status == "down"'),
+  })
+  .strict();
+
+/** A performance target (DESIGN §4.7): warning / alarm levels of KPI expressions, time in alarm is down. */
+const performanceTargetSchema = z
+  .object({
+    ...ciTargetFields,
+    type: z.literal('performance'),
+    warning: cel.optional(),
+    alarm: cel.optional(),
+    /** A status KPI (OK / Warning / Alarm / Offline) whose value is a state of its own; the worse of it and the expressions counts. */
+    statusKpi: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a KPI name').optional(),
+    missingData: z
+      .object({
+        after: positiveDurationSchema().default(600),
+        treatAs: z.enum(['unknown', 'ok', 'alarm', 'lastValue']).default('unknown'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .refine((t) => t.warning !== undefined || t.alarm !== undefined || t.statusKpi !== undefined, {
+    message: 'a performance target needs warning, alarm or statusKpi',
+    path: ['alarm'],
+  });
+
+/** The kinds of service target: requests measure tickets; availability and performance measure CIs. */
+export const TARGET_TYPES = ['request', 'availability', 'performance'] as const;
 
 /**
  * A service target: a union discriminated on `type` (absent: `request`, as every earlier file wrote
@@ -111,9 +180,8 @@ export const TARGET_TYPES = ['request'] as const;
  */
 const serviceTargetSchema = z.preprocess(
   (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && (v as { type?: unknown }).type === undefined ? { ...v, type: 'request' } : v),
-  z.discriminatedUnion('type', [requestTargetSchema], {
-    error: (issue) =>
-      issue.code === 'invalid_union' ? `expected one of ${TARGET_TYPES.join(', ')} (availability and performance targets on CIs are not measured yet)` : undefined,
+  z.discriminatedUnion('type', [requestTargetSchema, availabilityTargetSchema, performanceTargetSchema], {
+    error: (issue) => (issue.code === 'invalid_union' ? `expected one of ${TARGET_TYPES.join(', ')}` : undefined),
   }),
 );
 
@@ -144,15 +212,36 @@ const definitionsSchema = z
   .strict();
 
 export type ServiceTargetDefinition = z.infer<typeof serviceTargetSchema>;
+export type RequestTargetDefinition = z.infer<typeof requestTargetSchema>;
+export type AvailabilityTargetDefinition = z.infer<typeof availabilityTargetSchema>;
+export type PerformanceTargetDefinition = z.infer<typeof performanceTargetSchema>;
+export type CiTargetDefinition = AvailabilityTargetDefinition | PerformanceTargetDefinition;
 export type Definitions = z.infer<typeof definitionsSchema>;
-export type GoalDefinition = ServiceTargetDefinition['goal'];
+export type GoalDefinition = RequestTargetDefinition['goal'];
+export type CiGoalDefinition = CiTargetDefinition['goal'];
+
+export const isCiTarget = (t: ServiceTargetDefinition): t is CiTargetDefinition => t.type === 'availability' || t.type === 'performance';
+
+export interface CompiledCiMilestone extends CiMilestoneDefinition {
+  if_: Condition;
+}
+
+/** A CI target compiled: terms and up/down over `ci`, warning/alarm over `kpi`. */
+export type CompiledCiTarget = CiTargetDefinition & {
+  appliesTo_: Condition;
+  up_: Condition | null;
+  down_: Condition | null;
+  warning_: KpiExpression | null;
+  alarm_: KpiExpression | null;
+  compiledMilestones: CompiledCiMilestone[];
+};
 
 export interface CompiledMilestone extends MilestoneDefinition {
   when: Condition | null;
   if_: Condition;
 }
 
-export type CompiledServiceTarget = ServiceTargetDefinition & {
+export type CompiledServiceTarget = RequestTargetDefinition & {
   conditions: { appliesTo: Condition; start: Condition; stop: Condition; exclude: Condition };
   compiledMilestones: CompiledMilestone[];
 };
@@ -207,7 +296,8 @@ function checkDefinitions(defs: Definitions): void {
       if (names.has(m.name)) throw new DefinitionError(`invalid definitions at ${where}.milestones[${j}].name: duplicate milestone "${m.name}"`);
       names.add(m.name);
     });
-    compileTarget(t, where);
+    if (isCiTarget(t)) compileCiTarget(t, where);
+    else compileTarget(t, where);
   });
 }
 
@@ -241,8 +331,29 @@ export function mergeDefinitions(base: Definitions, update: unknown): Definition
   return merged;
 }
 
+/** Compiles the conditions and KPI expressions of a CI target; throws a DefinitionError naming the field. */
+export function compileCiTarget(t: CiTargetDefinition, where = t.id): CompiledCiTarget {
+  const at = <T>(path: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw new DefinitionError(`invalid definitions at ${where}.${path}: ${(err as Error).message}`);
+    }
+  };
+  const availability = t.type === 'availability';
+  return {
+    ...t,
+    appliesTo_: at('appliesTo', () => compileOptional(t.appliesTo, 'always', 'ci')),
+    up_: availability ? at('up', () => compileOptional(t.up, 'never', 'ci')) : null,
+    down_: availability ? at('down', () => compileOptional(t.down, 'never', 'ci')) : null,
+    warning_: !availability && t.warning !== undefined ? at('warning', () => compileKpiExpression(t.warning!)) : null,
+    alarm_: !availability && t.alarm !== undefined ? at('alarm', () => compileKpiExpression(t.alarm!)) : null,
+    compiledMilestones: t.milestones.map((m, j) => ({ ...m, if_: at(`milestones[${j}].if`, () => compileOptional(m.if, 'always', 'ci')) })),
+  };
+}
+
 /** Compiles every condition of a target; throws a DefinitionError naming the field on bad CEL. */
-export function compileTarget(t: ServiceTargetDefinition, where = t.id): CompiledServiceTarget {
+export function compileTarget(t: RequestTargetDefinition, where = t.id): CompiledServiceTarget {
   const compile = (source: string | undefined, fallback: 'always' | 'never', path: string) => {
     try {
       return compileOptional(source, fallback);
@@ -269,7 +380,10 @@ export function compileTarget(t: ServiceTargetDefinition, where = t.id): Compile
 /** The definitions compiled for the engine: targets in file order and calendars by id. */
 export interface CompiledDefinitions {
   version: string;
+  /** Request targets (on tickets), in file order. */
   targets: CompiledServiceTarget[];
+  /** Availability and performance targets (on CIs), in file order. */
+  ciTargets: CompiledCiTarget[];
   calendars: Map<string, Calendar>;
   connector: CompiledConnector;
   /** Seconds; null when the definitions leave it unset. */
@@ -279,7 +393,8 @@ export interface CompiledDefinitions {
 export function compileDefinitions(defs: Definitions, version: string): CompiledDefinitions {
   return {
     version,
-    targets: defs.serviceTargets.map((t) => compileTarget(t)),
+    targets: defs.serviceTargets.flatMap((t) => (isCiTarget(t) ? [] : [compileTarget(t)])),
+    ciTargets: defs.serviceTargets.flatMap((t) => (isCiTarget(t) ? [compileCiTarget(t)] : [])),
     calendars: new Map(defs.calendars.map((c) => [c.id, c])),
     connector: compileConnector(defs.connector ?? connectorSchema().parse({})),
     reopenWindowSeconds: defs.engine?.reopenWindow ?? null,
@@ -289,8 +404,8 @@ export function compileDefinitions(defs: Definitions, version: string): Compiled
 /** What the fields a target cannot do without are for, said when one is missing. */
 const REQUIRED_BECAUSE: Record<string, string> = {
   stop: 'the condition that ends the measurement (Met or Missed), e.g. ticket.state in ["Resolved", "Closed"]',
-  appliesTo: 'the terms: which tickets the target measures, e.g. ticket.priority == 1',
-  goal: 'e.g. { duration: 4h }',
+  appliesTo: 'the terms: which tickets or CIs the target measures, e.g. ticket.priority == 1 or ci.class == "web"',
+  goal: 'e.g. { duration: 4h } for a request target, { availability: 99.5 } for a CI target',
   id: 'a name of letters, digits and . _ : -',
 };
 

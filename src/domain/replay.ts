@@ -23,13 +23,22 @@ import { snapshotOrder } from './sources';
 import { parseTicket } from './ticket';
 import { ticketAttributes, type TicketAttributes } from './ticketAttributes';
 import { isSettled } from './request/ticketLifecycle';
+import { parseCi, parseKpiSample } from './ci/ci';
+import { advanceCi, applyCiChange, applyCiDefinitionsChange, applyKpiReadings, newCiState, toCiView, type CiActionEffect, type CiEngineState, type CiMeasurementView } from './ci/engine';
 
-export type ReplayEvent = { at: number; line: number; ticket: unknown } | { at: number; line: number; definitions: unknown } | { at: number; line: number; check: string };
+export type ReplayEvent =
+  | { at: number; line: number; ticket: unknown }
+  | { at: number; line: number; definitions: unknown }
+  | { at: number; line: number; check: string }
+  | { at: number; line: number; ci: unknown }
+  | { at: number; line: number; kpi: unknown };
 
 export interface ReplayOutput {
   check: string;
   at: string;
   measurements: MeasurementView[];
+  /** CI measurements (`ciId`, DESIGN §4.7), present once a CI line came; printed after the ticket ones (`printedReplayLine`). */
+  ciMeasurements?: CiMeasurementView[];
   /** With `decisions`: what the ticket workflow would have done besides measuring, per ticket. */
   decisions?: Record<string, TicketDecisions>;
 }
@@ -79,9 +88,11 @@ export function parseEvents(text: string): ReplayEvent[] {
     if (Number.isNaN(at)) throw new ReplayError(`line ${line}: "at" must be an ISO 8601 instant with Z or an offset`);
     if (at < last) throw new ReplayError(`line ${line}: "at" goes back in time (events must be in order)`);
     last = at;
-    const kinds = ['ticket', 'definitions', 'check'].filter((k) => k in obj);
-    if (kinds.length !== 1) throw new ReplayError(`line ${line}: expected exactly one of "ticket", "definitions" or "check"`);
-    if ('check' in obj) {
+    const kinds = ['ticket', 'definitions', 'check', 'ci', 'kpi'].filter((k) => k in obj);
+    if (kinds.length !== 1) throw new ReplayError(`line ${line}: expected exactly one of "ticket", "ci", "kpi", "definitions" or "check"`);
+    if ('ci' in obj) events.push({ at, line, ci: obj.ci });
+    else if ('kpi' in obj) events.push({ at, line, kpi: obj.kpi });
+    else if ('check' in obj) {
       if (typeof obj.check !== 'string') throw new ReplayError(`line ${line}: "check" must be a label string`);
       events.push({ at, line, check: obj.check });
     } else if ('ticket' in obj) events.push({ at, line, ticket: obj.ticket });
@@ -91,7 +102,12 @@ export function parseEvents(text: string): ReplayEvent[] {
 }
 
 /** Replays `events` over `definitions`; returns one output per check plus the "end" one. */
-export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (e: ActionEffect) => void, opts: { decisions?: boolean } = {}): ReplayOutput[] {
+export function replay(
+  definitions: unknown,
+  events: ReplayEvent[],
+  onEffect?: (e: ActionEffect) => void,
+  opts: { decisions?: boolean; onCiEffect?: (e: CiActionEffect) => void } = {},
+): ReplayOutput[] {
   let defs: Definitions;
   try {
     defs = parseDefinitions(definitions);
@@ -103,6 +119,13 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
   const makeEnv = (d: Definitions, label: string | undefined) => engineEnv(compileDefinitions(d, label ?? String(count)), (cal) => BusinessCalendar.fromSpec(cal));
   let env: EngineEnv = makeEnv(defs, defs.version);
   const tickets = new Map<string, TicketEngineState>();
+  const cis = new Map<string, CiEngineState>();
+  const ciOf = (id: string) => {
+    let c = cis.get(id);
+    if (!c) cis.set(id, (c = newCiState(id)));
+    return c;
+  };
+  const emitCi = (effects: CiActionEffect[]) => effects.forEach((e) => opts.onCiEffect?.(e));
   const out: ReplayOutput[] = [];
   const decided = new Map<string, DecisionState>();
   const decisionsOf = (id: string): DecisionState => {
@@ -125,6 +148,11 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
 
   const snapshot = (label: string, at: number): ReplayOutput => {
     const measurements: MeasurementView[] = [];
+    const ciViews: CiMeasurementView[] = [];
+    for (const c of cis.values()) {
+      emitCi(advanceCi(c, env, at));
+      for (const m of c.measurements) ciViews.push(toCiView(c.ciId, m, at, env.calendar(m.calendarId)));
+    }
     for (const state of tickets.values()) {
       const before = state.ticket;
       emit(advance(state, env, at));
@@ -133,6 +161,7 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
       for (const m of state.measurements) measurements.push(toView(m, at, env.calendar(m.calendarId)));
     }
     const line: ReplayOutput = { check: label, at: new Date(at).toISOString(), measurements };
+    if (cis.size > 0) line.ciMeasurements = ciViews;
     if (opts.decisions) {
       line.decisions = {};
       for (const state of tickets.values()) {
@@ -168,7 +197,14 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
         count++;
         const next = makeEnv(defs, (event.definitions as { version?: unknown } | null)?.version === undefined ? undefined : defs.version);
         for (const state of tickets.values()) emit(applyDefinitionsChange(state, env, next, event.at));
+        for (const c of cis.values()) emitCi(applyCiDefinitionsChange(c, env, next, event.at));
         env = next;
+      } else if ('ci' in event) {
+        const ci = parseCi(event.ci);
+        emitCi(applyCiChange(ciOf(ci.id), env, ci, event.at));
+      } else if ('kpi' in event) {
+        const s = parseKpiSample(event.kpi, event.at, 'kpi');
+        emitCi(applyKpiReadings(ciOf(s.ci), env, { [s.name]: { value: s.value, at: s.at } }, event.at));
       } else out.push(snapshot(event.check, event.at));
     } catch (err) {
       if (err instanceof ReplayError) throw err;
@@ -178,6 +214,12 @@ export function replay(definitions: unknown, events: ReplayEvent[], onEffect?: (
   const end = events.length ? events[events.length - 1]!.at : 0;
   out.push(snapshot('end', end));
   return out;
+}
+
+/** A replay output line as `slm replay` prints it (DESIGN §4.3, §4.7): CI measurements beside ticket ones. */
+export function printedReplayLine(o: ReplayOutput): string {
+  const { ciMeasurements, ...rest } = o;
+  return JSON.stringify(ciMeasurements ? { ...rest, measurements: [...o.measurements, ...ciMeasurements] } : rest);
 }
 
 /** SNOW as replay sees it: every call accepted, ids numbered per ticket. */

@@ -22,9 +22,11 @@ describe('definitions validation', () => {
     const target = { id: 'T', appliesTo: 'true', stop: 'false', goal: { duration: '1h' } };
     expect(parseDefinitions({ serviceTargets: [target] }).serviceTargets[0]!.type).toBe('request');
     expect(parseDefinitions({ serviceTargets: [{ ...target, type: 'request' }] }).serviceTargets[0]!.type).toBe('request');
-    expect(() => parseDefinitions({ serviceTargets: [{ ...target, type: 'availability' }] })).toThrow(
-      'invalid definitions at serviceTargets[0].type: expected one of request (availability and performance targets on CIs are not measured yet)',
+    expect(() => parseDefinitions({ serviceTargets: [{ ...target, type: 'capacity' }] })).toThrow(
+      'invalid definitions at serviceTargets[0].type: expected one of request, availability, performance',
     );
+    // A CI target's own fields: a request target's `stop` is not one of them.
+    expect(() => parseDefinitions({ serviceTargets: [{ ...target, type: 'availability' }] })).toThrow(/serviceTargets\[0\]/);
   });
 
   const good = { id: 'P1', appliesTo: 'ticket.priority == 1', stop: 'ticket.state == "Closed"', goal: { duration: '4h' } };
