@@ -1,5 +1,6 @@
 /** Activities of the `slm` task queue that read and write PostgreSQL. */
 import type { Db } from '../db/client';
+import { saveCiState, type CiStateRecord } from '../db/ciQueries';
 import { latestDefinitions, loadTicketState, saveTicketState, type TicketStateRecord } from '../db/queries';
 import { parseDefinitions, type Definitions } from '../domain/definitions';
 import { NO_WORKER_FACTS, type WorkerFacts } from './engine';
@@ -41,6 +42,12 @@ export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; fa
     /** Saves, and returns the wall clock after saving (the workflow times its next timer from it). */
     async saveTicketState(rec: TicketStateRecord): Promise<number> {
       await saveTicketState(db, rec);
+      return Date.now();
+    },
+
+    /** A CI run's row and its new or changed segments (DESIGN §4.7). */
+    async saveCiState(rec: CiStateRecord): Promise<number> {
+      await saveCiState(db, rec);
       return Date.now();
     },
 

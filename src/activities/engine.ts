@@ -28,6 +28,15 @@ export function createEngineActivities(facts: WorkerFacts = NO_WORKER_FACTS) {
     },
 
     /**
+     * A CI batch's instant, with the instant the run had applied up to (`floor`): KPI readings in the
+     * batch apply at their own instants, never before `floor` nor after `now`. Both recorded, so an
+     * export of the history places every reading where the run did.
+     */
+    async ciBatchClock(workflowClock: number, floor: number): Promise<{ now: number; floor: number }> {
+      return { now: workflowClock, floor };
+    },
+
+    /**
      * The open intervals and zone offsets of a calendar over at least [from, to), widened to whole
      * UTC days. The result is recorded in history, so a replay computes due dates from the same
      * numbers even on a Node with newer time-zone rules (DESIGN §2.1).

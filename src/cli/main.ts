@@ -11,7 +11,7 @@ import { applyDefinitionsDoc, definitionsAppliedText } from '../app/definitions'
 import type { AppPorts } from '../app/ports';
 import { changeSyncSettings, getSyncStatus, SyncSettingsError, syncStatusText } from '../app/sync';
 import { listTicketsDoc, showTicket, TICKET_SORT_NAMES, updateTicket, upsertTicket, type TicketSort } from '../app/tickets';
-import { exportTicketHistory } from '../client/history';
+import { exportCiHistory, exportTicketHistory } from '../client/history';
 import { timelineDoc } from '../app/timeline';
 import { migrateDb, openDb, type DbHandle } from '../db/client';
 import { parseFaults } from '../emulator/faults';
@@ -20,6 +20,8 @@ import { readDefinitionsFile } from '../infra/files';
 import { runtimeState } from '../infra/runtimeInfo';
 import { registerSearchAttributes } from '../infra/searchAttributes';
 import { parseEvents, printedReplayLine, replay } from '../domain/replay';
+import { CI_PAGE_SIZE, CI_SORT_NAMES, ciTimelineText, listCisDoc, pushKpis, showCi, upsertCi } from '../app/cis';
+import { parseCi, parseKpiSample } from '../domain/ci/ci';
 import { readStructuredFile } from '../infra/files';
 import { parseTicket, parseTicketPatch } from '../domain/ticket';
 import { describeFailure } from './errors';
@@ -36,7 +38,14 @@ const HELP = `slm — temporal-slm operator CLI
   slm ticket show ID [--json] [--timeline]      --timeline explains each target, line by line
   slm ticket export ID --out DIR                 the workflow's history as replay input
   slm tickets list [--filter TEXT] [--sort id|state|priority|updated] [--desc] [--page N] [--json]
-  slm definitions apply FILE                    (YAML or JSON); running tickets are recomputed
+  slm ci upsert --id ID [--class C] [--status up|down|…] [--field key=value …]   a CI's full snapshot
+  slm ci upsert --file FILE.json                (or --file - for stdin)
+  slm ci show ID [--json] [--timeline]          state, measurements, segments and why
+  slm ci export ID --out DIR                    the CI workflow's history as replay input
+  slm cis list [--filter TEXT] [--down] [--sort id|state|class|updated] [--desc] [--page N] [--json]
+  slm kpi push --ci ID --name KPI --value V [--at ISO]   one sample (a number, or OK|Warning|Alarm|Offline)
+  slm kpi push --file SAMPLES.json              a JSON array of {ci, name, value, at?} (or - for stdin)
+  slm definitions apply FILE                    (YAML or JSON); running tickets and CIs are recomputed
   slm replay --definitions FILE --events FILE.jsonl [--decisions]   evaluate a ticket history offline
                                                 (no server); --decisions adds SNOW calls, notices, …
   slm sync status|pause|resume [--json]         the SNOW poll loop
@@ -271,6 +280,106 @@ async function ticketExport(argv: string[], config: Config): Promise<void> {
   );
 }
 
+async function ciUpsert(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { id: { type: 'string' }, class: { type: 'string' }, status: { type: 'string' }, field: { type: 'string', multiple: true }, file: { type: 'string' } },
+    strict: true,
+  });
+  let raw: unknown;
+  if (values.file !== undefined) {
+    if (values.id || values.class || values.status || values.field) throw new UsageError('give either --file or --id/--class/--status/--field, not both');
+    raw = readJsonInput(values.file);
+  } else {
+    if (values.id === undefined) throw new UsageError('ci upsert needs --id (or --file)');
+    raw = {
+      ...fieldsFromFlags({ fields: values.field ?? [] }),
+      id: values.id,
+      ...(values.class !== undefined ? { class: values.class } : {}),
+      ...(values.status !== undefined ? { status: values.status } : {}),
+    };
+  }
+  const ci = parseCi(raw); // refused before touching the network
+  const res = await withPorts(config, async (ports) => {
+    await ensureSearchAttributes(await ports.temporal(), target.namespace!);
+    return upsertCi(ports, ci);
+  });
+  process.stdout.write(`CI ${res.ciId} sent to ${res.workflowId} (slm ci show ${res.ciId})\n`);
+}
+
+async function ciShow(argv: string[], config: Config): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, timeline: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  const id = positionals[0];
+  if (!id || positionals.length > 1) throw new UsageError('usage: slm ci show ID [--json] [--timeline]');
+  const doc = await withPorts(config, (ports) => showCi(ports, id));
+  if (values.json) process.stdout.write(JSON.stringify(doc) + '\n');
+  else if (values.timeline) process.stdout.write(ciTimelineText(doc));
+  else process.stdout.write(ciTimelineText({ ...doc, measurements: doc.measurements.map((m) => ({ ...m, segments: m.segments.slice(-5) })) }));
+}
+
+async function ciExport(argv: string[], config: Config): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: { out: { type: 'string' } }, allowPositionals: true, strict: true });
+  const id = positionals[0];
+  if (!id || positionals.length > 1 || !values.out) throw new UsageError('usage: slm ci export ID --out DIR');
+  const out = values.out;
+  const exported = await withClient(config, (client) => exportCiHistory(client, id));
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'definitions.json'), JSON.stringify(exported.definitions ?? {}, null, 2) + '\n');
+  fs.writeFileSync(path.join(out, 'events.jsonl'), exported.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  process.stdout.write(`${exported.events.length} events of CI ${id} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`);
+}
+
+async function cisList(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean' }, filter: { type: 'string' }, down: { type: 'boolean' }, sort: { type: 'string', default: 'id' }, desc: { type: 'boolean' }, page: { type: 'string', default: '1' } },
+    strict: true,
+  });
+  const page = Number(values.page);
+  if (!Number.isInteger(page) || page < 1) throw new UsageError(`--page must be a whole number ≥ 1, got "${values.page}"`);
+  if (!(CI_SORT_NAMES as string[]).includes(values.sort)) throw new UsageError(`--sort must be one of ${CI_SORT_NAMES.join(', ')}`);
+  const doc = await withPorts(config, (ports) => listCisDoc(ports, { page, filter: values.filter, sort: values.sort, descending: !!values.desc, down: values.down ? true : undefined }));
+  if (values.json) return void process.stdout.write(JSON.stringify(doc) + '\n');
+  const pages = Math.max(1, Math.ceil(doc.total / CI_PAGE_SIZE));
+  const lines = [`${doc.total} CIs (page ${doc.page} of ${pages})`];
+  for (const c of doc.cis) lines.push(`  ${c.ciId.padEnd(24)} ${(c.class ?? '-').padEnd(10)} ${(c.state ?? '-').padEnd(8)} ${c.measurements} measurement(s)  ${c.updatedAt}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function kpiPush(argv: string[], config: Config): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ci: { type: 'string' }, name: { type: 'string' }, value: { type: 'string' }, at: { type: 'string' }, file: { type: 'string' } },
+    strict: true,
+  });
+  let samples: unknown[];
+  if (values.file !== undefined) {
+    if (values.ci || values.name || values.value || values.at) throw new UsageError('give either --file or --ci/--name/--value/--at, not both');
+    const raw = readJsonInput(values.file);
+    samples = Array.isArray(raw) ? raw : [raw];
+  } else {
+    if (values.ci === undefined || values.name === undefined || values.value === undefined) throw new UsageError('kpi push needs --ci, --name and --value (or --file)');
+    samples = [{ ci: values.ci, name: values.name, value: values.value, ...(values.at !== undefined ? { at: values.at } : {}) }];
+  }
+  const now = Date.now();
+  // Every sample is checked before anything is sent: a bad one refuses the push, naming it.
+  samples.forEach((s, i) => parseKpiSample(s, now, samples.length > 1 ? `samples[${i}]` : 'sample'));
+  const total = await withPorts(config, async (ports) => {
+    await ensureSearchAttributes(await ports.temporal(), target.namespace!);
+    const sum = { accepted: 0, stale: 0, forwarded: 0, cis: new Set<string>() };
+    for (let i = 0; i < samples.length; i += 5000) {
+      const batch = samples.slice(i, i + 5000);
+      const r = await pushKpis(ports, batch, now);
+      sum.accepted += r.accepted;
+      sum.stale += r.stale;
+      sum.forwarded += r.forwarded;
+      for (const s of batch) sum.cis.add((s as { ci: string }).ci);
+    }
+    return sum;
+  });
+  process.stdout.write(`${total.accepted} sample(s) for ${total.cis.size} CI(s) accepted${total.stale ? `, ${total.stale} stale ignored` : ''}; ${total.forwarded} state change(s) forwarded\n`);
+}
+
 async function replayCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { definitions: { type: 'string' }, events: { type: 'string' }, decisions: { type: 'boolean' } }, strict: true });
   if (!values.definitions || !values.events) throw new UsageError('usage: slm replay --definitions FILE --events FILE.jsonl [--decisions]');
@@ -422,6 +531,11 @@ export async function main(argv: string[]): Promise<number> {
     else if (a === 'ticket' && b === 'show') await ticketShow(rest, config);
     else if (a === 'ticket' && b === 'export') await ticketExport(rest, config);
     else if (a === 'tickets' && b === 'list') await ticketsList(rest, config);
+    else if (a === 'ci' && b === 'upsert') await ciUpsert(rest, config);
+    else if (a === 'ci' && b === 'show') await ciShow(rest, config);
+    else if (a === 'ci' && b === 'export') await ciExport(rest, config);
+    else if (a === 'cis' && b === 'list') await cisList(rest, config);
+    else if (a === 'kpi' && b === 'push') await kpiPush(rest, config);
     else if (a === 'definitions' && b === 'apply') await definitionsApply(rest, config);
     else if (a === 'calendar') await calendarCommand(b, rest);
     else if (a === 'replay') await replayCommand(b === undefined ? rest : [b, ...rest]);

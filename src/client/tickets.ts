@@ -119,7 +119,7 @@ function startOperation(ticketId: string, s: EngineSettings, summary: string) {
 export async function notifyDefinitionsChanged(client: Client, version: string): Promise<number> {
   let told = 0;
   const pending: Promise<void>[] = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'ticketWorkflow' AND ExecutionStatus = 'Running'` })) {
+  for await (const wf of client.workflow.list({ query: `WorkflowType IN ('ticketWorkflow', 'ciWorkflow') AND ExecutionStatus = 'Running'` })) {
     pending.push(
       client.workflow
         .getHandle(wf.workflowId)

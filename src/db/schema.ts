@@ -121,6 +121,41 @@ export const definitions = pgTable('definitions', {
   appliedAt: timestamp('applied_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
+/**
+ * Configuration items measured by availability and performance targets (DESIGN §4.7): the latest
+ * snapshot, the headline state and the measurements as the CI's workflow last saved them. Their
+ * segments are rows of `measurement_segments` with subject kind `ci`.
+ */
+export const cis = pgTable(
+  'cis',
+  {
+    ciId: text('ci_id').primaryKey(),
+    /** Null until a snapshot came (KPI samples may come first). */
+    ci: jsonb('ci'),
+    class: text('class'),
+    /** The worst state of its open measurements (down or alarm first); null with none. */
+    state: text('state'),
+    down: boolean('down').notNull().default(false),
+    kpis: jsonb('kpis').notNull().default({}),
+    measurements: jsonb('measurements').notNull().default([]),
+    rejectedChanges: jsonb('rejected_changes').notNull().default([]),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('cis_state_idx').on(t.state)],
+);
+
+/**
+ * The KPI ingest's reduction per CI: the latest reading of each KPI, and the readings last forwarded
+ * to the CI's workflow. A sample reaches the workflow only when it changes a performance state there,
+ * or when the workflow's copy is getting old (see src/app/cis.ts).
+ */
+export const ciKpis = pgTable('ci_kpis', {
+  ciId: text('ci_id').primaryKey(),
+  readings: jsonb('readings').notNull(),
+  sent: jsonb('sent').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 export type TicketRow = typeof tickets.$inferSelect;
 export type MeasurementRow = typeof measurements.$inferSelect;
 export type DefinitionsRow = typeof definitions.$inferSelect;

@@ -2,3 +2,4 @@
 export { ticketWorkflow } from './ticket';
 export { echoAtWorkflow, echoWorkflow } from './echo';
 export { problemSyncWorkflow } from './problemSync';
+export { ciWorkflow } from './ci/workflow';

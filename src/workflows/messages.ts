@@ -3,6 +3,8 @@
  * tests, benchmarks). Importing this module does not pull in workflow code.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Ci, KpiReading } from '../domain/ci/ci';
+import type { CiMeasurementView } from '../domain/ci/engine';
 import type { MeasurementView } from '../domain/request/measurement';
 import type { ServiceProblemRef } from '../domain/snow/serviceProblem';
 import type { Ticket, TicketValue } from '../domain/ticket';
@@ -95,3 +97,32 @@ export const SYNC_FREQUENCY_RANGE = { min: 10, max: 86_400 } as const;
 
 export const setSyncSettingsUpdate = defineUpdate<SyncStatus, [Partial<SyncSettings>]>('setSyncSettings');
 export const getSyncStatusQuery = defineQuery<SyncStatus>('getSyncStatus');
+
+// ── configuration items (DESIGN §4.7) ───────────────────────────────────────────────────────────
+
+/** The release of the CI workflow code that callers start runs for (in the run's input). */
+export const CI_RUN_RELEASE = 1;
+
+/** The full new snapshot of a CI (`slm ci upsert`, `POST /v1/cis`), sent with signal-with-start. */
+export const upsertCiSignal = defineSignal<[Ci]>('upsertCi');
+
+/**
+ * KPI readings that may change a measurement's state, already reduced by the ingest (`src/app/cis`):
+ * the CI's current value of each KPI, with the instant it was measured. Samples that change no state
+ * never reach the run; the run's copy is refreshed well before its values would go stale.
+ */
+export interface KpiForward {
+  /** When the ingest saw them (the latest sample's instant). */
+  at: number;
+  readings: Record<string, KpiReading>;
+}
+export const kpiReadingsSignal = defineSignal<[KpiForward[]]>('kpiReadings');
+
+export interface CiStatusView {
+  ci: Ci | null;
+  kpis: Record<string, KpiReading>;
+  measurements: CiMeasurementView[];
+  rejectedChanges: RejectedChange[];
+  pendingActions: number;
+}
+export const getCiStatusQuery = defineQuery<CiStatusView>('getCiStatus');

@@ -14,6 +14,10 @@ export const SA = {
   incidentNumber: defineSearchAttributeKey('SlmIncidentNumber', 'KEYWORD'),
   /** Every measurement as `<serviceTargetId>:<status>` plus the bare statuses, e.g. `MissedGoal`. */
   statuses: defineSearchAttributeKey('SlmStatuses', 'KEYWORD_LIST'),
+  /** CI runs (DESIGN §4.7): the CI, its headline state (the worst of its open measurements) and whether it is down. */
+  ciId: defineSearchAttributeKey('SlmCiId', 'KEYWORD'),
+  ciState: defineSearchAttributeKey('SlmCiState', 'KEYWORD'),
+  down: defineSearchAttributeKey('SlmDown', 'BOOL'),
 } as const;
 
 /** Name → CLI type, as `temporal server start-dev --search-attribute Name=Type` wants them. */
@@ -26,4 +30,7 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int' | 'Bool' |
   SlmProblemId: 'Keyword',
   SlmIncidentNumber: 'Keyword',
   SlmStatuses: 'KeywordList',
+  SlmCiId: 'Keyword',
+  SlmCiState: 'Keyword',
+  SlmDown: 'Bool',
 };

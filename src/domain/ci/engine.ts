@@ -600,6 +600,8 @@ export interface CiMeasurementView {
   reason: string | null;
   definitionVersion: string;
   segments: CiSegmentView[];
+  /** Segments before those listed (a long-lived run keeps only recent ones; `slm ci show` adds the stored ones). */
+  earlierSegments: number;
   milestones: { name: string; dueAt: string | null; firedAt: string | null }[];
 }
 
@@ -633,6 +635,7 @@ export function toCiView(ciId: string, m: CiMeasurement, now: number, cal: Busin
     reason: v.reason,
     definitionVersion: v.definitionVersion,
     segments: v.segments.map((s) => ({ state: s.state, startAt: iso(s.startAt)!, endAt: iso(s.endAt), businessSeconds: seconds(s.businessMs) })),
+    earlierSegments: v.segmentBase,
     milestones: v.milestones.map((s) => ({ name: s.name, dueAt: iso(s.dueAt), firedAt: iso(s.firedAt) })),
   };
 }
