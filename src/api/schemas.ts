@@ -122,3 +122,33 @@ export const readySchema = z.object({ status: z.string(), temporal: z.string(), 
 export const idempotencyHeaders = z.looseObject({
   'idempotency-key': z.string().optional().meta({ description: 'A retried request with the same key applies once and gets the first answer (kept 24 h)' }),
 });
+
+// ── configuration items (DESIGN §4.7) ───────────────────────────────────────────────────────────
+
+const ciSchema = z
+  .looseObject({ id: z.string().trim().min(1).max(200).regex(/^\S+$/, 'must not contain spaces') })
+  .meta({ id: 'Ci', description: 'A full CI snapshot: `id` and free-form fields (`class`, `status`, the tenant field, …)' });
+export const ciBodySchema = z.union([ciSchema, z.array(ciSchema).min(1).max(1000)]);
+export const ciAcceptedSchema = z.object({ accepted: z.array(z.object({ ciId: z.string(), workflowId: z.string() })) });
+
+const kpiSampleSchema = z
+  .record(z.string(), z.unknown())
+  .meta({ id: 'KpiSample', description: '`{ci, name, value, at?}`: a number, or a status OK / Warning / Alarm / Offline; `at` an ISO instant (default: now)' });
+export const kpiBodySchema = z.union([z.array(kpiSampleSchema), z.object({ samples: z.array(kpiSampleSchema) }).strict()]);
+export const kpiPushedSchema = z.object({ accepted: z.number(), stale: z.number(), forwarded: z.number(), cis: z.number() });
+
+export const ciListQuery = z.object({
+  filter: z.string().max(200).optional(),
+  sort: z.enum(['id', 'state', 'class', 'updated']).default('id'),
+  desc: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1'),
+  down: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1')),
+  page: z.coerce.number().int().min(1).default(1),
+});
+export const ciListSchema = z.looseObject({ total: z.number(), page: z.number(), cis: z.array(z.looseObject({ ciId: z.string() })) });
+export const ciDocSchema = z.looseObject({ ci: z.looseObject({}).nullable(), measurements: z.array(z.looseObject({ ciId: z.string(), serviceTargetId: z.string(), state: z.string() })) });

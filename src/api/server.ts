@@ -10,6 +10,9 @@ import swagger from '@fastify/swagger';
 import { sql } from 'drizzle-orm';
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { applyDefinitionsDoc } from '../app/definitions';
+import { CiNotFoundError, listCisDoc, pushKpis, showCi, upsertCi } from '../app/cis';
+import { ciTenants } from '../db/ciQueries';
+import { CiValidationError, parseCi, type Ci } from '../domain/ci/ci';
 import type { AppPorts } from '../app/ports';
 import { changeSyncSettings, getSyncStatus, SyncSettingsError } from '../app/sync';
 import { timelineDoc } from '../app/timeline';
@@ -167,11 +170,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       err instanceof DefinitionError ||
       err instanceof ListQueryError ||
       err instanceof SyncSettingsError ||
-      err instanceof SourceMappingError
+      err instanceof SourceMappingError ||
+      err instanceof CiValidationError
     ) {
       return send(400, err.message);
     }
-    if (err instanceof TicketNotFoundError) return send(404, err.message);
+    if (err instanceof RangeError && /too many samples/.test(err.message)) return send(413, err.message);
+    if (err instanceof TicketNotFoundError || err instanceof CiNotFoundError) return send(404, err.message);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, err.message.split('\n')[0]!);
     if (/cannot reach Temporal|Connection refused|UNAVAILABLE|ECONNREFUSED|deadline/i.test(`${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`)) {
       return send(503, `a backend is unavailable: ${err.message.split('\n')[0]}; retry later`, { 'retry-after': '5' });
@@ -432,6 +437,99 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     '/v1/sync',
     { config: { role: 'read' }, schema: { summary: '`slm sync status --json`', response: { 200: S.syncSchema } } },
     async () => (await getSyncStatus(ports)) as never,
+  );
+
+  // ── configuration items (DESIGN §4.7) ──────────────────────────────────────────────────────────
+  /** A tenant-bound token may push only CIs that carry its tenant (set when absent, refused when another). */
+  const scopeCi = async (req: FastifyRequest, ci: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const tenant = await tenantOf(req);
+    if (!tenant) return ci;
+    const has = ci[tenant.field];
+    if (has !== undefined && has !== tenant.value) throw new ApiError(403, `forbidden: CI ${String(ci.id)} carries ${tenant.field} ${JSON.stringify(has)}, not this token's tenant`);
+    const owners = await ciTenants(await ports.db(), [String(ci.id)], tenant.field);
+    const owner = owners.get(String(ci.id));
+    if (owner !== undefined && owner !== null && owner !== tenant.value) throw new ApiError(403, `forbidden: CI ${String(ci.id)} belongs to another tenant`);
+    return { ...ci, [tenant.field]: tenant.value };
+  };
+
+  api.post(
+    '/v1/cis',
+    {
+      config: { role: 'ingest', ingest: 'cis' },
+      schema: {
+        summary: 'CI snapshots (one or an array): each goes to its `ci:<id>` workflow (`slm ci upsert`)',
+        body: S.ciBodySchema,
+        headers: S.idempotencyHeaders,
+        response: { 202: S.ciAcceptedSchema, 400: S.errorSchema },
+      },
+    },
+    async (req, reply) =>
+      idempotent(req, reply, async () => {
+        const list = Array.isArray(req.body) ? req.body : [req.body];
+        // Every CI checked before any is sent: nothing is half-applied.
+        const cis: Ci[] = [];
+        for (const [i, raw] of list.entries()) {
+          try {
+            cis.push(parseCi(await scopeCi(req, raw)));
+          } catch (err) {
+            if (err instanceof CiValidationError && list.length > 1) throw new CiValidationError(`cis[${i}]: ${err.message}`);
+            throw err;
+          }
+        }
+        const accepted = await limit.run(cis.length, async () => {
+          const out = [];
+          for (const ci of cis) out.push(await upsertCi(ports, ci));
+          return out;
+        });
+        countIngest(req, 'accepted', accepted.length);
+        return { status: 202, body: { accepted } };
+      }),
+  );
+
+  api.post(
+    '/v1/kpis',
+    {
+      config: { role: 'ingest', ingest: 'kpis' },
+      schema: {
+        summary: 'KPI samples (an array, or {samples}); only those that change a state reach the CI workflows (`slm kpi push`)',
+        body: S.kpiBodySchema,
+        headers: S.idempotencyHeaders,
+        response: { 202: S.kpiPushedSchema, 400: S.errorSchema, 413: S.errorSchema },
+      },
+    },
+    async (req, reply) =>
+      idempotent(req, reply, async () => {
+        const samples = Array.isArray(req.body) ? req.body : req.body.samples;
+        const tenant = await tenantOf(req);
+        if (tenant) {
+          const ids = [...new Set(samples.map((s) => String(s.ci)))];
+          const owners = await ciTenants(await ports.db(), ids, tenant.field);
+          const foreign = ids.find((id) => owners.get(id) !== tenant.value);
+          if (foreign !== undefined) throw new ApiError(403, `forbidden: CI ${foreign} is not this token's tenant's (send its snapshot first)`);
+        }
+        const out = await limit.run(Math.max(1, Math.ceil(samples.length / 100)), () => pushKpis(ports, samples));
+        countIngest(req, 'accepted', out.accepted);
+        if (out.stale) countIngest(req, 'stale', out.stale);
+        return { status: 202, body: out };
+      }),
+  );
+
+  api.get(
+    '/v1/cis',
+    { config: { role: 'read' }, schema: { summary: '`slm cis list --json`: filter, sort, 25 a page', querystring: S.ciListQuery, response: { 200: S.ciListSchema } } },
+    async (req) =>
+      (await listCisDoc(ports, { page: req.query.page, filter: req.query.filter, sort: req.query.sort, descending: req.query.desc, down: req.query.down, tenant: await tenantOf(req) })) as never,
+  );
+
+  api.get(
+    '/v1/cis/:id',
+    { config: { role: 'read' }, schema: { summary: '`slm ci show --json`', params: S.idParams, response: { 200: S.ciDocSchema, 404: S.errorSchema } } },
+    async (req) => {
+      const doc = await showCi(ports, req.params.id);
+      const tenant = await tenantOf(req);
+      if (tenant && (doc.ci as Record<string, unknown> | null)?.[tenant.field] !== tenant.value) throw new CiNotFoundError(`no CI ${req.params.id}`);
+      return doc as never;
+    },
   );
 
   api.patch(

@@ -145,3 +145,13 @@ export async function ciReadings(db: Db, ciId: string): Promise<Record<string, K
   const [row] = await db.select({ readings: ciKpis.readings }).from(ciKpis).where(eq(ciKpis.ciId, ciId));
   return (row?.readings as Record<string, KpiReading> | undefined) ?? null;
 }
+
+/** The tenant each CI carries in `field` (null when none; absent when the CI is not stored yet). */
+export async function ciTenants(db: Db, ciIds: string[], field: string): Promise<Map<string, string | null>> {
+  if (ciIds.length === 0) return new Map();
+  const rows = await db
+    .select({ ciId: cis.ciId, tenant: sql<string | null>`${cis.ci}->>${field}` })
+    .from(cis)
+    .where(inArray(cis.ciId, ciIds));
+  return new Map(rows.map((r) => [r.ciId, r.tenant]));
+}

@@ -147,6 +147,65 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 }, 120000);
 
+describe('configuration items and KPI samples (DESIGN §4.7)', () => {
+  it('takes CI snapshots and KPI samples; reads give exactly the CLI documents', async () => {
+    const cis = await call('POST', '/v1/cis', { token: TOKENS.ingest, body: [{ id: 'api-web-1', class: 'web', status: 'up' }, { id: 'api-db-1', class: 'db' }] });
+    expect(cis.status).toBe(202);
+    expect(cis.json.accepted.map((a: any) => a.workflowId)).toEqual(['ci:api-web-1', 'ci:api-db-1']);
+    const attached: string = await eventually(async () => {
+      const m = (await call('GET', '/v1/cis/api-db-1')).json?.measurements?.[0];
+      return m?.serviceTargetId === 'db-latency' ? m.startedAt : undefined;
+    }, 30000, 'api-db-1 measured');
+    // Measured after the CI attached, 100 ms apart, sent at once once they are all past.
+    const t0 = Date.parse(attached) + 500;
+    const samples = Array.from({ length: 20 }, (_, i) => ({ ci: 'api-db-1', name: 'latency_ms', value: i === 10 ? 800 : 40, at: new Date(t0 + i * 100).toISOString() }));
+    while (Date.now() < t0 + 2100) await new Promise((r) => setTimeout(r, 50));
+    const pushed = await call('POST', '/v1/kpis', { token: TOKENS.ingest, body: { samples } });
+    expect(pushed.status).toBe(202);
+    expect(pushed.json).toMatchObject({ accepted: 20, stale: 0, cis: 1 });
+    expect(pushed.json.forwarded).toBeLessThan(20);
+    const doc = await eventually(async () => {
+      const d = await call('GET', '/v1/cis/api-db-1');
+      return d.json.measurements[0].segments.some((x: any) => x.state === 'alarm') ? d.json : undefined;
+    }, 30000, 'alarm segment');
+    const cli = JSON.parse((await runCli(['ci', 'show', 'api-db-1', '--json'], { env: cliEnv })).stdout);
+    expect(cli.measurements.map((m: any) => m.segments)).toEqual(doc.measurements.map((m: any) => m.segments));
+    const list = await call('GET', '/v1/cis?filter=api-&sort=id');
+    expect(JSON.parse((await runCli(['cis', 'list', '--json', '--filter', 'api-', '--sort', 'id'], { env: cliEnv })).stdout)).toEqual(list.json);
+    expect(list.json.cis.map((c: any) => c.ciId)).toEqual(['api-db-1', 'api-web-1']);
+  });
+
+  it('refuses a push with a non-numeric value whole, naming the sample; 100,000 samples in one request are 413', async () => {
+    const bad = await call('POST', '/v1/kpis', { token: TOKENS.ingest, body: [{ ci: 'api-db-2', name: 'latency_ms', value: 1 }, { ci: 'api-db-2', name: 'latency_ms', value: 'fast' }] });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/^invalid samples\[1\]: value: expected a number or a status/);
+    expect(await exists('ci:api-db-2')).toBe(false);
+    const future = await call('POST', '/v1/kpis', { token: TOKENS.ingest, body: [{ ci: 'api-db-2', name: 'latency_ms', value: 1, at: '2030-01-01T00:00:00Z' }] });
+    expect(future.status).toBe(400);
+    expect(future.json.error).toMatch(/more than 5 minutes in the future/);
+    const huge = JSON.stringify(Array.from({ length: 100_000 }, (_, i) => ({ ci: `huge-${i % 1000}`, name: 'cpu', value: i % 100 })));
+    const answer = await postLarge('/v1/kpis', TOKENS.ingest, huge);
+    expect(answer.status).toBe(413);
+    expect((await call('GET', '/healthz', { token: null })).status).toBe(200);
+  });
+
+  it("stamps a tenant token's CIs and refuses another tenant's", async () => {
+    expect((await call('POST', '/v1/cis', { token: TOKENS.acme, body: { id: 'acme-web', class: 'web', status: 'up' } })).status).toBe(202);
+    const foreign = await call('POST', '/v1/cis', { token: TOKENS.acme, body: { id: 'acme-web-2', class: 'web', company: 'globex' } });
+    expect(foreign.status).toBe(403);
+    const doc = await eventually(async () => {
+      const d = await call('GET', '/v1/cis/acme-web', { token: TOKENS.acme });
+      return d.status === 200 ? d.json : undefined;
+    }, 30000, 'acme-web stored');
+    expect(doc.ci.company).toBe('acme');
+    // Another tenant may neither change it nor push samples for it.
+    const taken = await call('POST', '/v1/cis', { token: TOKENS.globex, body: { id: 'acme-web', class: 'web', status: 'down' } });
+    expect([taken.status, taken.json.error]).toEqual([403, 'forbidden: CI acme-web belongs to another tenant']);
+    const samples = await call('POST', '/v1/kpis', { token: TOKENS.globex, body: [{ ci: 'acme-web', name: 'cpu', value: 1 }] });
+    expect(samples.status).toBe(403);
+  });
+});
+
 describe('operations', () => {
   it('prints the API in the ready banner; /healthz and /readyz answer', async () => {
     expect(stack.output()).toContain(`HTTP API          http://127.0.0.1:${apiPort}`);
