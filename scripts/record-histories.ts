@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
+import { signalCi, signalKpis } from '../src/client/cis';
 import { upsertTicket, upsertTicketChecked, type EngineSettings } from '../src/client/tickets';
 import { loadConfig } from '../src/config';
 import { migrateDb, openDb } from '../src/db/client';
@@ -32,6 +33,23 @@ import { tmfClientFromConfig } from '../src/workers/wiring';
 
 const DEFINITIONS = {
   serviceTargets: [
+    // CIs (release 0.5): an availability target with a downFor milestone, a performance target whose KPI goes stale.
+    {
+      id: 'web-availability',
+      type: 'availability',
+      appliesTo: 'ci.class == "web"',
+      goal: { availability: 99.5 },
+      milestones: [{ name: 'down-1s', at: { downFor: '1s' }, actions: [{ notify: { webhook: 'WEBHOOK' } }] }],
+    },
+    {
+      id: 'db-latency',
+      type: 'performance',
+      appliesTo: 'ci.class == "db"',
+      warning: 'kpi.latency_ms > 200',
+      alarm: 'kpi.latency_ms > 500',
+      missingData: { after: '3s', treatAs: 'unknown' },
+      goal: { availability: 99 },
+    },
     {
       id: 'P1-resolution',
       appliesTo: 'ticket.priority == 1',
@@ -160,6 +178,28 @@ async function main(): Promise<void> {
         await upsertTicketChecked(client, settings, { id: 'C1', priority: 2, state: 'Closed', seq: 401 });
       },
     };
+    lives['ci-availability'] = async () => {
+      await signalCi(client, settings, { id: 'W1', class: 'web', status: 'up' });
+      await sleep(1000);
+      await signalCi(client, settings, { id: 'W1', class: 'web', status: 'down' });
+      await sleep(2500); // the milestone fires, its webhook posts
+      await signalCi(client, settings, { id: 'W1', class: 'web', status: 'up' });
+      await sleep(1000);
+      await signalCi(client, settings, { id: 'W1', class: 'retired', status: 'up' });
+    };
+    lives['ci-performance'] = async () => {
+      await signalCi(client, settings, { id: 'B1', class: 'db' });
+      await sleep(1000);
+      const at = Date.now();
+      await signalKpis(client, settings, 'B1', [
+        { at, readings: { latency_ms: { value: 100, at } } },
+        { at: at + 1, readings: { latency_ms: { value: 700, at: at + 1 } } },
+      ]);
+      await sleep(4500); // the value goes stale: unknown
+      const later = Date.now();
+      await signalKpis(client, settings, 'B1', [{ at: later, readings: { latency_ms: { value: 300, at: later } } }]);
+      await sleep(1000);
+    };
     const only = process.env.RECORD_ONLY?.split(',');
     for (const [name, life] of Object.entries(lives)) if (!only || only.includes(name)) await life();
     await sleep(3000); // the last problem PATCHes and saves
@@ -172,6 +212,8 @@ async function main(): Promise<void> {
       ['remote', 'ticket:S1'],
       ['problem-sync', PROBLEM_SYNC_WORKFLOW_ID],
       ['continued', 'ticket:C1'],
+      ['ci-availability', 'ci:W1'],
+      ['ci-performance', 'ci:B1'],
     ];
     // The first run of the continued ticket too: the one that ended by continuing as new.
     const c1 = await client.workflow

@@ -108,7 +108,7 @@ export const definitionsBodySchema = z
   .meta({ id: 'Definitions', description: 'A definitions document (DESIGN §4.4), as `slm definitions apply` takes it' });
 
 export const definitionsAppliedSchema = z
-  .object({ version: z.number(), changed: z.boolean(), serviceTargets: z.number(), calendars: z.number(), ticketsTold: z.number().nullable() })
+  .object({ version: z.number(), changed: z.boolean(), serviceTargets: z.number(), calendars: z.number(), ticketsTold: z.number().nullable(), cisTold: z.number().nullable() })
   .meta({ id: 'DefinitionsApplied' });
 
 export const definitionsDocSchema = z.object({ version: z.number(), definitions: z.unknown() }).meta({ id: 'DefinitionsInForce' });

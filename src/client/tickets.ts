@@ -116,16 +116,17 @@ function startOperation(ticketId: string, s: EngineSettings, summary: string) {
 }
 
 /** Tells every running ticket workflow that new definitions are in force. Returns how many were told. */
-export async function notifyDefinitionsChanged(client: Client, version: string): Promise<number> {
-  let told = 0;
+export async function notifyDefinitionsChanged(client: Client, version: string): Promise<{ tickets: number; cis: number }> {
+  const told = { tickets: 0, cis: 0 };
   const pending: Promise<void>[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowType IN ('ticketWorkflow', 'ciWorkflow') AND ExecutionStatus = 'Running'` })) {
+    const kind = wf.type === 'ciWorkflow' ? 'cis' : 'tickets';
     pending.push(
       client.workflow
         .getHandle(wf.workflowId)
         .signal(definitionsChangedSignal, version)
         .then(
-          () => void told++,
+          () => void told[kind]++,
           () => undefined, // completed meanwhile: its next run reads the definitions anyway
         ),
     );

@@ -37,6 +37,7 @@ export async function saveCiState(db: Db, rec: CiStateRecord): Promise<void> {
       startAt: new Date(s.startAt),
       stopAt: s.endAt === null ? null : new Date(s.endAt),
       businessSeconds: Math.round(s.businessSeconds),
+      businessMs: Math.round(s.businessSeconds * 1000),
       counts: s.state === 'down' || s.state === 'alarm' ? 'down' : s.state === 'unknown' ? 'unknown' : 'up',
       note: null,
     }));
@@ -61,7 +62,7 @@ export async function saveCiState(db: Db, rec: CiStateRecord): Promise<void> {
       .values(rows)
       .onConflictDoUpdate({
         target: [measurementSegments.subjectKind, measurementSegments.subjectId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
-        set: { status: sql`excluded.status`, startAt: sql`excluded.start_at`, stopAt: sql`excluded.stop_at`, businessSeconds: sql`excluded.business_seconds`, counts: sql`excluded.counts` },
+        set: { status: sql`excluded.status`, startAt: sql`excluded.start_at`, stopAt: sql`excluded.stop_at`, businessSeconds: sql`excluded.business_seconds`, businessMs: sql`excluded.business_ms`, counts: sql`excluded.counts` },
       });
   });
 }
@@ -78,7 +79,12 @@ export async function ciSegments(db: Db, ciId: string, serviceTargetId: string, 
     .from(measurementSegments)
     .where(and(eq(measurementSegments.subjectKind, CI), eq(measurementSegments.subjectId, ciId), eq(measurementSegments.serviceTargetId, serviceTargetId), eq(measurementSegments.instance, instance)))
     .orderBy(asc(measurementSegments.seq));
-  return rows.map((r) => ({ state: r.status as CiSegmentView['state'], startAt: r.startAt.toISOString(), endAt: r.stopAt?.toISOString() ?? null, businessSeconds: r.businessSeconds }));
+  return rows.map((r) => ({
+    state: r.status as CiSegmentView['state'],
+    startAt: r.startAt.toISOString(),
+    endAt: r.stopAt?.toISOString() ?? null,
+    businessSeconds: r.businessMs === null ? r.businessSeconds : r.businessMs / 1000,
+  }));
 }
 
 export const CI_SORTS = { id: cis.ciId, state: cis.state, class: cis.class, updated: cis.updatedAt } as const;

@@ -2,7 +2,7 @@
  * The one drizzle schema. Migrations under src/db/migrations are generated from it with
  * `npm run db:generate` and applied at start-up.
  */
-import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Managed tickets: the seed's Tickets Table (ticket id, ticket JSON, problem id, incident number, link). */
 export const tickets = pgTable(
@@ -76,6 +76,8 @@ export const measurementSegments = pgTable(
     startAt: timestamp('start_at', { withTimezone: true }).notNull(),
     stopAt: timestamp('stop_at', { withTimezone: true }),
     businessSeconds: integer('business_seconds').notNull(),
+    /** The same to the millisecond (CI segments: samples carry milliseconds); null on ticket segments. */
+    businessMs: bigint('business_ms', { mode: 'number' }),
     counts: text('counts').notNull(),
     note: text('note'),
   },

@@ -156,7 +156,10 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
     cleanups.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
     await ensureProblemSync(client, config);
-    if (newVersion !== null) log(`definitions v${newVersion}: ${await notifyDefinitionsChanged(client, String(newVersion))} running tickets told`);
+    if (newVersion !== null) {
+      const told = await notifyDefinitionsChanged(client, String(newVersion));
+      log(`definitions v${newVersion}: ${told.tickets} running tickets and ${told.cis} CIs told`);
+    }
 
     let api: EmbeddedStack['api'] = null;
     if (config.SLM_API_START) {

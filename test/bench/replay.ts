@@ -27,7 +27,7 @@ const conditions = {
   stop: 'ticket.state in ["Resolved", "Closed"]',
   exclude: 'ticket.state == "On Hold"',
 };
-const DEFINITIONS = {
+export const DEFINITIONS = {
   calendars: [office],
   serviceTargets: [
     {
@@ -53,7 +53,7 @@ const DEFINITIONS = {
 };
 
 /** A deterministic pseudo-random generator (mulberry32), so every round measures the same work. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -66,7 +66,7 @@ function rng(seed: number): () => number {
 
 const STATES = ['New', 'Assigned', 'In Progress', 'On Hold', 'In Progress', 'In Progress', 'Resolved', 'In Progress', 'Resolved', 'Closed'];
 
-function historyOf(i: number, random: () => number): { ticket: Ticket; at: number }[] {
+export function historyOf(i: number, random: () => number): { ticket: Ticket; at: number }[] {
   let at = Date.UTC(2026, 2, 2, 6, 0, 0) + Math.floor(random() * 200 * 86400_000);
   let priority = random() < 0.5 ? 1 : 2;
   return STATES.map((state, k) => {

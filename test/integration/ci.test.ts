@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { CiDoc, CiListDoc } from '../../src/app/cis';
+import { signalCi } from '../../src/client/cis';
 import { ciWorkflowId } from '../../src/domain/ci/ci';
 import { printedReplayLine } from '../../src/domain/replay';
 import { startWebhookReceiver } from '../support/catchers';
@@ -44,7 +45,8 @@ const dir = () => env('SLM_TEST_DIR');
 
 beforeAll(async () => {
   hooks = await startWebhookReceiver();
-  stack = await startDevStack({ label: 'ci', definitions: defs(), config });
+  // Continue-as-new suggested early, so a flapping CI exercises it.
+  stack = await startDevStack({ label: 'ci', definitions: defs(), config, dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 300 } });
   ({ client, cliEnv } = stack);
 });
 
@@ -168,4 +170,33 @@ it('a definitions edit reaches a running CI; its exported history replays to the
   const end = JSON.parse(replayed.stdout.trim().split('\n').at(-1)!) as { measurements: unknown[] };
   expect(end.measurements).toEqual(live.measurements);
   expect(printedReplayLine).toBeDefined();
+});
+
+it('a flapping CI continues as new and keeps every segment: the run keeps recent ones, the database the rest', async () => {
+  const settings = config;
+  await signalCi(client, settings, { id: 'flap-1', class: 'web', status: 'up' });
+  await eventually(async () => ((await show('flap-1')).measurements[0] ? true : undefined));
+  for (let i = 1; i <= 120; i++) {
+    await signalCi(client, settings, { id: 'flap-1', class: 'web', status: i % 2 ? 'down' : 'up' });
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  await signalCi(client, settings, { id: 'flap-1', class: 'retired', status: 'up' });
+  const doc = await eventually(async () => {
+    const d = await show('flap-1');
+    return d.measurements[0]?.status === 'Detached' ? d : undefined;
+  }, 60000, 'flap-1 retired');
+  const history = await client.workflow.getHandle(ciWorkflowId('flap-1')).fetchHistory();
+  expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
+  const m = doc.measurements[0]!;
+  expect(m.earlierSegments).toBe(0);
+  expect(m.segments.length).toBeGreaterThan(20); // more than a run keeps
+  // Contiguous, alternating, and their business seconds are the measurement's totals.
+  for (let i = 1; i < m.segments.length; i++) {
+    expect(m.segments[i]!.startAt).toBe(m.segments[i - 1]!.endAt);
+    expect(m.segments[i]!.state).not.toBe(m.segments[i - 1]!.state);
+  }
+  const sum = m.segments.reduce((a, x) => a + x.businessSeconds, 0);
+  expect(Math.abs(sum - (m.upSeconds + m.downSeconds + m.unknownSeconds))).toBeLessThan(m.segments.length * 0.001 + 0.01);
+  expect(m.downCount).toBe(m.segments.filter((x) => x.state === 'down' && x.businessSeconds > 0).length);
+  expect((Date.parse(m.stoppedAt!) - Date.parse(m.startedAt)) / 1000).toBeCloseTo(m.upSeconds + m.downSeconds + m.unknownSeconds, 1);
 });

@@ -312,7 +312,7 @@ it('applies a definitions file, refuses an invalid one whole, and skips an ident
   const examples = path.join(__dirname, '..', '..', 'examples', 'definitions.yaml');
   const applied = await runCli(['definitions', 'apply', examples], { env: cliEnv });
   expect(applied.code).toBe(0);
-  expect(applied.stdout).toMatch(/^definitions v\d+: 3 service targets, 1 calendar; \d+ running tickets recomputed$/m);
+  expect(applied.stdout).toMatch(/^definitions v\d+: 5 service targets, 1 calendar; \d+ running tickets recomputed(, \d+ CIs?)?$/m);
   const again = await runCli(['definitions', 'apply', examples], { env: cliEnv });
   expect(again.stdout).toMatch(/\(unchanged\)/);
 });

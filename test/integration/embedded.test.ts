@@ -150,27 +150,30 @@ it("runs the README's Try it as written, keeps applied definitions across restar
   let second: Started | null = null;
   try {
     await eventually(async () => (first.output().includes('ready in') ? true : undefined), 90000, `embedded start (output: ${first.output()})`);
-    expect(first.output()).toMatch(/definitions v1 \(3 service targets, new\) from examples\/definitions\.yaml/);
+    expect(first.output()).toMatch(/definitions v1 \(5 service targets, new\) from examples\/definitions\.yaml/);
 
-    // The README's "Try it", command by command, as a user pastes it.
+    // The README's "Try it", command by command, as a user pastes it: the ticket's, then the CI's.
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const block = /## Try it\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
-    const commands = block
-      .split('\n')
-      .map((l) => l.replace(/\s+#.*$/, '').trim())
-      .filter(Boolean);
-    expect(commands.length).toBeGreaterThanOrEqual(5);
-    for (const command of commands) {
-      const script = command.replace(/^\.\/slm/, `${process.execPath} ${path.join(ROOT, 'bin', 'slm.cjs')}`).replace('localhost:8480', `127.0.0.1:${ports.emulator}`);
-      const r = await new Promise<{ code: number; out: string }>((resolve) => {
-        const child = spawn('sh', ['-c', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...cliEnv } });
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        child.on('close', (code) => resolve({ code: code ?? -1, out }));
-      });
-      expect({ command, code: r.code, out: r.code ? r.out : '' }).toEqual({ command, code: 0, out: '' });
-    }
+    const runBlock = async (heading: RegExp) => {
+      const block = new RegExp(`${heading.source}\\n\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(readme)![1]!;
+      const commands = block
+        .split('\n')
+        .map((l) => l.replace(/\s+#.*$/, '').trim())
+        .filter(Boolean);
+      expect(commands.length).toBeGreaterThanOrEqual(5);
+      for (const command of commands) {
+        const script = command.replace(/(^|&& )\.\/slm/g, `$1${process.execPath} ${path.join(ROOT, 'bin', 'slm.cjs')}`).replace('localhost:8480', `127.0.0.1:${ports.emulator}`);
+        const r = await new Promise<{ code: number; out: string }>((resolve) => {
+          const child = spawn('sh', ['-c', script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...cliEnv } });
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+          child.on('close', (code) => resolve({ code: code ?? -1, out }));
+        });
+        expect({ command, code: r.code, out: r.code ? r.out : '' }).toEqual({ command, code: 0, out: '' });
+      }
+    };
+    await runBlock(/## Try it/);
     // What the README says it does: T1 resolved within its goal, its category kept, one problem in SNOW, resolved.
     const t1 = JSON.parse((await runCli(['ticket', 'show', 'T1', '--json'], { env: cliEnv })).stdout) as {
       ticket: Record<string, unknown>;
@@ -189,6 +192,13 @@ it("runs the README's Try it as written, keeps applied definitions across restar
     );
     expect(problems).toHaveLength(1);
     expect(problems[0]!.category).toBe('network');
+
+    // The CI's "Try it": web-1 up then down, db-1 in alarm after its second sample.
+    await runBlock(/### A configuration item/);
+    const db1 = JSON.parse((await runCli(['ci', 'show', 'db-1', '--json'], { env: cliEnv })).stdout) as { measurements: { serviceTargetId: string; state: string }[] };
+    expect(db1.measurements).toEqual([expect.objectContaining({ serviceTargetId: 'db-latency', state: 'alarm' })]);
+    const web1 = JSON.parse((await runCli(['ci', 'show', 'web-1', '--json'], { env: cliEnv })).stdout) as { measurements: { state: string; segments: { state: string }[] }[] };
+    expect(web1.measurements[0]!.segments.map((x) => x.state)).toEqual(['up', 'down']);
 
     // Definitions applied by an operator...
     const mine = path.join(dataDir, 'mine.yaml');

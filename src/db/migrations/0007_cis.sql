@@ -17,4 +17,5 @@ CREATE TABLE "cis" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "measurement_segments" ADD COLUMN "business_ms" bigint;--> statement-breakpoint
 CREATE INDEX "cis_state_idx" ON "cis" USING btree ("state");
