@@ -42,8 +42,83 @@ function literal(node: unknown): Scalar | undefined {
   return undefined;
 }
 
-/** `ticket.name` or `ticket["name"]`. */
+/** The KPI aggregates (conditions.ts registers them for KPI expressions), as the interpreter computes them. */
+const AGGREGATES: Record<string, (xs: number[]) => number> = {
+  avg: (xs) => xs.reduce((a, b) => a + b, 0) / xs.length,
+  sum: (xs) => xs.reduce((a, b) => a + b, 0),
+  min: (xs) => Math.min(...xs),
+  max: (xs) => Math.max(...xs),
+};
+
+/** `avg([kpi.a, kpi.b])` and the like (KPI expressions only): the value when every element is a present finite number. */
+function aggregate(node: unknown): Getter | undefined {
+  if (rootName !== 'kpi' || !isNode(node) || node.op !== 'call' || !Array.isArray(node.args)) return undefined;
+  const [name, callArgs] = node.args as [unknown, unknown];
+  const fn = typeof name === 'string' ? AGGREGATES[name] : undefined;
+  if (!fn || !Array.isArray(callArgs) || callArgs.length !== 1) return undefined;
+  const list: unknown = callArgs[0];
+  if (!isNode(list) || list.op !== 'list' || !Array.isArray(list.args) || list.args.length === 0) return undefined;
+  const getters = list.args.map((x) => fieldOnly(x));
+  if (getters.some((g) => !g)) return undefined;
+  const gs = getters as Getter[];
+  return (kpi) => {
+    const xs: number[] = [];
+    for (const g of gs) {
+      const v = g(kpi);
+      if (typeof v !== 'number') return NOT_SCALAR;
+      xs.push(v);
+    }
+    return fn(xs);
+  };
+}
+
+/**
+ * The KPI names a KPI expression reads, per operand, when it is one comparison between fields,
+ * aggregates of fields and literals: both operands are evaluated before the comparison, so a missing
+ * KPI among them is certainly the interpreter's `no such key` — for the first operand that has one,
+ * and within an aggregate's list the last missing element (the pinned interpreter's order; the tests
+ * compare both paths). Null for any other shape.
+ */
+export function comparisonReads(ast: unknown): string[][] | null {
+  if (!isNode(ast) || !['==', '!=', '<', '<=', '>', '>='].includes(ast.op) || !Array.isArray(ast.args) || ast.args.length !== 2) return null;
+  const equality = ast.op === '==' || ast.op === '!=';
+  const operand = (n: unknown): string[] | null => {
+    if (!isNode(n)) return null;
+    if (n.op === 'value') return [];
+    const name = kpiName(n);
+    if (name !== undefined) return [name];
+    if (!equality && n.op === 'call' && Array.isArray(n.args) && typeof n.args[0] === 'string' && n.args[0] in AGGREGATES && Array.isArray(n.args[1]) && n.args[1].length === 1) {
+      const list: unknown = n.args[1][0];
+      if (!isNode(list) || list.op !== 'list' || !Array.isArray(list.args)) return null;
+      const names: string[] = [];
+      for (const x of list.args) {
+        const inner = isNode(x) ? (x.op === 'value' ? [] : kpiName(x) !== undefined ? [kpiName(x)!] : null) : null;
+        if (inner === null) return null;
+        names.push(...inner);
+      }
+      return names;
+    }
+    return null;
+  };
+  const left = operand(ast.args[0]);
+  const right = operand(ast.args[1]);
+  return left && right ? [left, right] : null;
+}
+
+function kpiName(node: AstNode): string | undefined {
+  if ((node.op !== '.' && node.op !== '[]') || !Array.isArray(node.args)) return undefined;
+  const [target, key] = node.args as [unknown, unknown];
+  if (!isNode(target) || target.op !== 'id' || target.args !== 'kpi') return undefined;
+  const name = node.op === '.' ? key : literal(key);
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** `ticket.name` or `ticket["name"]`; in KPI expressions also an aggregate of KPIs. */
 function field(node: unknown): Getter | undefined {
+  return fieldOnly(node) ?? aggregate(node);
+}
+
+function fieldOnly(node: unknown): Getter | undefined {
   if (!isNode(node) || (node.op !== '.' && node.op !== '[]') || !Array.isArray(node.args)) return undefined;
   const [target, key] = node.args as [unknown, unknown];
   if (!isNode(target) || target.op !== 'id' || target.args !== rootName) return undefined;
@@ -144,10 +219,13 @@ function compile(node: unknown): FastCondition | undefined {
     case '>=': {
       if (!Array.isArray(args) || args.length !== 2) return undefined;
       const [l, r] = args as [unknown, unknown];
-      const lf = field(l);
+      // An aggregate is declared double: CEL refuses `avg(…) == 70` (double == int) before evaluating
+      // it, so equality with an aggregate is left to the interpreter; ordering across numbers is fine.
+      const operand = node.op === '==' || node.op === '!=' ? fieldOnly : field;
+      const lf = operand(l);
       const rl = literal(r);
       if (lf && rl !== undefined) return comparison(node.op, lf, rl, true);
-      const rf = field(r);
+      const rf = operand(r);
       const ll = literal(l);
       if (rf && ll !== undefined) return comparison(node.op, rf, ll, false);
       return undefined;

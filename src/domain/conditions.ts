@@ -6,7 +6,7 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import { CelCostError, checkStaticCost, meter, withinBudget } from './celBudget';
-import { fastCondition, UNSURE, type FastCondition } from './celFast';
+import { comparisonReads, fastCondition, UNSURE, type FastCondition } from './celFast';
 import type { Ticket } from './ticket';
 
 export type ConditionResult = { ok: true; value: boolean } | { ok: false; reason: string };
@@ -172,38 +172,67 @@ function checkedDivision(source: string, ast: unknown): string {
 }
 
 const kpiCache = new Map<string, KpiExpression>();
+const KPI_TRUE: KpiResult = Object.freeze({ ok: true, value: true });
+const KPI_FALSE: KpiResult = Object.freeze({ ok: true, value: false });
 
-/** Compiles a boolean KPI expression; throws ConditionSyntaxError on bad syntax. */
-export function compileKpiExpression(source: string): KpiExpression {
-  const known = kpiCache.get(source);
+/**
+ * Compiles a boolean KPI expression; throws ConditionSyntaxError on bad syntax. `direct: false`
+ * leaves every evaluation to the interpreter (the tests compare the two paths).
+ */
+export function compileKpiExpression(source: string, opts: { direct?: boolean } = {}): KpiExpression {
+  const direct = opts.direct ?? true;
+  const cacheKey = direct ? source : `slow\u0000${source}`;
+  const known = kpiCache.get(cacheKey);
   if (known) return known;
   let program: ((ctx: Record<string, unknown>) => unknown) & { ast?: unknown };
+  let loops: number;
   try {
     const first = kpiEnv.parse(source) as typeof program;
-    checkStaticCost(first.ast);
+    loops = checkStaticCost(first.ast);
     program = source.includes('/') ? (kpiEnv.parse(checkedDivision(source, first.ast)) as typeof program) : first;
   } catch (err) {
     throw new ConditionSyntaxError(`invalid CEL "${short(source)}": ${firstLine(err)}`);
   }
-  meter(program.ast);
+  // As for conditions: without a macro every node runs at most once (no meter), and the common shapes
+  // (a KPI or an aggregate of KPIs compared with a literal) take the direct path; a read of a missing
+  // KPI in a single comparison is known without letting the interpreter throw.
+  const fast = direct && loops === 0 ? fastCondition(program.ast, 'kpi') : null;
+  const reads = direct && loops === 0 ? comparisonReads(program.ast) : null;
+  let run: (ctx: Record<string, unknown>) => unknown = program;
+  if (loops > 0) {
+    meter(program.ast);
+    run = (ctx) => withinBudget(() => program(ctx));
+  }
+  const missingKpi = (name: string): KpiResult => ({ ok: false, missing: name, reason: `"${short(source)}": no current value of KPI ${name}` });
   const expression: KpiExpression = {
     source,
     evaluate(kpi) {
+      if (fast) {
+        const r = fast(kpi);
+        if (r !== UNSURE) return r ? KPI_TRUE : KPI_FALSE;
+      }
+      if (reads) {
+        for (const names of reads) {
+          let missing: string | null = null;
+          for (const name of names) if (!Object.prototype.hasOwnProperty.call(kpi, name)) missing = name;
+          if (missing !== null) return missingKpi(missing);
+        }
+      }
       try {
-        const value = withinBudget(() => program({ kpi }));
+        const value = run({ kpi });
         if (typeof value !== 'boolean') return { ok: false, missing: null, reason: `"${short(source)}" is not a boolean (got ${typeof value})` };
-        return { ok: true, value };
+        return value ? KPI_TRUE : KPI_FALSE;
       } catch (err) {
         if (err instanceof CelCostError) return { ok: false, missing: null, reason: `"${short(source)}": ${err.message}` };
         if ((err as { code?: string }).code === 'no_such_key') {
           const m = /No such key: (\S+)/.exec(firstLine(err));
-          return { ok: false, missing: m?.[1] ?? '?', reason: `"${short(source)}": no current value of KPI ${m?.[1] ?? '?'}` };
+          return missingKpi(m?.[1] ?? '?');
         }
         return { ok: false, missing: null, reason: `"${short(source)}": ${firstLine(err)}` };
       }
     },
   };
-  kpiCache.set(source, expression);
+  kpiCache.set(cacheKey, expression);
   if (kpiCache.size > 2000) kpiCache.delete(kpiCache.keys().next().value!);
   return expression;
 }

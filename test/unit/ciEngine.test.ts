@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { BusinessCalendar } from '../../src/domain/calendar';
 import { parseCi, parseKpiSample } from '../../src/domain/ci/ci';
 import type { CiActionEffect, CiMeasurementView } from '../../src/domain/ci/engine';
+import * as conditions from '../../src/domain/conditions';
 import { parseDefinitions } from '../../src/domain/definitions';
 import { parseEvents, printedReplayLine, replay } from '../../src/domain/replay';
 
@@ -422,6 +423,76 @@ describe('properties', () => {
         }
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe("KPI expressions: the direct path gives the interpreter's answer", () => {
+  const expressions = [
+    'kpi.latency_ms > 200',
+    'kpi.latency_ms >= 200.5',
+    '500 < kpi.latency_ms',
+    'kpi.status == "ALARM"',
+    'kpi.status != "OK"',
+    'avg([kpi.a, kpi.b, kpi.c]) > 70',
+    'max([kpi.a, kpi.b]) >= 99',
+    'min([kpi.a, kpi.b]) < 1',
+    'sum([kpi.a, kpi.b, kpi.c]) == 150',
+    'avg([kpi.a, kpi.b]) > 70 && kpi.status == "OK"',
+    'kpi.latency_ms > 500 || (has(kpi.status) && kpi.status == "ALARM")',
+    'kpi.a / kpi.b > 0.5',
+  ];
+  const value = fc.oneof(fc.constant(undefined), fc.double({ min: -1000, max: 1000, noNaN: true }), fc.integer({ min: 0, max: 200 }), fc.constantFrom('OK', 'ALARM', 'WARNING', 'x'));
+  it('over random KPI maps with missing, numeric and status values', () => {
+    const { compileKpiExpression } = conditions;
+    fc.assert(
+      fc.property(fc.record({ latency_ms: value, status: value, a: value, b: value, c: value }), (raw) => {
+        const kpi = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as Record<string, number | string>;
+        for (const e of expressions) expect(compileKpiExpression(e).evaluate(kpi)).toEqual(compileKpiExpression(e, { direct: false }).evaluate(kpi));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('evaluation by scope', () => {
+  it('skipping what a change cannot affect gives the result of evaluating everything', async () => {
+    const { scopedEvaluation } = await import('../../src/domain/ci/engine');
+    const defs = {
+      calendars: [office],
+      serviceTargets: [
+        web({ calendar: 'office', milestones: [{ name: 'd', at: { downFor: '20m' }, actions: [{ setField: { flagged: true } }] }, { name: 'c', at: { downCount: 2 } }] }),
+        db({ appliesTo: 'ci.class == "db" || ci.class == "web"', missingData: { after: '15m', treatAs: 'unknown' }, warning: 'avg([kpi.a, kpi.b]) > 50', alarm: 'kpi.a / kpi.b > 3', statusKpi: 'health' }),
+        { id: 'terms-error', type: 'availability', appliesTo: 'ci.tier > 2', goal: { maxDownCount: 1 } },
+      ],
+    };
+    const step = fc.oneof(
+      fc.record({ gap: fc.integer({ min: 0, max: 3600_000 }), ci: fc.record({ class: fc.constantFrom('web', 'db', 'other'), status: fc.constantFrom('up', 'down', 'x'), tier: fc.constantFrom(1, 3, 'gold') }) }),
+      fc.record({ gap: fc.integer({ min: 0, max: 1800_000 }), kpi: fc.record({ name: fc.constantFrom('a', 'b', 'health'), value: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constantFrom('OK', 'Alarm', 'Offline')) }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 30 }), (steps) => {
+        let t = Date.parse('2026-03-06T07:00:00Z');
+        const lines: Line[] = steps.map((s) => {
+          t += s.gap;
+          const at = new Date(t).toISOString();
+          return 'ci' in s ? { at, ci: { id: 'x-1', ...s.ci } } : { at, kpi: { ci: 'x-1', ...s.kpi } };
+        });
+        lines.push({ at: new Date(t + 7200_000).toISOString(), check: 'end' });
+        let a;
+        try {
+          a = run(defs, lines);
+        } catch (err) {
+          return expect(() => run(defs, lines)).toThrow((err as Error).message);
+        }
+        scopedEvaluation(false);
+        try {
+          expect(run(defs, lines)).toEqual(a);
+        } finally {
+          scopedEvaluation(true);
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 });

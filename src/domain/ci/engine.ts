@@ -134,7 +134,7 @@ export function applyCiChange(state: CiEngineState, env: EngineEnv, ci: Ci, at: 
   const effects: CiActionEffect[] = [];
   advanceTo(state, env, at, effects);
   state.ci = ci;
-  evaluate(state, env, at, effects);
+  evaluate(state, env, at, effects, 'ci');
   return effects;
 }
 
@@ -154,7 +154,7 @@ export function applyKpiReadings(state: CiEngineState, env: EngineEnv, readings:
     state.kpis[name] = { value: r.value, at: r.at };
     changed = true;
   }
-  if (changed) evaluate(state, env, at, effects);
+  if (changed) evaluate(state, env, at, effects, 'kpi');
   return effects;
 }
 
@@ -236,15 +236,32 @@ function latestOpen(state: CiEngineState, targetId: string): CiMeasurement | und
   return undefined;
 }
 
+/**
+ * What changed, so evaluation skips what cannot have: a KPI reading changes no terms and no
+ * availability state; a CI snapshot changes no performance state (KPI values go stale only at their
+ * own timers, which evaluate then). `all` after definition edits.
+ */
+type Scope = 'all' | 'ci' | 'kpi';
+
+/** Whether evaluation skips by scope (the default); the tests turn it off to compare with evaluating everything. */
+let scoped = true;
+export function scopedEvaluation(on: boolean): void {
+  scoped = on;
+}
+const TERMS_HOLD = Object.freeze({ ok: true, value: true } as const);
+
 /** Attaches, detaches and moves every target's measurement to the state the CI and its KPIs give at `at`. */
-function evaluate(state: CiEngineState, env: EngineEnv, at: number, effects: CiActionEffect[]): void {
+function evaluate(state: CiEngineState, env: EngineEnv, at: number, effects: CiActionEffect[], scope: Scope = 'all'): void {
+  if (!scoped) scope = 'all';
   for (let depth = 0; depth < 10; depth++) {
     const ci = state.ci ?? { id: state.ciId };
     const targets = env.defs.ciTargets;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i]!;
       let m = latestOpen(state, target.id);
-      const terms = target.appliesTo_.evaluate(ci);
+      if (m && scope === 'kpi' && target.type === 'availability') continue;
+      // KPIs change no terms: an attached measurement stays attached (unless its terms failed to evaluate).
+      const terms = m && scope === 'kpi' && m.status !== 'Invalid' ? TERMS_HOLD : target.appliesTo_.evaluate(ci);
       if (terms.ok && !terms.value) {
         if (m) {
           accountTo(m, at, env.calendar(m.calendarId));
@@ -252,6 +269,8 @@ function evaluate(state: CiEngineState, env: EngineEnv, at: number, effects: CiA
         }
         continue;
       }
+      // A snapshot leaves a valid performance measurement's state as it is.
+      if (m && terms.ok && scope === 'ci' && target.type === 'performance' && m.status !== 'Invalid') continue;
       const next = terms.ok ? stateOf(target, ci, state.kpis, at) : { state: 'unknown' as CiState, invalid: terms.reason };
       if (!m) {
         m = attach(state, env, target, next.state, at);
@@ -267,6 +286,7 @@ function evaluate(state: CiEngineState, env: EngineEnv, at: number, effects: CiA
     const before = state.ci;
     fireDue(state, env, at, effects);
     if (state.ci === before) return;
+    scope = 'ci';
   }
 }
 
@@ -491,14 +511,16 @@ function advanceTo(state: CiEngineState, env: EngineEnv, until: number, effects:
       continue;
     }
     if (kind === -1) {
-      // A KPI value went stale: every target reads the CI's values again at this instant.
+      // A KPI value went stale: the performance targets read the CI's values again at this instant.
       m.expiresAt = null;
-      evaluate(state, env, at, effects);
+      evaluate(state, env, at, effects, 'kpi');
       continue;
     }
+    const before = state.ci;
     fire(state, m, target, m.milestones[kind]!, at, effects);
     refreshMilestones(m, target, cal);
-    evaluate(state, env, at, effects);
+    if (state.ci !== before) evaluate(state, env, at, effects, 'ci');
+    else fireDue(state, env, at, effects);
   }
   throw new Error('CI timer loop did not settle');
 }
@@ -522,6 +544,7 @@ function fireDue(state: CiEngineState, env: EngineEnv, at: number, effects: CiAc
     if (!fired) return;
   }
 }
+
 
 function fire(state: CiEngineState, m: CiMeasurement, target: CompiledCiTarget, s: CiMilestoneState, at: number, effects: CiActionEffect[]): void {
   const d = findMilestone(target.compiledMilestones, s.name);
