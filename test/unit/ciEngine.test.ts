@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { BusinessCalendar } from '../../src/domain/calendar';
 import { parseCi, parseKpiSample } from '../../src/domain/ci/ci';
-import type { CiActionEffect, CiMeasurementView } from '../../src/domain/ci/engine';
+import { scopedEvaluation, type CiActionEffect, type CiMeasurementView } from '../../src/domain/ci/engine';
 import * as conditions from '../../src/domain/conditions';
 import { parseDefinitions } from '../../src/domain/definitions';
 import { parseEvents, printedReplayLine, replay } from '../../src/domain/replay';
@@ -456,8 +456,7 @@ describe("KPI expressions: the direct path gives the interpreter's answer", () =
 });
 
 describe('evaluation by scope', () => {
-  it('skipping what a change cannot affect gives the result of evaluating everything', async () => {
-    const { scopedEvaluation } = await import('../../src/domain/ci/engine');
+  it('skipping what a change cannot affect gives the result of evaluating everything', () => {
     const defs = {
       calendars: [office],
       serviceTargets: [
@@ -479,7 +478,7 @@ describe('evaluation by scope', () => {
           return 'ci' in s ? { at, ci: { id: 'x-1', ...s.ci } } : { at, kpi: { ci: 'x-1', ...s.kpi } };
         });
         lines.push({ at: new Date(t + 7200_000).toISOString(), check: 'end' });
-        let a;
+        let a: ReturnType<typeof run>;
         try {
           a = run(defs, lines);
         } catch (err) {
