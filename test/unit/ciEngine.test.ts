@@ -7,7 +7,8 @@ import { BusinessCalendar } from '../../src/domain/calendar';
 import { parseCi, parseKpiSample } from '../../src/domain/ci/ci';
 import { scopedEvaluation, type CiActionEffect, type CiMeasurementView } from '../../src/domain/ci/engine';
 import * as conditions from '../../src/domain/conditions';
-import { parseDefinitions } from '../../src/domain/definitions';
+import { compileDefinitions, parseDefinitions } from '../../src/domain/definitions';
+import { reduceSamples, refreshMsOf } from '../../src/domain/ci/kpiForward';
 import { parseEvents, printedReplayLine, replay } from '../../src/domain/replay';
 
 const office = { id: 'office', timezone: 'Europe/Luxembourg', weekly: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri'].map((d) => [d, [['09:00', '17:30']]])) };
@@ -493,5 +494,27 @@ describe('evaluation by scope', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('the KPI ingest reduction', () => {
+  it("forwards a KPI's first value, state changes and refreshes of a copy going stale; one forward per instant; ignores older samples", () => {
+    const targets = compileDefinitions(parseDefinitions({ serviceTargets: [db({ missingData: { after: '10m' } })] }), '1').ciTargets;
+    const refresh = refreshMsOf(targets);
+    expect(refresh).toBe(300_000);
+    const ledger = { readings: {}, sent: {} };
+    const t0 = Date.parse('2026-03-02T09:00:00Z');
+    const s = (sec: number, name: string, value: number) => ({ name, value, at: t0 + sec * 1000 });
+    // The first values of two KPIs at one instant: one forward carrying both.
+    let out = reduceSamples('db-1', ledger, [s(0, 'latency_ms', 100), s(0, 'cpu', 5)], targets, refresh);
+    expect(out).toEqual([{ at: t0, readings: { latency_ms: { value: 100, at: t0 }, cpu: { value: 5, at: t0 } } }]);
+    // Samples that keep the state (ok) are held back; a warning goes out with what changed since.
+    out = reduceSamples('db-1', ledger, [s(1, 'latency_ms', 120), s(2, 'cpu', 7), s(3, 'latency_ms', 300)], targets, refresh);
+    expect(out).toEqual([{ at: t0 + 3000, readings: { latency_ms: { value: 300, at: t0 + 3000 }, cpu: { value: 7, at: t0 + 2000 } } }]);
+    // An older sample is ignored; a steady value is refreshed once the copy is half its staleness limit old.
+    expect(reduceSamples('db-1', ledger, [s(2, 'latency_ms', 900)], targets, refresh)).toEqual([]);
+    expect(reduceSamples('db-1', ledger, [s(200, 'latency_ms', 310)], targets, refresh)).toEqual([]);
+    out = reduceSamples('db-1', ledger, [s(304, 'latency_ms', 305)], targets, refresh);
+    expect(out.map((f) => Object.keys(f.readings))).toEqual([['latency_ms']]);
   });
 });

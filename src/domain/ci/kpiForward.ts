@@ -70,7 +70,10 @@ export function reduceSamples(
       if (!sent || sent.at !== r.at || sent.value !== r.value) delta[name] = { value: r.value, at: r.at };
     }
     ledger.sent = { ...ledger.sent, ...delta };
-    out.push({ at: s.at, readings: delta });
+    // Forwards at one instant (the first samples of a CI's KPIs, a batch measured together) go as one.
+    const last = out[out.length - 1];
+    if (last && last.at === s.at) last.readings = { ...last.readings, ...delta };
+    else out.push({ at: s.at, readings: delta });
   }
   return out;
 }
