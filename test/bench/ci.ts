@@ -280,7 +280,15 @@ export async function main(argv: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, 5000));
       const sampleIds = ids.filter((_, i) => i % Math.max(1, Math.floor(n / 20)) === 0);
       let events = 0;
-      for (const id of sampleIds) events += (await client.workflow.getHandle(`ci:${id}`).fetchHistory()).events?.length ?? 0;
+      for (const id of sampleIds) {
+        // Every run of the CI: back through continue-as-new to the first.
+        let runId: string | undefined;
+        do {
+          const h = await client.workflow.getHandle(`ci:${id}`, runId).fetchHistory();
+          events += h.events?.length ?? 0;
+          runId = h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+        } while (runId);
+      }
       const hours = (Date.now() - start) / 3600_000;
       const rss = process.memoryUsage().rss;
       say(`flap: ${(events / sampleIds.length / hours).toFixed(0)} history events per CI per hour (mean of ${sampleIds.length} CIs, continue-as-new included); process RSS ${(rssBefore / 1e6).toFixed(0)} → ${(rss / 1e6).toFixed(0)} MB: ${((rss - rssBefore) / n / 1024).toFixed(1)} KiB per CI workflow (worker, API and client in this process)`);
