@@ -151,4 +151,7 @@ export const ciListQuery = z.object({
   page: z.coerce.number().int().min(1).default(1),
 });
 export const ciListSchema = z.looseObject({ total: z.number(), page: z.number(), cis: z.array(z.looseObject({ ciId: z.string() })) });
-export const ciDocSchema = z.looseObject({ ci: z.looseObject({}).nullable(), measurements: z.array(z.looseObject({ ciId: z.string(), serviceTargetId: z.string(), state: z.string() })) });
+export const ciDocSchema = z.looseObject({
+  ci: z.looseObject({}).nullable(),
+  measurements: z.array(z.looseObject({ ciId: z.string(), serviceTargetId: z.string(), state: z.string() })),
+});

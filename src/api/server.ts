@@ -445,7 +445,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     const tenant = await tenantOf(req);
     if (!tenant) return ci;
     const has = ci[tenant.field];
-    if (has !== undefined && has !== tenant.value) throw new ApiError(403, `forbidden: CI ${String(ci.id)} carries ${tenant.field} ${JSON.stringify(has)}, not this token's tenant`);
+    if (has !== undefined && has !== tenant.value)
+      throw new ApiError(403, `forbidden: CI ${String(ci.id)} carries ${tenant.field} ${JSON.stringify(has)}, not this token's tenant`);
     const owners = await ciTenants(await ports.db(), [String(ci.id)], tenant.field);
     const owner = owners.get(String(ci.id));
     if (owner !== undefined && owner !== null && owner !== tenant.value) throw new ApiError(403, `forbidden: CI ${String(ci.id)} belongs to another tenant`);
@@ -518,7 +519,14 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     '/v1/cis',
     { config: { role: 'read' }, schema: { summary: '`slm cis list --json`: filter, sort, 25 a page', querystring: S.ciListQuery, response: { 200: S.ciListSchema } } },
     async (req) =>
-      (await listCisDoc(ports, { page: req.query.page, filter: req.query.filter, sort: req.query.sort, descending: req.query.desc, down: req.query.down, tenant: await tenantOf(req) })) as never,
+      (await listCisDoc(ports, {
+        page: req.query.page,
+        filter: req.query.filter,
+        sort: req.query.sort,
+        descending: req.query.desc,
+        down: req.query.down,
+        tenant: await tenantOf(req),
+      })) as never,
   );
 
   api.get(

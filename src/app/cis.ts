@@ -107,7 +107,8 @@ export async function pushKpis(ports: AppPorts, raw: unknown, now = Date.now()):
   return { accepted: list.length - stale, stale, forwarded, cis: byCi.size };
 }
 
-const isoReadings = (r: Record<string, KpiReading> | null | undefined) => Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, { value: v.value, at: new Date(v.at).toISOString() }]));
+const isoReadings = (r: Record<string, KpiReading> | null | undefined) =>
+  Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, { value: v.value, at: new Date(v.at).toISOString() }]));
 
 /**
  * One CI: live from its workflow (segments the run no longer keeps come from the database), else as
@@ -170,7 +171,15 @@ export async function listCisDoc(ports: Pick<AppPorts, 'db'>, q: CiListQuery): P
   if (!Number.isInteger(page) || page < 1) throw new ListQueryError(`page must be a whole number ≥ 1, got "${q.page}"`);
   const sort = q.sort ?? 'id';
   if (!(sort in CI_SORTS)) throw new ListQueryError(`sort must be one of ${CI_SORT_NAMES.join(', ')}`);
-  const result = await listCis(await ports.db(), { page, pageSize: CI_PAGE_SIZE, filter: q.filter, sort: sort as keyof typeof CI_SORTS, descending: !!q.descending, down: q.down, tenant: q.tenant });
+  const result = await listCis(await ports.db(), {
+    page,
+    pageSize: CI_PAGE_SIZE,
+    filter: q.filter,
+    sort: sort as keyof typeof CI_SORTS,
+    descending: !!q.descending,
+    down: q.down,
+    tenant: q.tenant,
+  });
   return {
     total: result.total,
     page,
@@ -195,7 +204,8 @@ export function ciTimelineText(doc: CiDoc): string {
       `  ${m.serviceTargetId} [${m.type}] ${m.status} ${m.state} — up ${m.upSeconds} s, down ${m.downSeconds} s in ${m.downCount} outage(s), unknown ${m.unknownSeconds} s; availability ${m.availability ?? 'n/a'} %; goal ${goal}: ${m.goalMet === null ? 'n/a' : m.goalMet ? 'kept' : 'missed'}${m.reason ? `; why: ${m.reason}` : ''}`,
     );
     for (const s of m.segments) lines.push(`    ${s.startAt} → ${s.endAt ?? 'now'}  ${s.state.padEnd(7)} ${s.businessSeconds} business s`);
-    for (const ms of m.milestones) if (ms.firedAt || ms.dueAt) lines.push(`    milestone ${ms.name}: ${ms.firedAt ? `fired ${ms.firedAt}` : ''}${ms.dueAt ? ` due ${ms.dueAt}` : ''}`);
+    for (const ms of m.milestones)
+      if (ms.firedAt || ms.dueAt) lines.push(`    milestone ${ms.name}: ${ms.firedAt ? `fired ${ms.firedAt}` : ''}${ms.dueAt ? ` due ${ms.dueAt}` : ''}`);
   }
   for (const r of doc.rejectedChanges) lines.push(`  refused ${r.at}: ${r.reason}`);
   return lines.join('\n') + '\n';

@@ -30,7 +30,14 @@ export async function applyDefinitionsDoc(ports: Pick<AppPorts, 'db' | 'temporal
       // Stored is what counts; ticket workflows read the newest version at their next change.
     }
   }
-  return { version: res.version, changed: res.changed, serviceTargets: defs.serviceTargets.length, calendars: defs.calendars.length, ticketsTold: told?.tickets ?? null, cisTold: told?.cis ?? null };
+  return {
+    version: res.version,
+    changed: res.changed,
+    serviceTargets: defs.serviceTargets.length,
+    calendars: defs.calendars.length,
+    ticketsTold: told?.tickets ?? null,
+    cisTold: told?.cis ?? null,
+  };
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

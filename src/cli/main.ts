@@ -326,19 +326,30 @@ async function ciExport(argv: string[], config: Config): Promise<void> {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'definitions.json'), JSON.stringify(exported.definitions ?? {}, null, 2) + '\n');
   fs.writeFileSync(path.join(out, 'events.jsonl'), exported.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  process.stdout.write(`${exported.events.length} events of CI ${id} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`);
+  process.stdout.write(
+    `${exported.events.length} events of CI ${id} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`,
+  );
 }
 
 async function cisList(argv: string[], config: Config): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, filter: { type: 'string' }, down: { type: 'boolean' }, sort: { type: 'string', default: 'id' }, desc: { type: 'boolean' }, page: { type: 'string', default: '1' } },
+    options: {
+      json: { type: 'boolean' },
+      filter: { type: 'string' },
+      down: { type: 'boolean' },
+      sort: { type: 'string', default: 'id' },
+      desc: { type: 'boolean' },
+      page: { type: 'string', default: '1' },
+    },
     strict: true,
   });
   const page = Number(values.page);
   if (!Number.isInteger(page) || page < 1) throw new UsageError(`--page must be a whole number ≥ 1, got "${values.page}"`);
   if (!(CI_SORT_NAMES as string[]).includes(values.sort)) throw new UsageError(`--sort must be one of ${CI_SORT_NAMES.join(', ')}`);
-  const doc = await withPorts(config, (ports) => listCisDoc(ports, { page, filter: values.filter, sort: values.sort, descending: !!values.desc, down: values.down ? true : undefined }));
+  const doc = await withPorts(config, (ports) =>
+    listCisDoc(ports, { page, filter: values.filter, sort: values.sort, descending: !!values.desc, down: values.down ? true : undefined }),
+  );
   if (values.json) return void process.stdout.write(JSON.stringify(doc) + '\n');
   const pages = Math.max(1, Math.ceil(doc.total / CI_PAGE_SIZE));
   const lines = [`${doc.total} CIs (page ${doc.page} of ${pages})`];
@@ -377,7 +388,9 @@ async function kpiPush(argv: string[], config: Config): Promise<void> {
     }
     return sum;
   });
-  process.stdout.write(`${total.accepted} sample(s) for ${total.cis.size} CI(s) accepted${total.stale ? `, ${total.stale} stale ignored` : ''}; ${total.forwarded} state change(s) forwarded\n`);
+  process.stdout.write(
+    `${total.accepted} sample(s) for ${total.cis.size} CI(s) accepted${total.stale ? `, ${total.stale} stale ignored` : ''}; ${total.forwarded} state change(s) forwarded\n`,
+  );
 }
 
 async function replayCommand(argv: string[]): Promise<void> {

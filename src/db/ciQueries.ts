@@ -23,7 +23,17 @@ export interface CiStateRecord {
 export async function saveCiState(db: Db, rec: CiStateRecord): Promise<void> {
   const head = ciHeadline(rec.measurements);
   const cls = rec.ci && typeof rec.ci.class === 'string' ? rec.ci.class : null;
-  const row = { ciId: rec.ciId, ci: rec.ci, class: cls, state: head.state, down: head.down, kpis: rec.kpis, measurements: rec.measurements, rejectedChanges: rec.rejectedChanges, updatedAt: new Date() };
+  const row = {
+    ciId: rec.ciId,
+    ci: rec.ci,
+    class: cls,
+    state: head.state,
+    down: head.down,
+    kpis: rec.kpis,
+    measurements: rec.measurements,
+    rejectedChanges: rec.rejectedChanges,
+    updatedAt: new Date(),
+  };
   await db.transaction(async (tx) => {
     await tx.insert(cis).values(row).onConflictDoUpdate({ target: cis.ciId, set: row });
     if (rec.segments.length === 0) return;
@@ -62,7 +72,14 @@ export async function saveCiState(db: Db, rec: CiStateRecord): Promise<void> {
       .values(rows)
       .onConflictDoUpdate({
         target: [measurementSegments.subjectKind, measurementSegments.subjectId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
-        set: { status: sql`excluded.status`, startAt: sql`excluded.start_at`, stopAt: sql`excluded.stop_at`, businessSeconds: sql`excluded.business_seconds`, businessMs: sql`excluded.business_ms`, counts: sql`excluded.counts` },
+        set: {
+          status: sql`excluded.status`,
+          startAt: sql`excluded.start_at`,
+          stopAt: sql`excluded.stop_at`,
+          businessSeconds: sql`excluded.business_seconds`,
+          businessMs: sql`excluded.business_ms`,
+          counts: sql`excluded.counts`,
+        },
       });
   });
 }
@@ -77,7 +94,14 @@ export async function ciSegments(db: Db, ciId: string, serviceTargetId: string, 
   const rows = await db
     .select()
     .from(measurementSegments)
-    .where(and(eq(measurementSegments.subjectKind, CI), eq(measurementSegments.subjectId, ciId), eq(measurementSegments.serviceTargetId, serviceTargetId), eq(measurementSegments.instance, instance)))
+    .where(
+      and(
+        eq(measurementSegments.subjectKind, CI),
+        eq(measurementSegments.subjectId, ciId),
+        eq(measurementSegments.serviceTargetId, serviceTargetId),
+        eq(measurementSegments.instance, instance),
+      ),
+    )
     .orderBy(asc(measurementSegments.seq));
   return rows.map((r) => ({
     state: r.status as CiSegmentView['state'],
@@ -91,7 +115,15 @@ export const CI_SORTS = { id: cis.ciId, state: cis.state, class: cis.class, upda
 
 export async function listCis(
   db: Db,
-  opts: { page: number; pageSize: number; filter?: string | undefined; sort: keyof typeof CI_SORTS; descending: boolean; down?: boolean | undefined; tenant?: { field: string; value: string } | undefined },
+  opts: {
+    page: number;
+    pageSize: number;
+    filter?: string | undefined;
+    sort: keyof typeof CI_SORTS;
+    descending: boolean;
+    down?: boolean | undefined;
+    tenant?: { field: string; value: string } | undefined;
+  },
 ) {
   const text = opts.filter ? or(ilike(cis.ciId, `%${opts.filter}%`), ilike(cis.state, `%${opts.filter}%`), ilike(cis.class, `%${opts.filter}%`)) : undefined;
   const where = and(text, opts.down === undefined ? undefined : eq(cis.down, opts.down), opts.tenant ? sql`${cis.ci}->>${opts.tenant.field} = ${opts.tenant.value}` : undefined);

@@ -156,7 +156,10 @@ const performanceTargetSchema = z
     warning: cel.optional(),
     alarm: cel.optional(),
     /** A status KPI (OK / Warning / Alarm / Offline) whose value is a state of its own; the worse of it and the expressions counts. */
-    statusKpi: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a KPI name').optional(),
+    statusKpi: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a KPI name')
+      .optional(),
     missingData: z
       .object({
         after: positiveDurationSchema().default(600),

@@ -24,7 +24,17 @@ import { parseTicket } from './ticket';
 import { ticketAttributes, type TicketAttributes } from './ticketAttributes';
 import { isSettled } from './request/ticketLifecycle';
 import { parseCi, parseKpiSample } from './ci/ci';
-import { advanceCi, applyCiChange, applyCiDefinitionsChange, applyKpiReadings, newCiState, toCiView, type CiActionEffect, type CiEngineState, type CiMeasurementView } from './ci/engine';
+import {
+  advanceCi,
+  applyCiChange,
+  applyCiDefinitionsChange,
+  applyKpiReadings,
+  newCiState,
+  toCiView,
+  type CiActionEffect,
+  type CiEngineState,
+  type CiMeasurementView,
+} from './ci/engine';
 
 export type ReplayEvent =
   | { at: number; line: number; ticket: unknown }

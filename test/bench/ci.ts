@@ -36,7 +36,14 @@ const office = { id: 'office', timezone: 'Europe/Berlin', weekly: Object.fromEnt
 const CI_DEFINITIONS = {
   calendars: [office],
   serviceTargets: [
-    { id: 'web-availability', type: 'availability', appliesTo: 'ci.class == "web"', calendar: 'office', goal: { availability: 99.5 }, milestones: [{ name: 'down-30m', at: { downFor: '30m' } }] },
+    {
+      id: 'web-availability',
+      type: 'availability',
+      appliesTo: 'ci.class == "web"',
+      calendar: 'office',
+      goal: { availability: 99.5 },
+      milestones: [{ name: 'down-30m', at: { downFor: '30m' } }],
+    },
     {
       id: 'cpu',
       type: 'performance',
@@ -67,7 +74,9 @@ function engineBench(cis: number): void {
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     rates.push(changes / seconds);
-    say(`engine round ${round}: ${changes} CI changes (snapshots and KPI readings, 2 targets each) in ${seconds.toFixed(2)} s — ${Math.round(changes / seconds).toLocaleString('en')} CI state changes/s`);
+    say(
+      `engine round ${round}: ${changes} CI changes (snapshots and KPI readings, 2 targets each) in ${seconds.toFixed(2)} s — ${Math.round(changes / seconds).toLocaleString('en')} CI state changes/s`,
+    );
   }
   const tenv = engineEnv(compileDefinitions(parseDefinitions(TICKET_DEFINITIONS), '1'), (cal) => BusinessCalendar.fromSpec(cal));
   const trates: number[] = [];
@@ -87,7 +96,9 @@ function engineBench(cis: number): void {
   }
   const c = median(rates);
   const t = median(trates);
-  say(`engine median: ${Math.round(c).toLocaleString('en')} CI state changes/s (goal ≥ 500,000); request engine in the same run: ${Math.round(t).toLocaleString('en')} ticket events/s; ratio ${(c / t).toFixed(2)}`);
+  say(
+    `engine median: ${Math.round(c).toLocaleString('en')} CI state changes/s (goal ≥ 500,000); request engine in the same run: ${Math.round(t).toLocaleString('en')} ticket events/s; ratio ${(c / t).toFixed(2)}`,
+  );
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -162,13 +173,22 @@ export async function main(argv: string[]): Promise<void> {
     }
     const agent = new Agent({ connections: 64 });
     const post = async (route: string, body: unknown) => {
-      const r = await request(`${base}${route}`, { method: 'POST', dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const r = await request(`${base}${route}`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await r.body.text();
       if (r.statusCode !== 202) throw new Error(`${route} → ${r.statusCode}: ${text}`);
       return JSON.parse(text) as { accepted: number; forwarded: number };
     };
     const ids = Array.from({ length: n }, (_, i) => `bench-ci-${i}`);
-    for (let i = 0; i < n; i += 500) await post('/v1/cis', ids.slice(i, i + 500).map((id) => ({ id, class: 'web', status: 'up' })));
+    for (let i = 0; i < n; i += 500)
+      await post(
+        '/v1/cis',
+        ids.slice(i, i + 500).map((id) => ({ id, class: 'web', status: 'up' })),
+      );
 
     if (parts.has('ingest')) {
       // Warm-up: every CI's first samples (new KPIs are always forwarded), until every run has them.
@@ -177,7 +197,10 @@ export async function main(argv: string[]): Promise<void> {
       for (let i = 0; i < warm.length; i += 1000) await post('/v1/kpis', warm.slice(i, i + 1000));
       const warmDeadline = Date.now() + 300_000;
       for (;;) {
-        const [row] = await db.select({ n: sql<number>`count(*)` }).from(cis).where(sql`${cis.kpis} <> '{}'::jsonb`);
+        const [row] = await db
+          .select({ n: sql<number>`count(*)` })
+          .from(cis)
+          .where(sql`${cis.kpis} <> '{}'::jsonb`);
         if (Number(row!.n) >= n || Date.now() > warmDeadline) break;
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -199,7 +222,14 @@ export async function main(argv: string[]): Promise<void> {
           const rows = await db
             .select({ ci: measurementSegments.subjectId })
             .from(measurementSegments)
-            .where(and(eq(measurementSegments.subjectKind, 'ci'), eq(measurementSegments.status, 'alarm'), gte(measurementSegments.startAt, since), inArray(measurementSegments.subjectId, [...pending.keys()])));
+            .where(
+              and(
+                eq(measurementSegments.subjectKind, 'ci'),
+                eq(measurementSegments.status, 'alarm'),
+                gte(measurementSegments.startAt, since),
+                inArray(measurementSegments.subjectId, [...pending.keys()]),
+              ),
+            );
           const now = Date.now();
           for (const r of rows) {
             const t = pending.get(r.ci);
@@ -227,12 +257,14 @@ export async function main(argv: string[]): Promise<void> {
         }
         const batches = [];
         for (let i = 0; i < samples.length; i += 1000) batches.push(samples.slice(i, i + 1000));
-        const results = await Promise.all(batches.map(async (b) => {
-          const t0 = performance.now();
-          const r = await post('/v1/kpis', b);
-          latencies.push(performance.now() - t0);
-          return r;
-        }));
+        const results = await Promise.all(
+          batches.map(async (b) => {
+            const t0 = performance.now();
+            const r = await post('/v1/kpis', b);
+            latencies.push(performance.now() - t0);
+            return r;
+          }),
+        );
         for (const r of results) {
           accepted += r.accepted;
           forwarded += r.forwarded;
@@ -241,7 +273,9 @@ export async function main(argv: string[]): Promise<void> {
       const elapsed = (Date.now() - start) / 1000;
       polling = false;
       await poller;
-      say(`ingest: ${accepted} samples accepted in ${elapsed.toFixed(1)} s — ${Math.round(accepted / elapsed).toLocaleString('en')} samples/s (offered ${n * k}/s; ${behind} ticks late); ${forwarded} forwarded to workflows (${((100 * forwarded) / Math.max(1, accepted)).toFixed(2)} %)`);
+      say(
+        `ingest: ${accepted} samples accepted in ${elapsed.toFixed(1)} s — ${Math.round(accepted / elapsed).toLocaleString('en')} samples/s (offered ${n * k}/s; ${behind} ticks late); ${forwarded} forwarded to workflows (${((100 * forwarded) / Math.max(1, accepted)).toFixed(2)} %)`,
+      );
       say(`ingest: request latency (1,000 samples) p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
       say(
         `ingest: under load, sample → state change recorded (the alarm's segment row in PostgreSQL, from the push), ${underLoad.length} changes: p50 ${percentile(underLoad, 50).toFixed(0)} ms, p99 ${percentile(underLoad, 99).toFixed(0)} ms (goal p99 < 1 s)${pending.size ? `; ${pending.size} never seen` : ''}`,
@@ -253,7 +287,10 @@ export async function main(argv: string[]): Promise<void> {
         const ci = ids[(i * 37) % n]!;
         const at = Date.now();
         const t0 = performance.now();
-        await post('/v1/kpis', [0, 1, 2].map((j) => ({ ci, name: `k${j}`, value: 99, at: new Date(at).toISOString() })));
+        await post(
+          '/v1/kpis',
+          [0, 1, 2].map((j) => ({ ci, name: `k${j}`, value: 99, at: new Date(at).toISOString() })),
+        );
         for (;;) {
           const [row] = await db
             .select({ n: sql<number>`count(*)` })
@@ -265,7 +302,9 @@ export async function main(argv: string[]): Promise<void> {
         }
         recorded.push(performance.now() - t0);
       }
-      say(`ingest: idle, sample → state change recorded (segment row in PostgreSQL), 50 changes: p50 ${percentile(recorded, 50).toFixed(0)} ms, p99 ${percentile(recorded, 99).toFixed(0)} ms (goal p99 < 1 s)`);
+      say(
+        `ingest: idle, sample → state change recorded (segment row in PostgreSQL), 50 changes: p50 ${percentile(recorded, 50).toFixed(0)} ms, p99 ${percentile(recorded, 99).toFixed(0)} ms (goal p99 < 1 s)`,
+      );
     }
 
     if (parts.has('flap')) {
@@ -291,7 +330,9 @@ export async function main(argv: string[]): Promise<void> {
       }
       const hours = (Date.now() - start) / 3600_000;
       const rss = process.memoryUsage().rss;
-      say(`flap: ${(events / sampleIds.length / hours).toFixed(0)} history events per CI per hour (mean of ${sampleIds.length} CIs, continue-as-new included); process RSS ${(rssBefore / 1e6).toFixed(0)} → ${(rss / 1e6).toFixed(0)} MB: ${((rss - rssBefore) / n / 1024).toFixed(1)} KiB per CI workflow (worker, API and client in this process)`);
+      say(
+        `flap: ${(events / sampleIds.length / hours).toFixed(0)} history events per CI per hour (mean of ${sampleIds.length} CIs, continue-as-new included); process RSS ${(rssBefore / 1e6).toFixed(0)} → ${(rss / 1e6).toFixed(0)} MB: ${((rss - rssBefore) / n / 1024).toFixed(1)} KiB per CI workflow (worker, API and client in this process)`,
+      );
     }
     await closeApi();
   } finally {

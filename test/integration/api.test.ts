@@ -149,13 +149,23 @@ afterAll(async () => {
 
 describe('configuration items and KPI samples (DESIGN §4.7)', () => {
   it('takes CI snapshots and KPI samples; reads give exactly the CLI documents', async () => {
-    const cis = await call('POST', '/v1/cis', { token: TOKENS.ingest, body: [{ id: 'api-web-1', class: 'web', status: 'up' }, { id: 'api-db-1', class: 'db' }] });
+    const cis = await call('POST', '/v1/cis', {
+      token: TOKENS.ingest,
+      body: [
+        { id: 'api-web-1', class: 'web', status: 'up' },
+        { id: 'api-db-1', class: 'db' },
+      ],
+    });
     expect(cis.status).toBe(202);
     expect(cis.json.accepted.map((a: any) => a.workflowId)).toEqual(['ci:api-web-1', 'ci:api-db-1']);
-    const attached: string = await eventually(async () => {
-      const m = (await call('GET', '/v1/cis/api-db-1')).json?.measurements?.[0];
-      return m?.serviceTargetId === 'db-latency' ? m.startedAt : undefined;
-    }, 30000, 'api-db-1 measured');
+    const attached: string = await eventually(
+      async () => {
+        const m = (await call('GET', '/v1/cis/api-db-1')).json?.measurements?.[0];
+        return m?.serviceTargetId === 'db-latency' ? m.startedAt : undefined;
+      },
+      30000,
+      'api-db-1 measured',
+    );
     // Measured after the CI attached, 100 ms apart, sent at once once they are all past.
     const t0 = Date.parse(attached) + 500;
     const samples = Array.from({ length: 20 }, (_, i) => ({ ci: 'api-db-1', name: 'latency_ms', value: i === 10 ? 800 : 40, at: new Date(t0 + i * 100).toISOString() }));
@@ -164,10 +174,14 @@ describe('configuration items and KPI samples (DESIGN §4.7)', () => {
     expect(pushed.status).toBe(202);
     expect(pushed.json).toMatchObject({ accepted: 20, stale: 0, cis: 1 });
     expect(pushed.json.forwarded).toBeLessThan(20);
-    const doc = await eventually(async () => {
-      const d = await call('GET', '/v1/cis/api-db-1');
-      return d.json.measurements[0].segments.some((x: any) => x.state === 'alarm') ? d.json : undefined;
-    }, 30000, 'alarm segment');
+    const doc = await eventually(
+      async () => {
+        const d = await call('GET', '/v1/cis/api-db-1');
+        return d.json.measurements[0].segments.some((x: any) => x.state === 'alarm') ? d.json : undefined;
+      },
+      30000,
+      'alarm segment',
+    );
     const cli = JSON.parse((await runCli(['ci', 'show', 'api-db-1', '--json'], { env: cliEnv })).stdout);
     expect(cli.measurements.map((m: any) => m.segments)).toEqual(doc.measurements.map((m: any) => m.segments));
     const list = await call('GET', '/v1/cis?filter=api-&sort=id');
@@ -176,7 +190,13 @@ describe('configuration items and KPI samples (DESIGN §4.7)', () => {
   });
 
   it('refuses a push with a non-numeric value whole, naming the sample; 100,000 samples in one request are 413', async () => {
-    const bad = await call('POST', '/v1/kpis', { token: TOKENS.ingest, body: [{ ci: 'api-db-2', name: 'latency_ms', value: 1 }, { ci: 'api-db-2', name: 'latency_ms', value: 'fast' }] });
+    const bad = await call('POST', '/v1/kpis', {
+      token: TOKENS.ingest,
+      body: [
+        { ci: 'api-db-2', name: 'latency_ms', value: 1 },
+        { ci: 'api-db-2', name: 'latency_ms', value: 'fast' },
+      ],
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/^invalid samples\[1\]: value: expected a number or a status/);
     expect(await exists('ci:api-db-2')).toBe(false);
@@ -193,10 +213,14 @@ describe('configuration items and KPI samples (DESIGN §4.7)', () => {
     expect((await call('POST', '/v1/cis', { token: TOKENS.acme, body: { id: 'acme-web', class: 'web', status: 'up' } })).status).toBe(202);
     const foreign = await call('POST', '/v1/cis', { token: TOKENS.acme, body: { id: 'acme-web-2', class: 'web', company: 'globex' } });
     expect(foreign.status).toBe(403);
-    const doc = await eventually(async () => {
-      const d = await call('GET', '/v1/cis/acme-web', { token: TOKENS.acme });
-      return d.status === 200 ? d.json : undefined;
-    }, 30000, 'acme-web stored');
+    const doc = await eventually(
+      async () => {
+        const d = await call('GET', '/v1/cis/acme-web', { token: TOKENS.acme });
+        return d.status === 200 ? d.json : undefined;
+      },
+      30000,
+      'acme-web stored',
+    );
     expect(doc.ci.company).toBe('acme');
     // Another tenant may neither change it nor push samples for it.
     const taken = await call('POST', '/v1/cis', { token: TOKENS.globex, body: { id: 'acme-web', class: 'web', status: 'down' } });

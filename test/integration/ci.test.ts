@@ -88,10 +88,14 @@ it('measures availability from CI snapshots, fires a downFor milestone, and list
 
   // Search attributes: the CI, its headline state, whether it is down.
   await cli('ci', 'upsert', '--id', 'web-2', '--class', 'web', '--status', 'down');
-  const found = await eventually(async () => {
-    for await (const wf of client.workflow.list({ query: `SlmDown = true AND SlmCiId = 'web-2'` })) return wf;
-    return undefined;
-  }, 30000, 'SlmDown search attribute');
+  const found = await eventually(
+    async () => {
+      for await (const wf of client.workflow.list({ query: `SlmDown = true AND SlmCiId = 'web-2'` })) return wf;
+      return undefined;
+    },
+    30000,
+    'SlmDown search attribute',
+  );
   expect(found.searchAttributes.SlmCiState).toEqual(['down']);
 });
 
@@ -127,7 +131,13 @@ it('measures performance from KPI samples; samples that change no state never re
   expect(signals).toHaveLength(1); // one push, one signal carrying the three forwards
 
   // A non-numeric value refuses the whole push, naming the sample; nothing of it is applied.
-  const bad = await runCli(['kpi', 'push', '--file', '-'], { env: cliEnv, stdin: JSON.stringify([{ ci: 'db-1', name: 'latency_ms', value: 999 }, { ci: 'db-1', name: 'latency_ms', value: 'slow' }]) });
+  const bad = await runCli(['kpi', 'push', '--file', '-'], {
+    env: cliEnv,
+    stdin: JSON.stringify([
+      { ci: 'db-1', name: 'latency_ms', value: 999 },
+      { ci: 'db-1', name: 'latency_ms', value: 'slow' },
+    ]),
+  });
   expect(bad.code).not.toBe(0);
   expect(bad.stderr.trim()).toMatch(/^.*invalid samples\[1\]: value: expected a number or a status/);
   expect((await show('db-1')).kpis.latency_ms!.value).toBe(60);
@@ -138,10 +148,14 @@ it('a sample for a CI not known yet creates its run and keeps the value until th
   await eventually(async () => ((await show('db-new')).kpis.latency_ms ? true : undefined), 20000, 'db-new run');
   expect((await show('db-new')).measurements).toEqual([]);
   await cli('ci', 'upsert', '--id', 'db-new', '--class', 'db');
-  const doc = await eventually(async () => {
-    const d = await show('db-new');
-    return d.measurements[0]?.state === 'warning' ? d : undefined;
-  }, 20000, 'db-new measured');
+  const doc = await eventually(
+    async () => {
+      const d = await show('db-new');
+      return d.measurements[0]?.state === 'warning' ? d : undefined;
+    },
+    20000,
+    'db-new measured',
+  );
   expect(doc.measurements[0]!.status).toBe('InProcess');
 });
 
@@ -181,10 +195,14 @@ it('a flapping CI continues as new and keeps every segment: the run keeps recent
     await new Promise((r) => setTimeout(r, 40));
   }
   await signalCi(client, settings, { id: 'flap-1', class: 'retired', status: 'up' });
-  const doc = await eventually(async () => {
-    const d = await show('flap-1');
-    return d.measurements[0]?.status === 'Detached' ? d : undefined;
-  }, 60000, 'flap-1 retired');
+  const doc = await eventually(
+    async () => {
+      const d = await show('flap-1');
+      return d.measurements[0]?.status === 'Detached' ? d : undefined;
+    },
+    60000,
+    'flap-1 retired',
+  );
   const history = await client.workflow.getHandle(ciWorkflowId('flap-1')).fetchHistory();
   expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
   const m = doc.measurements[0]!;

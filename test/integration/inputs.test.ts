@@ -429,7 +429,19 @@ describe('a bare namespace (a plain Temporal cluster)', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/added SlmTicketId, SlmTicketState/);
     expect(first.stdout).toMatch(/database: migrations applied/);
-    expect((await attributes()).sort()).toEqual(['SlmBreached', 'SlmCiId', 'SlmCiState', 'SlmDown', 'SlmIncidentNumber', 'SlmNextDue', 'SlmPriority', 'SlmProblemId', 'SlmStatuses', 'SlmTicketId', 'SlmTicketState']);
+    expect((await attributes()).sort()).toEqual([
+      'SlmBreached',
+      'SlmCiId',
+      'SlmCiState',
+      'SlmDown',
+      'SlmIncidentNumber',
+      'SlmNextDue',
+      'SlmPriority',
+      'SlmProblemId',
+      'SlmStatuses',
+      'SlmTicketId',
+      'SlmTicketState',
+    ]);
     const again = await runCli(['setup'], { env: vars });
     expect(again.stdout).toMatch(/all present/);
   });

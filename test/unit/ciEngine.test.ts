@@ -12,7 +12,11 @@ import { reduceSamples, refreshMsOf } from '../../src/domain/ci/kpiForward';
 import { parseEvents, printedReplayLine, replay } from '../../src/domain/replay';
 
 const office = { id: 'office', timezone: 'Europe/Luxembourg', weekly: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri'].map((d) => [d, [['09:00', '17:30']]])) };
-const allDayBerlin = { id: 'berlin', timezone: 'Europe/Berlin', weekly: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [['00:00', '24:00']]])) };
+const allDayBerlin = {
+  id: 'berlin',
+  timezone: 'Europe/Berlin',
+  weekly: Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, [['00:00', '24:00']]])),
+};
 
 const web = (extra: Record<string, unknown> = {}) => ({ id: 'web-availability', type: 'availability', appliesTo: 'ci.class == "web"', goal: { availability: 99.5 }, ...extra });
 const db = (extra: Record<string, unknown> = {}) => ({
@@ -192,7 +196,12 @@ describe('performance targets', () => {
   });
 
   it('is Attached with no data yet, then InProcess once a KPI reports', () => {
-    const out = run({ serviceTargets: [db()] }, [dbCi, { at: '2026-03-02T09:01:00Z', check: 'none' }, sample('2026-03-02T09:02:00Z', 'latency_ms', 10), { at: '2026-03-02T09:03:00Z', check: 'data' }]);
+    const out = run({ serviceTargets: [db()] }, [
+      dbCi,
+      { at: '2026-03-02T09:01:00Z', check: 'none' },
+      sample('2026-03-02T09:02:00Z', 'latency_ms', 10),
+      { at: '2026-03-02T09:03:00Z', check: 'data' },
+    ]);
     expect(out[0]!.ciMeasurements![0]!).toMatchObject({ status: 'Attached', state: 'unknown', unknownSeconds: 60 });
     expect(out[1]!.ciMeasurements![0]!).toMatchObject({ status: 'InProcess', state: 'ok', unknownSeconds: 120, upSeconds: 60 });
   });
@@ -210,10 +219,11 @@ describe('performance targets', () => {
     ]);
     const states = m.segments.map((s) => [s.state, s.startAt]);
     if (expected === 'warning') expect(states).toEqual([['warning', '2026-03-02T09:00:00.000Z']]);
-    else expect(states).toEqual([
-      ['warning', '2026-03-02T09:00:00.000Z'],
-      [expected, '2026-03-02T09:10:00.000Z'],
-    ]);
+    else
+      expect(states).toEqual([
+        ['warning', '2026-03-02T09:00:00.000Z'],
+        [expected, '2026-03-02T09:10:00.000Z'],
+      ]);
   });
 
   it('a fresh sample keeps the value current: no expiry while samples keep coming', () => {
@@ -296,12 +306,16 @@ describe('CI milestones', () => {
 
   it('downFor fires once business down time reaches it, with repeats, and again in the next outage', () => {
     const effects: CiActionEffect[] = [];
-    const m = only(withMilestones([{ name: 'down-30m', at: { downFor: '30m' }, repeat: { every: '15m', times: 1 }, actions: hook }]), [
-      { at: '2026-03-02T09:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } },
-      { at: '2026-03-02T10:30:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
-      { at: '2026-03-02T11:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } },
-      { at: '2026-03-02T11:40:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
-    ], effects);
+    const m = only(
+      withMilestones([{ name: 'down-30m', at: { downFor: '30m' }, repeat: { every: '15m', times: 1 }, actions: hook }]),
+      [
+        { at: '2026-03-02T09:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } },
+        { at: '2026-03-02T10:30:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
+        { at: '2026-03-02T11:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } },
+        { at: '2026-03-02T11:40:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
+      ],
+      effects,
+    );
     expect(effects.map((e) => [e.occurrence, new Date(e.firedAt).toISOString()])).toEqual([
       [1, '2026-03-02T09:30:00.000Z'],
       [2, '2026-03-02T09:45:00.000Z'],
@@ -313,16 +327,24 @@ describe('CI milestones', () => {
 
   it('downFor counts business time only: an outage over the weekend fires Monday morning', () => {
     const effects: CiActionEffect[] = [];
-    only({ calendars: [office], serviceTargets: [web({ calendar: 'office', milestones: [{ name: 'd', at: { downFor: '30m' }, actions: hook }] })] }, [
-      { at: '2026-03-06T16:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, // Friday 17:00 local: 30 min before closing
-      { at: '2026-03-09T12:00:00Z', check: 'monday' },
-    ], effects);
+    only(
+      { calendars: [office], serviceTargets: [web({ calendar: 'office', milestones: [{ name: 'd', at: { downFor: '30m' }, actions: hook }] })] },
+      [
+        { at: '2026-03-06T16:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, // Friday 17:00 local: 30 min before closing
+        { at: '2026-03-09T12:00:00Z', check: 'monday' },
+      ],
+      effects,
+    );
     expect(effects.map((e) => new Date(e.firedAt).toISOString())).toEqual(['2026-03-06T16:30:00.000Z']);
     const later: CiActionEffect[] = [];
-    only({ calendars: [office], serviceTargets: [web({ calendar: 'office', milestones: [{ name: 'd', at: { downFor: '45m' }, actions: hook }] })] }, [
-      { at: '2026-03-06T16:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } },
-      { at: '2026-03-09T12:00:00Z', check: 'monday' },
-    ], later);
+    only(
+      { calendars: [office], serviceTargets: [web({ calendar: 'office', milestones: [{ name: 'd', at: { downFor: '45m' }, actions: hook }] })] },
+      [
+        { at: '2026-03-06T16:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } },
+        { at: '2026-03-09T12:00:00Z', check: 'monday' },
+      ],
+      later,
+    );
     expect(later.map((e) => new Date(e.firedAt).toISOString())).toEqual(['2026-03-09T08:15:00.000Z']);
   });
 
@@ -337,15 +359,19 @@ describe('CI milestones', () => {
 
   it('availabilityBelow fires at the instant availability drops below the level, and again only after it recovered', () => {
     const effects: CiActionEffect[] = [];
-    only(withMilestones([{ name: 'below-90', at: { availabilityBelow: 90 }, actions: hook }]), [
-      { at: '2026-03-02T09:00:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
-      { at: '2026-03-02T10:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, // below 90 % once down > 400 s
-      { at: '2026-03-02T10:10:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
-      { at: '2026-03-02T10:12:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, // still below: not again
-      { at: '2026-03-02T10:13:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
-      { at: '2026-03-02T14:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, // recovered meanwhile: armed again
-      { at: '2026-03-02T15:00:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
-    ], effects);
+    only(
+      withMilestones([{ name: 'below-90', at: { availabilityBelow: 90 }, actions: hook }]),
+      [
+        { at: '2026-03-02T09:00:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
+        { at: '2026-03-02T10:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, // below 90 % once down > 400 s
+        { at: '2026-03-02T10:10:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
+        { at: '2026-03-02T10:12:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, // still below: not again
+        { at: '2026-03-02T10:13:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
+        { at: '2026-03-02T14:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, // recovered meanwhile: armed again
+        { at: '2026-03-02T15:00:00Z', ci: { id: 'web-1', class: 'web', status: 'up' } },
+      ],
+      effects,
+    );
     expect(effects.map((e) => new Date(e.firedAt).toISOString())).toEqual(['2026-03-02T10:06:40.001Z', expect.stringMatching(/^2026-03-02T14:2/)]);
   });
 
@@ -355,7 +381,14 @@ describe('CI milestones', () => {
       { name: 'mark', at: { downFor: '5m' }, actions: [{ setField: { status: 'maintenance' } }] },
       { name: 'never', at: { downFor: '1m' }, if: 'ci.owner == "ops"', actions: hook },
     ]);
-    const m = only(defs, [{ at: '2026-03-02T09:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } }, { at: '2026-03-02T09:30:00Z', check: 'x' }], effects);
+    const m = only(
+      defs,
+      [
+        { at: '2026-03-02T09:00:00Z', ci: { id: 'web-1', class: 'web', status: 'down' } },
+        { at: '2026-03-02T09:30:00Z', check: 'x' },
+      ],
+      effects,
+    );
     expect(effects).toEqual([]);
     expect(m.segments.map((s) => [s.state, s.startAt.slice(11, 16)])).toEqual([
       ['down', '09:00'],
@@ -395,13 +428,18 @@ describe('definitions, samples and replay lines', () => {
     ]);
     const printed = JSON.parse(printedReplayLine(out.at(-1)!)) as { measurements: Record<string, unknown>[] };
     expect(printed.measurements.map((m) => m.ticketId ?? m.ciId)).toEqual(['T1', 'web-1']);
-    expect(Object.keys(printed.measurements[1]!)).toEqual(expect.arrayContaining(['ciId', 'serviceTargetId', 'status', 'state', 'startedAt', 'upSeconds', 'downSeconds', 'unknownSeconds', 'downCount', 'segments', 'milestones']));
+    expect(Object.keys(printed.measurements[1]!)).toEqual(
+      expect.arrayContaining(['ciId', 'serviceTargetId', 'status', 'state', 'startedAt', 'upSeconds', 'downSeconds', 'unknownSeconds', 'downCount', 'segments', 'milestones']),
+    );
   });
 });
 
 describe('properties', () => {
   const states = ['up', 'down', 'unknown', 'flaky'] as const;
-  const history = fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 6 * 3600_000 }), status: fc.constantFrom(...states), cls: fc.constantFrom('web', 'web', 'web', 'db') }), { minLength: 1, maxLength: 40 });
+  const history = fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 6 * 3600_000 }), status: fc.constantFrom(...states), cls: fc.constantFrom('web', 'web', 'web', 'db') }), {
+    minLength: 1,
+    maxLength: 40,
+  });
 
   it('up + down + unknown is the business time of the measured span, and a replay of the same history twice is identical', () => {
     const cal = BusinessCalendar.fromSpec(office);
@@ -443,7 +481,12 @@ describe("KPI expressions: the direct path gives the interpreter's answer", () =
     'kpi.latency_ms > 500 || (has(kpi.status) && kpi.status == "ALARM")',
     'kpi.a / kpi.b > 0.5',
   ];
-  const value = fc.oneof(fc.constant(undefined), fc.double({ min: -1000, max: 1000, noNaN: true }), fc.integer({ min: 0, max: 200 }), fc.constantFrom('OK', 'ALARM', 'WARNING', 'x'));
+  const value = fc.oneof(
+    fc.constant(undefined),
+    fc.double({ min: -1000, max: 1000, noNaN: true }),
+    fc.integer({ min: 0, max: 200 }),
+    fc.constantFrom('OK', 'ALARM', 'WARNING', 'x'),
+  );
   it('over random KPI maps with missing, numeric and status values', () => {
     const { compileKpiExpression } = conditions;
     fc.assert(
@@ -461,14 +504,32 @@ describe('evaluation by scope', () => {
     const defs = {
       calendars: [office],
       serviceTargets: [
-        web({ calendar: 'office', milestones: [{ name: 'd', at: { downFor: '20m' }, actions: [{ setField: { flagged: true } }] }, { name: 'c', at: { downCount: 2 } }] }),
-        db({ appliesTo: 'ci.class == "db" || ci.class == "web"', missingData: { after: '15m', treatAs: 'unknown' }, warning: 'avg([kpi.a, kpi.b]) > 50', alarm: 'kpi.a / kpi.b > 3', statusKpi: 'health' }),
+        web({
+          calendar: 'office',
+          milestones: [
+            { name: 'd', at: { downFor: '20m' }, actions: [{ setField: { flagged: true } }] },
+            { name: 'c', at: { downCount: 2 } },
+          ],
+        }),
+        db({
+          appliesTo: 'ci.class == "db" || ci.class == "web"',
+          missingData: { after: '15m', treatAs: 'unknown' },
+          warning: 'avg([kpi.a, kpi.b]) > 50',
+          alarm: 'kpi.a / kpi.b > 3',
+          statusKpi: 'health',
+        }),
         { id: 'terms-error', type: 'availability', appliesTo: 'ci.tier > 2', goal: { maxDownCount: 1 } },
       ],
     };
     const step = fc.oneof(
-      fc.record({ gap: fc.integer({ min: 0, max: 3600_000 }), ci: fc.record({ class: fc.constantFrom('web', 'db', 'other'), status: fc.constantFrom('up', 'down', 'x'), tier: fc.constantFrom(1, 3, 'gold') }) }),
-      fc.record({ gap: fc.integer({ min: 0, max: 1800_000 }), kpi: fc.record({ name: fc.constantFrom('a', 'b', 'health'), value: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constantFrom('OK', 'Alarm', 'Offline')) }) }),
+      fc.record({
+        gap: fc.integer({ min: 0, max: 3600_000 }),
+        ci: fc.record({ class: fc.constantFrom('web', 'db', 'other'), status: fc.constantFrom('up', 'down', 'x'), tier: fc.constantFrom(1, 3, 'gold') }),
+      }),
+      fc.record({
+        gap: fc.integer({ min: 0, max: 1800_000 }),
+        kpi: fc.record({ name: fc.constantFrom('a', 'b', 'health'), value: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constantFrom('OK', 'Alarm', 'Offline')) }),
+      }),
     );
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 30 }), (steps) => {

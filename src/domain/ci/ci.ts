@@ -63,8 +63,10 @@ export const SAMPLE_MAX_AHEAD_MS = 5 * 60_000;
 export function parseKpiSample(input: unknown, now: number, where = 'sample'): KpiSample & { at: number } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new CiValidationError(`invalid ${where}: expected a JSON object`);
   const s = input as Record<string, unknown>;
-  for (const k of Object.keys(s)) if (!['ci', 'name', 'value', 'at'].includes(k)) throw new CiValidationError(`invalid ${where}: ${k}: unknown field (a sample has ci, name, value and at)`);
-  if (typeof s.ci !== 'string' || !ID.test(s.ci)) throw new CiValidationError(`invalid ${where}: ci: ${s.ci === undefined ? 'required' : 'must be a CI id (1 to 200 characters without spaces)'}`);
+  for (const k of Object.keys(s))
+    if (!['ci', 'name', 'value', 'at'].includes(k)) throw new CiValidationError(`invalid ${where}: ${k}: unknown field (a sample has ci, name, value and at)`);
+  if (typeof s.ci !== 'string' || !ID.test(s.ci))
+    throw new CiValidationError(`invalid ${where}: ci: ${s.ci === undefined ? 'required' : 'must be a CI id (1 to 200 characters without spaces)'}`);
   if (typeof s.name !== 'string' || !KPI_NAME.test(s.name)) {
     throw new CiValidationError(`invalid ${where}: name: ${s.name === undefined ? 'required' : 'must be a KPI name (letters, digits and _, not starting with a digit)'}`);
   }

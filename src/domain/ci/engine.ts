@@ -545,7 +545,6 @@ function fireDue(state: CiEngineState, env: EngineEnv, at: number, effects: CiAc
   }
 }
 
-
 function fire(state: CiEngineState, m: CiMeasurement, target: CompiledCiTarget, s: CiMilestoneState, at: number, effects: CiActionEffect[]): void {
   const d = findMilestone(target.compiledMilestones, s.name);
   const dueAt = s.dueAt ?? at;

@@ -1,5 +1,5 @@
 /** What a CI milestone's actions say: the webhook payload, the e-mail and the TMF642 alarm (DESIGN §4.7). */
-import type { AlarmBody } from '../snow/alarm';
+import { milestoneAlarmOn, type AlarmBody, type MilestoneAlarmOptions } from '../snow/alarm';
 import type { Ci } from './ci';
 import type { CiActionEffect, CiMeasurementView } from './engine';
 
@@ -41,24 +41,8 @@ export function ciMilestoneEmail(p: CiMilestonePayload, subject?: string): { sub
   return { subject: subject ?? `[SLM] ${p.serviceTargetId}: ${p.milestone} on ${p.ciId}`, text: lines.join('\n') + '\n' };
 }
 
-export function ciMilestoneAlarm(
-  e: CiActionEffect,
-  options: { alarmType?: string; perceivedSeverity?: AlarmBody['perceivedSeverity'] | 'indeterminate'; probableCause?: string },
-): AlarmBody {
-  const severity = options.perceivedSeverity === 'indeterminate' ? 'warning' : options.perceivedSeverity;
-  return {
-    alarmType: options.alarmType ?? 'QualityOfServiceAlarm',
-    perceivedSeverity: severity ?? 'major',
-    probableCause: options.probableCause ?? 'thresholdCrossed',
-    specificProblem: `milestone ${e.milestone} of ${e.serviceTargetId} on CI ${e.ciId}`,
-    alarmedObject: { id: e.ciId },
-    alarmedObjectType: 'ConfigurationItem',
-    sourceSystemId: 'temporal-slm',
-    state: 'raised',
-    alarmRaisedTime: new Date(e.firedAt).toISOString(),
-    externalAlarmId: e.key,
-    serviceAffecting: true,
-  };
+export function ciMilestoneAlarm(e: CiActionEffect, options: MilestoneAlarmOptions): AlarmBody {
+  return milestoneAlarmOn({ id: e.ciId, type: 'ConfigurationItem', noun: 'CI' }, e, options, e.key);
 }
 
 /** The CI's headline state: the worst of its open measurements (down or alarm first), null with none. */

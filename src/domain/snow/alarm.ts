@@ -53,26 +53,43 @@ export function toAlarm(ticket: Ticket, field: string, device: string, problem: 
   };
 }
 
-/** The TMF642 alarm a milestone's `raiseAlarm` action sends; its externalAlarmId is the action's key. */
-export function milestoneAlarm(
-  ticket: Ticket,
-  firing: { key: string; serviceTargetId: string; milestone: string; firedAt: number },
-  options: { alarmType?: string; perceivedSeverity?: AlarmBody['perceivedSeverity'] | 'indeterminate'; probableCause?: string },
-  problem: ServiceProblemRef | null,
+export type MilestoneAlarmOptions = { alarmType?: string; perceivedSeverity?: AlarmBody['perceivedSeverity'] | 'indeterminate'; probableCause?: string };
+
+/**
+ * The TMF642 alarm a milestone's `raiseAlarm` action sends, on whatever it measures (a ticket, a CI):
+ * a quality-of-service alarm, major and `thresholdCrossed` unless the action says otherwise.
+ */
+export function milestoneAlarmOn(
+  object: { id: string; type: 'Ticket' | 'ConfigurationItem'; noun: string },
+  firing: { serviceTargetId: string; milestone: string; firedAt: number },
+  options: MilestoneAlarmOptions,
+  externalAlarmId: string,
 ): AlarmBody {
   const severity = options.perceivedSeverity === 'indeterminate' ? 'warning' : options.perceivedSeverity;
   return {
     alarmType: options.alarmType ?? 'QualityOfServiceAlarm',
     perceivedSeverity: severity ?? 'major',
     probableCause: options.probableCause ?? 'thresholdCrossed',
-    specificProblem: `milestone ${firing.milestone} of ${firing.serviceTargetId} on ticket ${ticket.id}`,
-    alarmedObject: { id: ticket.id },
-    alarmedObjectType: 'Ticket',
+    specificProblem: `milestone ${firing.milestone} of ${firing.serviceTargetId} on ${object.noun} ${object.id}`,
+    alarmedObject: { id: object.id },
+    alarmedObjectType: object.type,
     sourceSystemId: 'temporal-slm',
     state: 'raised',
     alarmRaisedTime: new Date(firing.firedAt).toISOString(),
-    externalAlarmId: `milestone:${firing.key}`,
+    externalAlarmId,
     serviceAffecting: true,
+  };
+}
+
+/** A ticket milestone's alarm; its externalAlarmId is the action's key. */
+export function milestoneAlarm(
+  ticket: Ticket,
+  firing: { key: string; serviceTargetId: string; milestone: string; firedAt: number },
+  options: MilestoneAlarmOptions,
+  problem: ServiceProblemRef | null,
+): AlarmBody {
+  return {
+    ...milestoneAlarmOn({ id: ticket.id, type: 'Ticket', noun: 'ticket' }, firing, options, `milestone:${firing.key}`),
     ...(problem ? { alarmDetails: `service problem ${problem.id}${problem.incidentNumber ? ` (${problem.incidentNumber})` : ''}` } : {}),
   };
 }

@@ -10,19 +10,7 @@
  * `src/app/cis.ts`). Business time comes from calendar windows compiled by a local activity and
  * recorded, as for tickets.
  */
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  continueAsNew,
-  log,
-  ParentClosePolicy,
-  setHandler,
-  startChild,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { BusinessCalendar, WindowExceededError, type CalendarWindow } from '../../domain/calendar';
 import { parseCi, type Ci } from '../../domain/ci/ci';
 import {
@@ -42,10 +30,19 @@ import {
 import { ciHeadline, ciMilestoneAlarm, ciMilestoneEmail, ciMilestonePayload } from '../../domain/ci/notices';
 import { compiledDefinitionsOf } from '../../domain/definitions';
 import { engineEnv, type EngineEnv } from '../../domain/request/engine';
-import { actionWorkflowId } from '../../domain/notifications';
-import { CI_RUN_RELEASE, definitionsChangedSignal, getCiStatusQuery, kpiReadingsSignal, upsertCiSignal, type CiStatusView, type KpiForward, type RejectedChange } from '../messages';
+import {
+  CI_RUN_RELEASE,
+  definitionsChangedSignal,
+  getCiStatusQuery,
+  kpiReadingsSignal,
+  upsertCiSignal,
+  type CiStatusView,
+  type KpiForward,
+  type RejectedChange,
+} from '../messages';
 import { SA } from '../searchAttributes';
 import * as acts from '../ticket/proxies';
+import { startActionWorkflow } from '../startAction';
 import type { LoadedDefinitions } from '../ticket/types';
 
 export interface CiWorkflowInput {
@@ -118,7 +115,13 @@ export async function ciWorkflow(input: CiWorkflowInput): Promise<void> {
         return toCiView(engine.ciId, m, now, null);
       }
     });
-  setHandler(getCiStatusQuery, (): CiStatusView => ({ ci: engine.ci, kpis: { ...engine.kpis }, measurements: views(Date.now()), rejectedChanges: [...rejected], pendingActions: actions.length }));
+  setHandler(getCiStatusQuery, (): CiStatusView => ({
+    ci: engine.ci,
+    kpis: { ...engine.kpis },
+    measurements: views(Date.now()),
+    rejectedChanges: [...rejected],
+    pendingActions: actions.length,
+  }));
 
   /** Installs definitions; returns the ones they replace (null when unchanged). */
   const take = (version: string, body: unknown): LoadedDefinitions | null => {
@@ -160,7 +163,6 @@ export async function ciWorkflow(input: CiWorkflowInput): Promise<void> {
   };
 
   take(...(await contextAt(null)));
-
 
   /** The latest instant the run applied (a batch, a timer, a KPI reading). */
   let lastAt = 0;
@@ -292,19 +294,7 @@ async function runActions(
         const { id } = await acts.tmf(input.tmfTaskQueue ?? 'tmf', 120).raiseAlarm(ciMilestoneAlarm(e, a.raiseAlarm));
         detail = `alarm ${id}`;
       } else if ('startWorkflow' in a) {
-        const workflowId = actionWorkflowId(e.key);
-        try {
-          await startChild(a.startWorkflow.workflowType, {
-            workflowId,
-            ...(a.startWorkflow.taskQueue ? { taskQueue: a.startWorkflow.taskQueue } : {}),
-            args: [a.startWorkflow.input ?? payload],
-            parentClosePolicy: ParentClosePolicy.ABANDON,
-          });
-          detail = `started workflow ${workflowId}`;
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          detail = `workflow ${workflowId} already started`;
-        }
+        detail = await startActionWorkflow(e.key, a.startWorkflow, payload);
       }
     } catch (err) {
       status = 'failed';

@@ -2,12 +2,12 @@
  * Carries out milestone actions (and the connector's write-backs) one after the other, beside the
  * main loop, each under its idempotency key. What they say is domain/notifications'.
  */
-import { condition, log, ParentClosePolicy, startChild } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { condition, log } from '@temporalio/workflow';
 import { milestoneAlarm } from '../../domain/snow/alarm';
 import { targetKey, type ActionEffect } from '../../domain/request/engine';
 import type { ActionRecord } from '../../domain/request/measurement';
-import { actionWorkflowId, measurementIndexOf, milestoneEmail, milestonePayload } from '../../domain/notifications';
+import { measurementIndexOf, milestoneEmail, milestonePayload } from '../../domain/notifications';
+import { startActionWorkflow } from '../startAction';
 import * as acts from './proxies';
 import type { TicketEntity } from './entity';
 import { failureText } from './snowCycle';
@@ -61,18 +61,6 @@ export class ActionRunner {
       (s.alarms ??= []).push({ id, externalAlarmId: body.externalAlarmId, device: e.ticketId, raisedAt: body.alarmRaisedTime });
       return `alarm ${id}`;
     }
-    const workflowId = actionWorkflowId(e.key);
-    try {
-      await startChild(a.startWorkflow.workflowType, {
-        workflowId,
-        ...(a.startWorkflow.taskQueue ? { taskQueue: a.startWorkflow.taskQueue } : {}),
-        args: [a.startWorkflow.input ?? payload],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return `workflow ${workflowId} already started`;
-      throw err;
-    }
-    return `started workflow ${workflowId}`;
+    return startActionWorkflow(e.key, a.startWorkflow, payload);
   }
 }
