@@ -10,7 +10,7 @@ import swagger from '@fastify/swagger';
 import { sql } from 'drizzle-orm';
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { applyDefinitionsDoc } from '../app/definitions';
-import { CiNotFoundError, listCisDoc, pushKpis, showCi, upsertCi } from '../app/cis';
+import { CiNotFoundError, listCisDoc, parseKpiPush, PushTooLargeError, pushKpis, showCi, upsertCi } from '../app/cis';
 import { ciTenants } from '../db/ciQueries';
 import { CiValidationError, parseCi, type Ci } from '../domain/ci/ci';
 import type { AppPorts } from '../app/ports';
@@ -175,7 +175,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     ) {
       return send(400, err.message);
     }
-    if (err instanceof RangeError && /too many samples/.test(err.message)) return send(413, err.message);
+    if (err instanceof PushTooLargeError) return send(413, err.message);
     if (err instanceof TicketNotFoundError || err instanceof CiNotFoundError) return send(404, err.message);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, err.message.split('\n')[0]!);
     if (/cannot reach Temporal|Connection refused|UNAVAILABLE|ECONNREFUSED|deadline/i.test(`${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`)) {
@@ -440,17 +440,24 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
   );
 
   // ── configuration items (DESIGN §4.7) ──────────────────────────────────────────────────────────
-  /** A tenant-bound token may push only CIs that carry its tenant (set when absent, refused when another). */
-  const scopeCi = async (req: FastifyRequest, ci: Record<string, unknown>): Promise<Record<string, unknown>> => {
+  /**
+   * A tenant-bound token may push only CIs that carry its tenant (set when absent, refused when
+   * another) and that no other tenant owns (one query for the whole request).
+   */
+  const scopeCis = async (req: FastifyRequest, list: Record<string, unknown>[]): Promise<Record<string, unknown>[]> => {
     const tenant = await tenantOf(req);
-    if (!tenant) return ci;
-    const has = ci[tenant.field];
-    if (has !== undefined && has !== tenant.value)
-      throw new ApiError(403, `forbidden: CI ${String(ci.id)} carries ${tenant.field} ${JSON.stringify(has)}, not this token's tenant`);
-    const owners = await ciTenants(await ports.db(), [String(ci.id)], tenant.field);
-    const owner = owners.get(String(ci.id));
-    if (owner !== undefined && owner !== null && owner !== tenant.value) throw new ApiError(403, `forbidden: CI ${String(ci.id)} belongs to another tenant`);
-    return { ...ci, [tenant.field]: tenant.value };
+    if (!tenant) return list;
+    for (const ci of list) {
+      const has = ci[tenant.field];
+      if (has !== undefined && has !== tenant.value)
+        throw new ApiError(403, `forbidden: CI ${String(ci.id)} carries ${tenant.field} ${JSON.stringify(has)}, not this token's tenant`);
+    }
+    const owners = await ciTenants(await ports.db(), [...new Set(list.map((ci) => String(ci.id)))], tenant.field);
+    for (const ci of list) {
+      const owner = owners.get(String(ci.id));
+      if (owner !== undefined && owner !== null && owner !== tenant.value) throw new ApiError(403, `forbidden: CI ${String(ci.id)} belongs to another tenant`);
+    }
+    return list.map((ci) => ({ ...ci, [tenant.field]: tenant.value }));
   };
 
   api.post(
@@ -466,17 +473,16 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
     async (req, reply) =>
       idempotent(req, reply, async () => {
-        const list = Array.isArray(req.body) ? req.body : [req.body];
+        const list = await scopeCis(req, Array.isArray(req.body) ? req.body : [req.body]);
         // Every CI checked before any is sent: nothing is half-applied.
-        const cis: Ci[] = [];
-        for (const [i, raw] of list.entries()) {
+        const cis: Ci[] = list.map((raw, i) => {
           try {
-            cis.push(parseCi(await scopeCi(req, raw)));
+            return parseCi(raw);
           } catch (err) {
             if (err instanceof CiValidationError && list.length > 1) throw new CiValidationError(`cis[${i}]: ${err.message}`);
             throw err;
           }
-        }
+        });
         const accepted = await limit.run(cis.length, async () => {
           const out = [];
           for (const ci of cis) out.push(await upsertCi(ports, ci));
@@ -500,10 +506,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
     async (req, reply) =>
       idempotent(req, reply, async () => {
-        const samples = Array.isArray(req.body) ? req.body : req.body.samples;
+        const samples = parseKpiPush(Array.isArray(req.body) ? req.body : req.body.samples);
         const tenant = await tenantOf(req);
         if (tenant) {
-          const ids = [...new Set(samples.map((s) => String(s.ci)))];
+          const ids = [...new Set(samples.map((s) => s.ci))];
           const owners = await ciTenants(await ports.db(), ids, tenant.field);
           const foreign = ids.find((id) => owners.get(id) !== tenant.value);
           if (foreign !== undefined) throw new ApiError(403, `forbidden: CI ${foreign} is not this token's tenant's (send its snapshot first)`);

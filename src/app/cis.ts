@@ -6,13 +6,13 @@
 import { queryCi, signalCi, signalKpis } from '../client/cis';
 import { ciReadings, ciSegments, CI_SORTS, getCiRow, listCis, reduceKpiBatch } from '../db/ciQueries';
 import { latestDefinitions } from '../db/queries';
-import { parseCi, parseKpiSample, type Ci, type KpiReading, type KpiValue } from '../domain/ci/ci';
+import { parseCi, parseKpiSample, type Ci, type KpiReading, type KpiSample, type KpiValue } from '../domain/ci/ci';
 import type { CiMeasurementView } from '../domain/ci/engine';
 import { reduceSamples, refreshMsOf } from '../domain/ci/kpiForward';
 import { compiledDefinitionsOf, type CompiledCiTarget } from '../domain/definitions';
 import type { KpiForward, RejectedChange } from '../workflows/messages';
 import type { AppPorts } from './ports';
-import { ListQueryError } from './tickets';
+import { listPage } from './tickets';
 
 /** `slm ci show --json`. */
 export interface CiDoc {
@@ -37,9 +37,8 @@ export class CiNotFoundError extends Error {
   override name = 'CiNotFoundError';
 }
 
-/** A CI snapshot, validated, sent to its workflow (started when none runs). */
-export async function upsertCi(ports: AppPorts, raw: unknown): Promise<{ ciId: string; workflowId: string }> {
-  const ci = parseCi(raw);
+/** A validated CI snapshot (`parseCi`), sent to its workflow (started when none runs). */
+export async function upsertCi(ports: AppPorts, ci: Ci): Promise<{ ciId: string; workflowId: string }> {
   const { workflowId } = await signalCi(await ports.temporal(), ports.settings, ci);
   return { ciId: ci.id, workflowId };
 }
@@ -64,36 +63,53 @@ async function ciTargets(ports: Pick<AppPorts, 'db'>): Promise<CompiledCiTarget[
   return targets;
 }
 
+/** A push bigger than one request may carry. */
+export class PushTooLargeError extends Error {
+  override name = 'PushTooLargeError';
+}
+
+export type ParsedSample = KpiSample & { at: number };
+
 /**
- * KPI samples in: every one validated first (a bad one refuses the whole push, naming it: nothing is
- * half-applied), then per CI in one transaction the ledger is updated and the samples that change a
- * state are forwarded to the CI's workflow (started when none runs: a sample may come before the CI's
- * snapshot — it is kept, and measured once the CI's terms hold).
+ * A push's samples (one or an array), every one validated before anything is sent: a bad one refuses
+ * the whole push, naming it (nothing is half-applied). Instants are bounded around `now`.
  */
-export async function pushKpis(ports: AppPorts, raw: unknown, now = Date.now()): Promise<KpiPushResult> {
+export function parseKpiPush(raw: unknown, now = Date.now()): ParsedSample[] {
   const list = Array.isArray(raw) ? raw : [raw];
-  if (list.length > MAX_SAMPLES_PER_PUSH) throw new RangeError(`too many samples in one push: ${list.length} (at most ${MAX_SAMPLES_PER_PUSH}; send them in batches)`);
+  if (list.length > MAX_SAMPLES_PER_PUSH) throw new PushTooLargeError(`too many samples in one push: ${list.length} (at most ${MAX_SAMPLES_PER_PUSH}; send them in batches)`);
+  return list.map((s, i) => parseKpiSample(s, now, Array.isArray(raw) ? `samples[${i}]` : 'sample'));
+}
+
+/**
+ * Validated KPI samples in: per CI in one transaction the ledger is updated and the samples that change
+ * a state are forwarded to the CI's workflow (started when none runs: a sample may come before the
+ * CI's snapshot — it is kept, and measured once the CI's terms hold).
+ */
+export async function pushKpis(ports: AppPorts, samples: ParsedSample[]): Promise<KpiPushResult> {
   const byCi = new Map<string, { name: string; value: KpiValue; at: number }[]>();
-  list.forEach((s, i) => {
-    const sample = parseKpiSample(s, now, Array.isArray(raw) ? `samples[${i}]` : 'sample');
+  for (const sample of samples) {
     let l = byCi.get(sample.ci);
     if (!l) byCi.set(sample.ci, (l = []));
     l.push({ name: sample.name, value: sample.value, at: sample.at });
-  });
+  }
   if (byCi.size === 0) return { accepted: 0, stale: 0, forwarded: 0, cis: 0 };
   const targets = await ciTargets(ports);
   const refreshMs = refreshMsOf(targets);
   const client = await ports.temporal();
   let forwarded = 0;
-  let stale = 0;
+  const tally = { stale: 0 };
   await reduceKpiBatch<KpiForward>(
     await ports.db(),
     [...byCi.keys()],
-    (ciId, ledger) => {
-      const samples = byCi.get(ciId)!.sort((a, b) => a.at - b.at);
-      for (const s of samples) if ((ledger.readings[s.name]?.at ?? -Infinity) > s.at) stale++;
-      return reduceSamples(ciId, ledger, samples, targets, refreshMs);
-    },
+    (ciId, ledger) =>
+      reduceSamples(
+        ciId,
+        ledger,
+        byCi.get(ciId)!.sort((a, b) => a.at - b.at),
+        targets,
+        refreshMs,
+        tally,
+      ),
     async (forwards) => {
       const sends: Promise<void>[] = [];
       for (const [ciId, f] of forwards) {
@@ -104,7 +120,7 @@ export async function pushKpis(ports: AppPorts, raw: unknown, now = Date.now()):
       await Promise.all(sends);
     },
   );
-  return { accepted: list.length - stale, stale, forwarded, cis: byCi.size };
+  return { accepted: samples.length - tally.stale, stale: tally.stale, forwarded, cis: byCi.size };
 }
 
 const isoReadings = (r: Record<string, KpiReading> | null | undefined) =>
@@ -167,15 +183,12 @@ export const CI_SORT_NAMES = Object.keys(CI_SORTS) as (keyof typeof CI_SORTS)[];
 
 /** The CIs, 25 per page, filtered on id, class or state. */
 export async function listCisDoc(ports: Pick<AppPorts, 'db'>, q: CiListQuery): Promise<CiListDoc> {
-  const page = q.page ?? 1;
-  if (!Number.isInteger(page) || page < 1) throw new ListQueryError(`page must be a whole number ≥ 1, got "${q.page}"`);
-  const sort = q.sort ?? 'id';
-  if (!(sort in CI_SORTS)) throw new ListQueryError(`sort must be one of ${CI_SORT_NAMES.join(', ')}`);
+  const { page, sort } = listPage(q, CI_SORT_NAMES);
   const result = await listCis(await ports.db(), {
     page,
     pageSize: CI_PAGE_SIZE,
     filter: q.filter,
-    sort: sort as keyof typeof CI_SORTS,
+    sort,
     descending: !!q.descending,
     down: q.down,
     tenant: q.tenant,

@@ -112,17 +112,23 @@ export class ListQueryError extends Error {
   override name = 'ListQueryError';
 }
 
-/** The managed tickets, 25 per page, filtered on id, state or incident number. */
-export async function listTicketsDoc(ports: Pick<AppPorts, 'db'>, q: TicketListQuery): Promise<TicketListDoc> {
+/** A list query's page (default 1) and sort (default `id`), checked: a ListQueryError names what is wrong. */
+export function listPage<S extends string>(q: { page?: number; sort?: string }, sorts: readonly S[]): { page: number; sort: S } {
   const page = q.page ?? 1;
   if (!Number.isInteger(page) || page < 1) throw new ListQueryError(`page must be a whole number ≥ 1, got "${q.page}"`);
   const sort = q.sort ?? 'id';
-  if (!(sort in TICKET_SORTS)) throw new ListQueryError(`sort must be one of ${TICKET_SORT_NAMES.join(', ')}`);
+  if (!(sorts as readonly string[]).includes(sort)) throw new ListQueryError(`sort must be one of ${sorts.join(', ')}`);
+  return { page, sort: sort as S };
+}
+
+/** The managed tickets, 25 per page, filtered on id, state or incident number. */
+export async function listTicketsDoc(ports: Pick<AppPorts, 'db'>, q: TicketListQuery): Promise<TicketListDoc> {
+  const { page, sort } = listPage(q, TICKET_SORT_NAMES);
   const result = await listTickets(await ports.db(), {
     page,
     pageSize: TICKET_PAGE_SIZE,
     filter: q.filter,
-    sort: sort as TicketSort,
+    sort: sort,
     descending: !!q.descending,
     tenant: q.tenant,
   });

@@ -271,12 +271,16 @@ async function ticketExport(argv: string[], config: Config): Promise<void> {
   const id = positionals[0];
   if (!id || positionals.length > 1 || !values.out) throw new UsageError('usage: slm ticket export ID --out DIR');
   const out = values.out;
-  const exported = await withClient(config, (client) => exportTicketHistory(client, id));
+  writeExport(`ticket ${id}`, out, await withClient(config, (client) => exportTicketHistory(client, id)));
+}
+
+/** An exported history as `slm replay` input: DIR/definitions.json and DIR/events.jsonl. */
+function writeExport(what: string, out: string, exported: { definitions: unknown; events: unknown[] }): void {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'definitions.json'), JSON.stringify(exported.definitions ?? {}, null, 2) + '\n');
   fs.writeFileSync(path.join(out, 'events.jsonl'), exported.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
   process.stdout.write(
-    `${exported.events.length} events of ticket ${id} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`,
+    `${exported.events.length} events of ${what} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`,
   );
 }
 
@@ -322,13 +326,7 @@ async function ciExport(argv: string[], config: Config): Promise<void> {
   const id = positionals[0];
   if (!id || positionals.length > 1 || !values.out) throw new UsageError('usage: slm ci export ID --out DIR');
   const out = values.out;
-  const exported = await withClient(config, (client) => exportCiHistory(client, id));
-  fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, 'definitions.json'), JSON.stringify(exported.definitions ?? {}, null, 2) + '\n');
-  fs.writeFileSync(path.join(out, 'events.jsonl'), exported.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  process.stdout.write(
-    `${exported.events.length} events of CI ${id} → ${out}/events.jsonl (replay: slm replay --definitions ${out}/definitions.json --events ${out}/events.jsonl)\n`,
-  );
+  writeExport(`CI ${id}`, out, await withClient(config, (client) => exportCiHistory(client, id)));
 }
 
 async function cisList(argv: string[], config: Config): Promise<void> {
@@ -374,17 +372,17 @@ async function kpiPush(argv: string[], config: Config): Promise<void> {
   }
   const now = Date.now();
   // Every sample is checked before anything is sent: a bad one refuses the push, naming it.
-  samples.forEach((s, i) => parseKpiSample(s, now, samples.length > 1 ? `samples[${i}]` : 'sample'));
+  const parsed = samples.map((s, i) => parseKpiSample(s, now, samples.length > 1 ? `samples[${i}]` : 'sample'));
   const total = await withPorts(config, async (ports) => {
     await ensureSearchAttributes(await ports.temporal(), target.namespace!);
     const sum = { accepted: 0, stale: 0, forwarded: 0, cis: new Set<string>() };
-    for (let i = 0; i < samples.length; i += 5000) {
-      const batch = samples.slice(i, i + 5000);
-      const r = await pushKpis(ports, batch, now);
+    for (let i = 0; i < parsed.length; i += 5000) {
+      const batch = parsed.slice(i, i + 5000);
+      const r = await pushKpis(ports, batch);
       sum.accepted += r.accepted;
       sum.stale += r.stale;
       sum.forwarded += r.forwarded;
-      for (const s of batch) sum.cis.add((s as { ci: string }).ci);
+      for (const s of batch) sum.cis.add(s.ci);
     }
     return sum;
   });

@@ -1,11 +1,12 @@
 /** PostgreSQL reads and writes of configuration items (DESIGN §4.7): the CI rows, their segments and the KPI ledger. */
-import { and, asc, count, desc, eq, gte, ilike, inArray, or, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, ilike, inArray, or, sql } from 'drizzle-orm';
 import type { Ci, KpiReading } from '../domain/ci/ci';
 import type { CiMeasurementView, CiSegmentView } from '../domain/ci/engine';
 import type { KpiLedger } from '../domain/ci/kpiForward';
 import { ciHeadline } from '../domain/ci/notices';
 import type { RejectedChange } from '../workflows/messages';
 import type { Db } from './client';
+import { writeSegments } from './queries';
 import { ciKpis, cis, measurementSegments } from './schema';
 
 const CI = 'ci';
@@ -36,51 +37,30 @@ export async function saveCiState(db: Db, rec: CiStateRecord): Promise<void> {
   };
   await db.transaction(async (tx) => {
     await tx.insert(cis).values(row).onConflictDoUpdate({ target: cis.ciId, set: row });
-    if (rec.segments.length === 0) return;
-    const rows = rec.segments.map((s) => ({
-      subjectKind: CI,
-      subjectId: rec.ciId,
-      serviceTargetId: s.serviceTargetId,
-      instance: s.instance,
-      seq: s.seq,
-      status: s.state,
-      startAt: new Date(s.startAt),
-      stopAt: s.endAt === null ? null : new Date(s.endAt),
-      businessSeconds: Math.round(s.businessSeconds),
-      businessMs: Math.round(s.businessSeconds * 1000),
-      counts: s.state === 'down' || s.state === 'alarm' ? 'down' : s.state === 'unknown' ? 'unknown' : 'up',
-      note: null,
-    }));
-    // A state that lasted no time is replaced in place; rows past a measurement's last segment go.
-    const last = new Map<string, { serviceTargetId: string; instance: number; seq: number }>();
-    for (const r of rows) last.set(`${r.serviceTargetId}#${r.instance}`, r);
-    for (const r of last.values()) {
-      await tx
-        .delete(measurementSegments)
-        .where(
-          and(
-            eq(measurementSegments.subjectKind, CI),
-            eq(measurementSegments.subjectId, rec.ciId),
-            eq(measurementSegments.serviceTargetId, r.serviceTargetId),
-            eq(measurementSegments.instance, r.instance),
-            gte(measurementSegments.seq, r.seq + 1),
-          ),
-        );
+    // Per measurement: its new or changed segments, and nothing stored past its last one.
+    const byMeasurement = new Map<string, CiStateRecord['segments']>();
+    for (const seg of rec.segments) {
+      const k = `${seg.serviceTargetId}#${seg.instance}`;
+      let list = byMeasurement.get(k);
+      if (!list) byMeasurement.set(k, (list = []));
+      list.push(seg);
     }
-    await tx
-      .insert(measurementSegments)
-      .values(rows)
-      .onConflictDoUpdate({
-        target: [measurementSegments.subjectKind, measurementSegments.subjectId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
-        set: {
-          status: sql`excluded.status`,
-          startAt: sql`excluded.start_at`,
-          stopAt: sql`excluded.stop_at`,
-          businessSeconds: sql`excluded.business_seconds`,
-          businessMs: sql`excluded.business_ms`,
-          counts: sql`excluded.counts`,
-        },
-      });
+    for (const list of byMeasurement.values()) {
+      const { serviceTargetId, instance } = list[0]!;
+      const key = { subjectKind: CI, subjectId: rec.ciId, serviceTargetId, instance };
+      const rows = list.map((s) => ({
+        ...key,
+        seq: s.seq,
+        status: s.state,
+        startAt: new Date(s.startAt),
+        stopAt: s.endAt === null ? null : new Date(s.endAt),
+        businessSeconds: Math.round(s.businessSeconds),
+        businessMs: Math.round(s.businessSeconds * 1000),
+        counts: s.state === 'down' || s.state === 'alarm' ? 'down' : s.state === 'unknown' ? 'unknown' : 'up',
+        note: null,
+      }));
+      await writeSegments(tx, key, rows, list[list.length - 1]!.seq + 1);
+    }
   });
 }
 

@@ -47,6 +47,35 @@ const ofTicket = (t: typeof measurements | typeof measurementSegments | typeof m
 const ts = (iso: string | null) => (iso === null ? null : new Date(iso));
 
 /** Writes the ticket row and its measurements in one transaction. */
+type SegmentKey = { subjectKind: string; subjectId: string; serviceTargetId: string; instance: number };
+
+/**
+ * A measurement's segment rows (tickets and CIs alike): those from `seq` `end` on removed (a state
+ * replaced, inherited segments that shrank), `rows` written over what is stored.
+ */
+export async function writeSegments(tx: Pick<Db, 'insert' | 'delete'>, key: SegmentKey, rows: (typeof measurementSegments.$inferInsert)[], end: number): Promise<void> {
+  const t = measurementSegments;
+  await tx
+    .delete(t)
+    .where(and(eq(t.subjectKind, key.subjectKind), eq(t.subjectId, key.subjectId), eq(t.serviceTargetId, key.serviceTargetId), eq(t.instance, key.instance), gte(t.seq, end)));
+  if (rows.length === 0) return;
+  await tx
+    .insert(t)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance, t.seq],
+      set: {
+        status: sql`excluded.status`,
+        startAt: sql`excluded.start_at`,
+        stopAt: sql`excluded.stop_at`,
+        businessSeconds: sql`excluded.business_seconds`,
+        businessMs: sql`excluded.business_ms`,
+        counts: sql`excluded.counts`,
+        note: sql`excluded.note`,
+      },
+    });
+}
+
 export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<void> {
   await db.transaction(async (tx) => {
     const row = {
@@ -99,9 +128,10 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       const ofKey = <T extends typeof measurementSegments | typeof milestoneFirings>(t: T) =>
         and(eq(t.subjectKind, key.subjectKind), eq(t.subjectId, key.subjectId), eq(t.serviceTargetId, key.serviceTargetId), eq(t.instance, key.instance));
       // Segments past the measurement's current count (a group member's inherited ones can shrink).
-      await tx.delete(measurementSegments).where(and(ofKey(measurementSegments), gte(measurementSegments.seq, view.segments.length)));
-      if (view.segments.length) {
-        const rows = view.segments.map((s, seq) => ({
+      await writeSegments(
+        tx,
+        key,
+        view.segments.map((s, seq) => ({
           ...key,
           seq,
           status: s.status,
@@ -110,22 +140,9 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
           businessSeconds: s.businessSeconds,
           counts: s.counts,
           note: s.note ?? null,
-        }));
-        await tx
-          .insert(measurementSegments)
-          .values(rows)
-          .onConflictDoUpdate({
-            target: [measurementSegments.subjectKind, measurementSegments.subjectId, measurementSegments.serviceTargetId, measurementSegments.instance, measurementSegments.seq],
-            set: {
-              status: sql`excluded.status`,
-              startAt: sql`excluded.start_at`,
-              stopAt: sql`excluded.stop_at`,
-              businessSeconds: sql`excluded.business_seconds`,
-              counts: sql`excluded.counts`,
-              note: sql`excluded.note`,
-            },
-          });
-      }
+        })),
+        view.segments.length,
+      );
       if (view.firings.length === 0) {
         await tx.delete(milestoneFirings).where(ofKey(milestoneFirings));
       } else {

@@ -31,19 +31,24 @@ export function refreshMsOf(targets: CompiledCiTarget[]): number {
   return min / 2;
 }
 
-/** Applies `samples` (sorted by instant) to `ledger` in place; returns the forwards for the workflow. */
+/** Applies `samples` (sorted by instant) to `ledger` in place; returns the forwards for the workflow and counts stale samples in `tally`. */
 export function reduceSamples(
   ciId: string,
   ledger: KpiLedger,
   samples: { name: string; value: KpiValue; at: number }[],
   targets: CompiledCiTarget[],
   refreshMs: number,
+  tally: { stale: number } = { stale: 0 },
 ): KpiForwardOut[] {
   const out: KpiForwardOut[] = [];
   const ci = { id: ciId };
   for (const s of samples) {
     const held = ledger.readings[s.name];
-    if (held && (held.at > s.at || (held.at === s.at && held.value === s.value))) continue;
+    if (held && held.at > s.at) {
+      tally.stale++; // older than the value held: out of order, ignored
+      continue;
+    }
+    if (held && held.at === s.at && held.value === s.value) continue; // a repeat
     ledger.readings[s.name] = { value: s.value, at: s.at };
     let forward = ledger.sent[s.name] === undefined;
     for (let i = 0; !forward && i < targets.length; i++) {

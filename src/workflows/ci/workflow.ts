@@ -10,8 +10,8 @@
  * `src/app/cis.ts`). Business time comes from calendar windows compiled by a local activity and
  * recorded, as for tickets.
  */
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { BusinessCalendar, WindowExceededError, type CalendarWindow } from '../../domain/calendar';
+import { allHandlersFinished, condition, continueAsNew, log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { BusinessCalendar, type CalendarWindow } from '../../domain/calendar';
 import { parseCi, type Ci } from '../../domain/ci/ci';
 import {
   advanceCi,
@@ -41,6 +41,7 @@ import {
   type RejectedChange,
 } from '../messages';
 import { SA } from '../searchAttributes';
+import { runOnWindows, widening } from '../engineStep';
 import * as acts from '../ticket/proxies';
 import { startActionWorkflow } from '../startAction';
 import type { LoadedDefinitions } from '../ticket/types';
@@ -66,7 +67,6 @@ export interface CiCarried {
 }
 
 const EMPTY_WINDOW: CalendarWindow = { from: 0, to: 0, starts: [], ends: [], offsets: [] };
-const DAY_MS = 86_400_000;
 /** Segments a run keeps per measurement (all of them are in PostgreSQL). */
 const KEPT_SEGMENTS = 20;
 const MAX_REJECTED = 20;
@@ -141,28 +141,15 @@ export async function ciWorkflow(input: CiWorkflowInput): Promise<void> {
 
   /** Runs an engine step; on a calendar window it lacks, restores the state, widens the window (recorded) and runs again. */
   const step = async (fn: () => CiActionEffect[]): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      const copy = JSON.stringify(engine);
-      try {
-        actions.push(...fn());
-        return;
-      } catch (err) {
-        if (!(err instanceof WindowExceededError) || err.calendarId === null || attempt >= 20) throw err;
-        engine = JSON.parse(copy) as CiEngineState;
-        const key = err.calendarId;
-        const sep = key.indexOf(':');
-        const version = key.slice(0, sep);
-        const spec = (defs?.version === version ? defs : previousDefs)?.compiled.calendars.get(key.slice(sep + 1));
-        if (!spec) throw ApplicationFailure.nonRetryable(`calendar ${key} is not in the definitions in force`);
-        const cur = windows[key];
-        const from = Math.min(cur?.from ?? Infinity, err.needed - 7 * DAY_MS);
-        const to = Math.max(cur?.to ?? -Infinity, err.needed + 60 * DAY_MS);
-        windows[key] = await acts.engine.compileCalendarWindow(spec, from, to);
-      }
-    }
+    const effects = await runOnWindows({ get: () => engine, set: (e: CiEngineState) => void (engine = e) }, fn, async (key, needed) => {
+      const w = widening(key, needed, windows[key], defs, previousDefs);
+      windows[key] = await acts.engine.compileCalendarWindow(w.spec, w.from, w.to);
+    });
+    actions.push(...effects);
   };
 
-  take(...(await contextAt(null)));
+  const first = await acts.db.loadEngineContext(Date.now(), null);
+  take(first.version, first.definitions);
 
   /** The latest instant the run applied (a batch, a timer, a KPI reading). */
   let lastAt = 0;
@@ -259,11 +246,6 @@ export async function ciWorkflow(input: CiWorkflowInput): Promise<void> {
         await continueAsNew<typeof ciWorkflow>({ ...input, release: CI_RUN_RELEASE, carried: { engine, inbox, windows, actions, rejected, definitionsDirty } });
       }
     }
-  }
-
-  async function contextAt(version: string | null): Promise<[string, unknown]> {
-    const ctx = await acts.db.loadEngineContext(Date.now(), version);
-    return [ctx.version, ctx.definitions];
   }
 }
 

@@ -9,15 +9,13 @@
  * window, the step is re-run from a copy of the state after the window is widened. A replay therefore
  * reproduces every due instant from recorded numbers.
  */
-import { ApplicationFailure, log } from '@temporalio/workflow';
-import { WindowExceededError } from '../../domain/calendar';
+import { log } from '@temporalio/workflow';
 import { compiledDefinitionsOf, type CompiledDefinitions } from '../../domain/definitions';
 import { applyDefinitionsChange, type ActionEffect, type EngineEnv, type TicketEngineState } from '../../domain/request/engine';
+import { runOnWindows, widening } from '../engineStep';
 import * as acts from './proxies';
 import type { TicketEntity } from './entity';
 import type { LoadedDefinitions } from './types';
-
-const DAY_MS = 86_400_000;
 
 export class EngineDriver {
   constructor(private readonly t: TicketEntity) {}
@@ -84,29 +82,14 @@ export class EngineDriver {
    */
   async run(step: () => ActionEffect[]): Promise<void> {
     const s = this.t.state;
-    for (let attempt = 0; ; attempt++) {
-      const copy = JSON.stringify(s.engine);
-      try {
-        s.actions!.push(...step());
-        return;
-      } catch (err) {
-        if (!(err instanceof WindowExceededError) || err.calendarId === null || attempt >= 20) throw err;
-        s.engine = JSON.parse(copy) as TicketEngineState;
-        await this.widen(err.calendarId, err.needed);
-      }
-    }
+    const effects = await runOnWindows({ get: () => s.engine, set: (e: TicketEngineState) => void (s.engine = e) }, step, (key, needed) => this.widen(key, needed));
+    s.actions!.push(...effects);
   }
 
   private async widen(key: string, needed: number): Promise<void> {
     const { defs, previousDefs, state } = this.t;
-    const sep = key.indexOf(':');
-    const version = key.slice(0, sep);
-    const spec = defs?.version === version ? defs.compiled.calendars.get(key.slice(sep + 1)) : previousDefs?.compiled.calendars.get(key.slice(sep + 1));
-    if (!spec) throw ApplicationFailure.nonRetryable(`calendar ${key} is not in the definitions in force`);
-    const current = state.windows![key];
-    const from = current && needed >= current.from ? current.from : needed - 7 * DAY_MS;
-    const to = current && needed < current.to ? current.to : needed + 60 * DAY_MS;
-    state.windows![key] = await this.t.local(() => acts.engine.compileCalendarWindow(spec, Math.min(from, current?.from ?? from), Math.max(to, current?.to ?? to)));
+    const w = widening(key, needed, state.windows![key], defs, previousDefs);
+    state.windows![key] = await this.t.local(() => acts.engine.compileCalendarWindow(w.spec, w.from, w.to));
   }
 
   /** Applies new definitions from `now` on: open measurements are recomputed, final ones kept. */
