@@ -27,6 +27,7 @@ import { parseTicket, parseTicketPatch } from '../domain/ticket';
 import { describeFailure } from './errors';
 import { SYNC_FREQUENCY_RANGE, type SyncSettings } from '../workflows/messages';
 import { calendarCommand } from './calendar';
+import { complianceReplayCommand } from './compliance';
 import { UsageError, fieldsFromFlags, renderTicket, renderTicketList, renderTimeline, ticketFromFlags } from './format';
 
 const HELP = `slm — temporal-slm operator CLI
@@ -48,6 +49,7 @@ const HELP = `slm — temporal-slm operator CLI
   slm definitions apply FILE                    (YAML or JSON); running tickets and CIs are recomputed
   slm replay --definitions FILE --events FILE.jsonl [--decisions]   evaluate a ticket history offline
                                                 (no server); --decisions adds SNOW calls, notices, …
+  slm compliance replay --definitions FILE --events FILE.jsonl   agreements' records offline (no server)
   slm sync status|pause|resume [--json]         the SNOW poll loop
   slm sync frequency SECONDS                    10 – 86400
   slm setup                                     register the search attributes, migrate the database
@@ -550,6 +552,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (a === 'definitions' && b === 'apply') await definitionsApply(rest, config);
     else if (a === 'calendar') await calendarCommand(b, rest);
     else if (a === 'replay') await replayCommand(b === undefined ? rest : [b, ...rest]);
+    else if (a === 'compliance' && b === 'replay') complianceReplayCommand(rest);
     else if (a === 'sync') await sync(b, rest, config);
     else if (a === 'emulator') await emulator(b === undefined ? rest : [b, ...rest], config);
     else throw new UsageError(`unknown command "${[a, b].filter(Boolean).join(' ')}" (see slm --help)`);

@@ -10,6 +10,7 @@ import { compileConnector, connectorSchema, type CompiledConnector } from './sno
 import { compileSource, sourceSchema } from './sources';
 import { positiveDurationSchema, durationSchema } from './duration';
 import { goalScheduleSchema } from './request/goalSchedule';
+import { agreementsSchema, checkAgreements, contractsSchema } from './compliance/agreements';
 
 const cel = z.string().trim().min(1, 'must be a CEL expression');
 const fieldName = z.string().trim().min(1, 'must name a ticket field');
@@ -211,6 +212,10 @@ const definitionsSchema = z
     sources: z.array(sourceSchema()).default([]),
     /** The ticket (and CI) field that holds the tenant; unset: no tenancy (tenant-bound API tokens are refused). */
     tenantField: fieldName.optional(),
+    /** Contracts: one customer each, with the tenant its measurements carry (DESIGN §4.8). */
+    contracts: contractsSchema(),
+    /** Agreements (SLA / OLA / UC) over weighted service targets, with review periods, compliance levels, penalties and rewards. */
+    agreements: agreementsSchema(),
   })
   .strict();
 
@@ -302,6 +307,8 @@ function checkDefinitions(defs: Definitions): void {
     if (isCiTarget(t)) compileCiTarget(t, where);
     else compileTarget(t, where);
   });
+  const problem = checkAgreements(defs.contracts, defs.agreements, seen, defs.tenantField);
+  if (problem) throw new DefinitionError(`invalid definitions at ${problem}`);
 }
 
 /**
@@ -309,7 +316,7 @@ function checkDefinitions(defs: Definitions): void {
  * the same ids and keeps the others), then validates the result.
  */
 export function mergeDefinitions(base: Definitions, update: unknown): Definitions {
-  const raw = (update ?? {}) as { calendars?: unknown; serviceTargets?: unknown };
+  const raw = (update ?? {}) as { calendars?: unknown; serviceTargets?: unknown; contracts?: unknown; agreements?: unknown };
   const incoming = definitionsSchema.safeParse(raw);
   if (!incoming.success) {
     const issue = incoming.error.issues[0]!;
@@ -325,6 +332,8 @@ export function mergeDefinitions(base: Definitions, update: unknown): Definition
     ...(incoming.data.version !== undefined ? { version: incoming.data.version } : {}),
     calendars: byId(base.calendars, incoming.data.calendars),
     serviceTargets: byId(base.serviceTargets, incoming.data.serviceTargets),
+    contracts: byId(base.contracts, incoming.data.contracts),
+    agreements: byId(base.agreements, incoming.data.agreements),
     connector: raw && typeof raw === 'object' && 'connector' in raw ? incoming.data.connector : base.connector,
     engine: raw && typeof raw === 'object' && 'engine' in raw ? incoming.data.engine : base.engine,
     sources: raw && typeof raw === 'object' && 'sources' in raw ? incoming.data.sources : base.sources,
