@@ -4,9 +4,11 @@ import { saveCiState, type CiStateRecord } from '../db/ciQueries';
 import { latestDefinitions, loadTicketState, saveTicketState, type TicketStateRecord } from '../db/queries';
 import { parseDefinitions, type Definitions } from '../domain/definitions';
 import { NO_WORKER_FACTS, type WorkerFacts } from './engine';
+import { NO_NUDGES, type ComplianceNudger } from './complianceNudge';
 
 /** `facts`: what this worker tells the runs it hosts (see `batchClock`). */
-export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; facts?: WorkerFacts }) {
+/** `compliance` is poked when measurements change (see complianceNudge.ts). */
+export function createDbActivities({ db, facts = NO_WORKER_FACTS, compliance = NO_NUDGES }: { db: Db; facts?: WorkerFacts; compliance?: ComplianceNudger }) {
   /** The batch's instant, the definitions' version and (when not `knownVersion`) the document, and this worker's facts. */
   function contextOf(
     latest: Awaited<ReturnType<typeof latestDefinitions>>,
@@ -41,13 +43,13 @@ export function createDbActivities({ db, facts = NO_WORKER_FACTS }: { db: Db; fa
 
     /** Saves, and returns the wall clock after saving (the workflow times its next timer from it). */
     async saveTicketState(rec: TicketStateRecord): Promise<number> {
-      await saveTicketState(db, rec);
+      if (await saveTicketState(db, rec)) compliance.poke();
       return Date.now();
     },
 
     /** A CI run's row and its new or changed segments (DESIGN §4.7). */
     async saveCiState(rec: CiStateRecord): Promise<number> {
-      await saveCiState(db, rec);
+      if (await saveCiState(db, rec)) compliance.poke();
       return Date.now();
     },
 

@@ -3,7 +3,9 @@
  * version when they differ, then every running ticket is told so its open measurements are recomputed
  * from now on. Stored is what counts: a ticket that cannot be told now reads them at its next change.
  */
+import { wakeCompliance } from '../client/compliance';
 import { notifyDefinitionsChanged } from '../client/tickets';
+import { requestRecompute } from '../db/compliance';
 import { applyDefinitions } from '../db/queries';
 import type { Definitions } from '../domain/definitions';
 import type { AppPorts } from './ports';
@@ -19,13 +21,27 @@ export interface DefinitionsApplied {
   cisTold: number | null;
 }
 
-/** `defs` are already validated (`parseDefinitions`/`readDefinitionsFile`); `source` names where they came from. */
-export async function applyDefinitionsDoc(ports: Pick<AppPorts, 'db' | 'temporal'>, defs: Definitions, source: string | null): Promise<DefinitionsApplied> {
-  const res = await applyDefinitions(await ports.db(), defs, source);
+/**
+ * `defs` are already validated (`parseDefinitions`/`readDefinitionsFile`); `source` names where they
+ * came from. `recomputeFrom` (an instant): compliance records ending after it are recounted from the
+ * stored measurements under these definitions (closed ones show the difference as an amendment).
+ */
+export async function applyDefinitionsDoc(
+  ports: Pick<AppPorts, 'db' | 'temporal'> & { settings?: AppPorts['settings'] },
+  defs: Definitions,
+  source: string | null,
+  recomputeFrom: number | null = null,
+): Promise<DefinitionsApplied> {
+  const db = await ports.db();
+  const res = await applyDefinitions(db, defs, source);
+  if (recomputeFrom !== null) await requestRecompute(db, recomputeFrom);
   let told: { tickets: number; cis: number } | null = null;
-  if (res.changed) {
+  if (res.changed || recomputeFrom !== null) {
     try {
-      told = await notifyDefinitionsChanged(await ports.temporal(), String(res.version));
+      const client = await ports.temporal();
+      if (res.changed) told = await notifyDefinitionsChanged(client, String(res.version));
+      // Open compliance records are recounted under the new version (or from recomputeFrom) at the next tick.
+      if (ports.settings && (defs.agreements.length > 0 || recomputeFrom !== null)) await wakeCompliance(client, ports.settings.SLM_TASK_QUEUE);
     } catch {
       // Stored is what counts; ticket workflows read the newest version at their next change.
     }

@@ -6,7 +6,21 @@ import { parseArgs } from 'node:util';
 import { readStructuredFile } from '../infra/files';
 import { parseEvents } from '../domain/replay';
 import { complianceReplay } from '../domain/compliance/replay';
+import type { ComplianceRecordView } from '../domain/compliance/record';
+import {
+  AgreementNotFoundError,
+  ComplianceRequestError,
+  complianceCsv,
+  complianceHistoryDoc,
+  complianceShowDoc,
+  listAgreementsDoc,
+  recomputeCompliance,
+  type AgreementsDoc,
+} from '../app/compliance';
+import type { AppPorts } from '../app/ports';
 import { UsageError } from './format';
+
+type WithPorts = <T>(fn: (ports: AppPorts) => Promise<T>) => Promise<T>;
 
 function readEvents(file: string): string {
   try {
@@ -29,4 +43,110 @@ export function complianceReplayCommand(argv: string[]): void {
     throw new UsageError((err as Error).message);
   }
   process.stdout.write(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+}
+
+/** Our own errors as usage errors (exit 2, one line). */
+async function asUsage<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof AgreementNotFoundError || err instanceof ComplianceRequestError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+const pct = (p: number | null) => (p === null ? '—' : `${Math.round(p * 1000) / 1000} %`);
+
+/** A record in a few lines, as `slm compliance show` prints it. */
+export function renderRecord(r: ComplianceRecordView): string {
+  const head = `${r.agreementId}${r.contractId ? ` (contract ${r.contractId})` : ''} ${r.reviewPeriod} ${r.periodStart} → ${r.periodEnd}: ${pct(r.percent)} ${r.status ?? '(nothing counted)'}${r.closed ? ', closed' : ''}`;
+  const lines = [head];
+  if (r.closed) lines.push(`  penalty ${r.penalty ?? '—'}, reward ${r.reward ?? '—'}${r.amendedAt ? `; amended ${r.amendedAt}: ${pct(r.amendedPercent)}, penalty ${r.amendedPenalty ?? '—'}, reward ${r.amendedReward ?? '—'}` : ''}`);
+  else if (r.forecast)
+    lines.push(
+      `  forecast at period end: ${pct(r.forecast.percent)} ${r.forecast.status ?? ''}${r.forecast.atRiskAt ? `; at risk from ${r.forecast.atRiskAt}` : ''}${r.forecast.breachedAt ? `; breached from ${r.forecast.breachedAt}` : ''}`,
+    );
+  lines.push(`  impact cost ${r.impactCost}`);
+  for (const t of r.targets) {
+    const counts = t.met !== null ? `${t.met} met, ${t.missed} missed` : `up ${t.upSeconds} s, down ${t.downSeconds} s (${t.downCount} outages), unknown ${t.unknownSeconds} s`;
+    lines.push(`  ${t.serviceTargetId} ×${t.weight}: ${pct(t.percent)} — ${counts}${t.impactCost ? `, impact ${t.impactCost}` : ''}`);
+  }
+  for (const m of r.milestones) lines.push(`  milestone ${m.name} fired ${m.firedAt}`);
+  return lines.join('\n') + '\n';
+}
+
+function renderAgreements(doc: AgreementsDoc): string {
+  if (!doc.agreements.length) return 'no agreements (add them to the definitions: agreements, contracts)\n';
+  return (
+    doc.agreements
+      .map((a) => {
+        const now = a.current.map((r) => `${r.reviewPeriod} ${pct(r.percent)} ${r.status ?? ''}`.trim()).join(', ') || 'nothing counted yet';
+        return `${a.id} ${a.type}${a.contractId ? ` contract ${a.contractId} (${a.customer ?? a.tenant})` : ' (every tenant)'}: target ${a.compliance.target} %${a.compliance.atRisk !== null ? `, at risk below ${a.compliance.atRisk} %` : ''}; ${a.targets.length} target(s); now: ${now}`;
+      })
+      .join('\n') + '\n'
+  );
+}
+
+/** `slm compliance show|history|export|recompute …` and `slm agreements list`. */
+export async function complianceCommand(op: string | undefined, argv: string[], withPorts: WithPorts): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean' },
+      period: { type: 'string' },
+      from: { type: 'string' },
+      format: { type: 'string' },
+      agreement: { type: 'string' },
+      tenant: { type: 'string' },
+      out: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const tenant = values.tenant ?? null;
+  const agreement = positionals[0];
+  switch (op) {
+    case 'show': {
+      if (!agreement) throw new UsageError('usage: slm compliance show AGREEMENT [--period YYYY-MM|YYYY-MM-DD] [--json] [--tenant T]');
+      const doc = await withPorts((p) => asUsage(complianceShowDoc(p, agreement, { period: values.period, tenant })));
+      process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : doc.records.length ? doc.records.map(renderRecord).join('') : `${agreement}: no record yet (nothing counted)\n`);
+      return;
+    }
+    case 'history': {
+      if (!agreement) throw new UsageError('usage: slm compliance history AGREEMENT [--json] [--tenant T]');
+      const doc = await withPorts((p) => asUsage(complianceHistoryDoc(p, agreement, tenant)));
+      if (values.json) process.stdout.write(JSON.stringify(doc) + '\n');
+      else {
+        process.stdout.write(doc.records.map(renderRecord).join('') || `${agreement}: no record yet\n`);
+        for (const s of doc.settlements) process.stdout.write(`settled ${s.reviewPeriod} ${s.periodStart} rev ${s.revision}: penalty ${s.penalty ?? '—'} (Δ ${s.penaltyDelta}), reward ${s.reward ?? '—'} (Δ ${s.rewardDelta}) at ${s.settledAt}\n`);
+      }
+      return;
+    }
+    case 'export': {
+      if (!values.period) throw new UsageError('usage: slm compliance export --period YYYY-MM|YYYY-MM-DD [--agreement A] --format csv [--out FILE]');
+      if ((values.format ?? 'csv') !== 'csv') throw new UsageError(`--format must be csv, got "${values.format}"`);
+      const period = values.period;
+      const csv = await withPorts((p) => asUsage(complianceCsv(p, { period, agreementId: values.agreement ?? agreement, tenant })));
+      if (values.out) {
+        fs.writeFileSync(values.out, csv);
+        process.stdout.write(`${csv.split('\n').filter((l) => l.startsWith('record,') || l.startsWith('measurement,')).length} line(s) → ${values.out}\n`);
+      } else process.stdout.write(csv);
+      return;
+    }
+    case 'recompute': {
+      if (!agreement || !values.from) throw new UsageError('usage: slm compliance recompute AGREEMENT --from YYYY-MM-DD');
+      const from = values.from;
+      const r = await withPorts((p) => asUsage(recomputeCompliance(p, agreement, from)));
+      process.stdout.write(`compliance records ending after ${r.from} are recounted from the stored measurements (closed ones show any difference as an amendment)\n`);
+      return;
+    }
+    default:
+      throw new UsageError('usage: slm compliance show|history|replay|export|recompute … (see slm --help)');
+  }
+}
+
+export async function agreementsList(argv: string[], withPorts: WithPorts): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, tenant: { type: 'string' } }, strict: true });
+  const doc = await withPorts((p) => listAgreementsDoc(p, values.tenant ?? null));
+  process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : renderAgreements(doc));
 }

@@ -27,7 +27,8 @@ import { parseTicket, parseTicketPatch } from '../domain/ticket';
 import { describeFailure } from './errors';
 import { SYNC_FREQUENCY_RANGE, type SyncSettings } from '../workflows/messages';
 import { calendarCommand } from './calendar';
-import { complianceReplayCommand } from './compliance';
+import { agreementsList, complianceCommand, complianceReplayCommand } from './compliance';
+import { periodInstant } from '../app/compliance';
 import { UsageError, fieldsFromFlags, renderTicket, renderTicketList, renderTimeline, ticketFromFlags } from './format';
 
 const HELP = `slm — temporal-slm operator CLI
@@ -46,9 +47,15 @@ const HELP = `slm — temporal-slm operator CLI
   slm cis list [--filter TEXT] [--down] [--sort id|state|class|updated] [--desc] [--page N] [--json]
   slm kpi push --ci ID --name KPI --value V [--at ISO]   one sample (a number, or OK|Warning|Alarm|Offline)
   slm kpi push --file SAMPLES.json              a JSON array of {ci, name, value, at?} (or - for stdin)
-  slm definitions apply FILE                    (YAML or JSON); running tickets and CIs are recomputed
+  slm definitions apply FILE [--recompute-from YYYY-MM-DD]   (YAML or JSON); running tickets and CIs
+                                                are recomputed; compliance records too from the date
   slm replay --definitions FILE --events FILE.jsonl [--decisions]   evaluate a ticket history offline
                                                 (no server); --decisions adds SNOW calls, notices, …
+  slm agreements list [--json] [--tenant T]     agreements, their contracts and current records
+  slm compliance show AGREEMENT [--period YYYY-MM|YYYY-MM-DD] [--json] [--tenant T]   records, forecast
+  slm compliance history AGREEMENT [--json]     every record, and the settlement ledger
+  slm compliance export --period P [--agreement A] --format csv [--out FILE]   records + measurements
+  slm compliance recompute AGREEMENT --from YYYY-MM-DD   recount records from the stored measurements
   slm compliance replay --definitions FILE --events FILE.jsonl   agreements' records offline (no server)
   slm sync status|pause|resume [--json]         the SNOW poll loop
   slm sync frequency SECONDS                    10 – 86400
@@ -432,16 +439,20 @@ async function ticketsList(argv: string[], config: Config): Promise<void> {
 }
 
 async function definitionsApply(argv: string[], config: Config): Promise<void> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
+  const { positionals, values } = parseArgs({ args: argv, options: { 'recompute-from': { type: 'string' } }, allowPositionals: true, strict: true });
   const file = positionals[0];
-  if (!file || positionals.length > 1) throw new UsageError('usage: slm definitions apply FILE');
+  if (!file || positionals.length > 1) throw new UsageError('usage: slm definitions apply FILE [--recompute-from YYYY-MM-DD]');
   let defs;
+  let recomputeFrom: number | null = null;
   try {
     defs = readDefinitionsFile(file);
+    // A date is local midnight in UTC here (each agreement's records are recounted from the period holding it).
+    if (values['recompute-from'] !== undefined) recomputeFrom = periodInstant(values['recompute-from'], 'UTC');
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  process.stdout.write(definitionsAppliedText(await withPorts(config, (ports) => applyDefinitionsDoc(ports, defs, file))));
+  const applied = await withPorts(config, (ports) => applyDefinitionsDoc(ports, defs, file, recomputeFrom));
+  process.stdout.write(definitionsAppliedText(applied) + (recomputeFrom !== null ? `compliance records ending after ${new Date(recomputeFrom).toISOString()} are recounted\n` : ''));
 }
 
 /**
@@ -553,6 +564,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (a === 'calendar') await calendarCommand(b, rest);
     else if (a === 'replay') await replayCommand(b === undefined ? rest : [b, ...rest]);
     else if (a === 'compliance' && b === 'replay') complianceReplayCommand(rest);
+    else if (a === 'compliance') await complianceCommand(b, rest, (fn) => withPorts(config, fn));
+    else if (a === 'agreements' && b === 'list') await agreementsList(rest, (fn) => withPorts(config, fn));
     else if (a === 'sync') await sync(b, rest, config);
     else if (a === 'emulator') await emulator(b === undefined ? rest : [b, ...rest], config);
     else throw new UsageError(`unknown command "${[a, b].filter(Boolean).join(' ')}" (see slm --help)`);

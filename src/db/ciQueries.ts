@@ -6,7 +6,7 @@ import type { KpiLedger } from '../domain/ci/kpiForward';
 import { ciHeadline } from '../domain/ci/notices';
 import type { RejectedChange } from '../workflows/messages';
 import type { Db } from './client';
-import { writeSegments } from './queries';
+import { noteComplianceChanges, tenantOfJson, writeSegments } from './queries';
 import { ciKpis, cis, measurementSegments } from './schema';
 
 const CI = 'ci';
@@ -21,7 +21,8 @@ export interface CiStateRecord {
   rejectedChanges: RejectedChange[];
 }
 
-export async function saveCiState(db: Db, rec: CiStateRecord): Promise<void> {
+/** The CI row and its new or changed segments in one transaction; true when segments changed (compliance has news). */
+export async function saveCiState(db: Db, rec: CiStateRecord): Promise<boolean> {
   const head = ciHeadline(rec.measurements);
   const cls = rec.ci && typeof rec.ci.class === 'string' ? rec.ci.class : null;
   const row = {
@@ -33,10 +34,12 @@ export async function saveCiState(db: Db, rec: CiStateRecord): Promise<void> {
     kpis: rec.kpis,
     measurements: rec.measurements,
     rejectedChanges: rec.rejectedChanges,
+    tenant: tenantOfJson(rec.ci),
     updatedAt: new Date(),
   };
-  await db.transaction(async (tx) => {
-    await tx.insert(cis).values(row).onConflictDoUpdate({ target: cis.ciId, set: row });
+  return db.transaction(async (tx) => {
+    const [saved] = await tx.insert(cis).values(row).onConflictDoUpdate({ target: cis.ciId, set: row }).returning({ tenant: cis.tenant });
+    const tenant = saved?.tenant ?? null;
     // Per measurement: its new or changed segments, and nothing stored past its last one.
     const byMeasurement = new Map<string, CiStateRecord['segments']>();
     for (const seg of rec.segments) {
@@ -58,9 +61,16 @@ export async function saveCiState(db: Db, rec: CiStateRecord): Promise<void> {
         businessMs: Math.round(s.businessSeconds * 1000),
         counts: s.state === 'down' || s.state === 'alarm' ? 'down' : s.state === 'unknown' ? 'unknown' : 'up',
         note: null,
+        tenant,
       }));
-      await writeSegments(tx, key, rows, list[list.length - 1]!.seq + 1);
+      // A segment keeps the tenant the CI carried when it began (DESIGN §4.8).
+      await writeSegments(tx, key, rows, list[list.length - 1]!.seq + 1, 'keep');
     }
+    await noteComplianceChanges(
+      tx,
+      [...byMeasurement.values()].map((list) => ({ subjectKind: CI, subjectId: rec.ciId, serviceTargetId: list[0]!.serviceTargetId, instance: list[0]!.instance })),
+    );
+    return byMeasurement.size > 0;
   });
 }
 

@@ -9,6 +9,7 @@ import type { Db } from './client';
 import {
   actionLog,
   apiIdempotency,
+  complianceChanges,
   ingestOutbox,
   definitions,
   measurements,
@@ -53,7 +54,14 @@ type SegmentKey = { subjectKind: string; subjectId: string; serviceTargetId: str
  * A measurement's segment rows (tickets and CIs alike): those from `seq` `end` on removed (a state
  * replaced, inherited segments that shrank), `rows` written over what is stored.
  */
-export async function writeSegments(tx: Pick<Db, 'insert' | 'delete'>, key: SegmentKey, rows: (typeof measurementSegments.$inferInsert)[], end: number): Promise<void> {
+export async function writeSegments(
+  tx: Pick<Db, 'insert' | 'delete'>,
+  key: SegmentKey,
+  rows: (typeof measurementSegments.$inferInsert)[],
+  end: number,
+  /** `keep`: a stored segment keeps the tenant it began with (CIs); `replace`: the one given (tickets). */
+  tenant: 'keep' | 'replace' = 'replace',
+): Promise<void> {
   const t = measurementSegments;
   await tx
     .delete(t)
@@ -72,12 +80,38 @@ export async function writeSegments(tx: Pick<Db, 'insert' | 'delete'>, key: Segm
         businessMs: sql`excluded.business_ms`,
         counts: sql`excluded.counts`,
         note: sql`excluded.note`,
+        ...(tenant === 'replace' ? { tenant: sql`excluded.tenant` } : {}),
       },
     });
 }
 
-export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<void> {
-  await db.transaction(async (tx) => {
+/** The tenant a subject's JSON carries in the definitions' `tenantField` (null without tenancy), as SQL. */
+export const tenantOfJson = (json: unknown) =>
+  sql<string | null>`(${JSON.stringify(json)}::jsonb ->> (select ${definitions.body} ->> 'tenantField' from ${definitions} order by ${definitions.version} desc limit 1))`;
+
+/** Tells compliance these measurements changed (DESIGN §4.8): rows of the feed its tick reads. */
+export async function noteComplianceChanges(tx: Pick<Db, 'insert'>, keys: SegmentKey[]): Promise<void> {
+  if (keys.length) await tx.insert(complianceChanges).values(keys);
+}
+
+/** Where compliance counts a request result (DESIGN §4.8): the stop for Met, the due instant for a miss, the due instant of a running one. */
+export function resultInstant(view: Pick<MeasurementView, 'status' | 'stoppedAt' | 'missedGoalAt' | 'dueAt'>): Date | null {
+  switch (view.status) {
+    case 'Met':
+      return ts(view.stoppedAt);
+    case 'Missed':
+    case 'MissedGoal':
+      return ts(view.missedGoalAt ?? view.dueAt);
+    case 'InProcess':
+      return ts(view.dueAt);
+    default:
+      return null;
+  }
+}
+
+/** Writes the ticket row and its measurements in one transaction; true when measurements changed (compliance has news). */
+export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<boolean> {
+  return db.transaction(async (tx) => {
     const row = {
       ticketId: rec.ticketId,
       ticket: rec.ticket,
@@ -92,9 +126,12 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
       lastError: rec.lastError,
       syncClosed: rec.syncClosed ?? false,
       ...(rec.rejectedChanges ? { rejectedChanges: rec.rejectedChanges } : {}),
+      tenant: tenantOfJson(rec.ticket),
       updatedAt: new Date(),
     };
-    await tx.insert(tickets).values(row).onConflictDoUpdate({ target: tickets.ticketId, set: row });
+    const [saved] = await tx.insert(tickets).values(row).onConflictDoUpdate({ target: tickets.ticketId, set: row }).returning({ tenant: tickets.tenant });
+    const tenant = saved?.tenant ?? null;
+    const changed: SegmentKey[] = [];
     for (const { state, view } of rec.measurements ?? []) {
       const instance = state.instance ?? 0;
       const m = {
@@ -118,13 +155,24 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
         inheritedFrom: view.inheritedFrom ?? null,
         inheritedBy: view.inheritedBy ?? null,
         engineState: state,
+        tenant,
+        resultAt: resultInstant(view),
         updatedAt: new Date(),
       };
+      const t = measurements;
       await tx
-        .insert(measurements)
+        .insert(t)
         .values(m)
-        .onConflictDoUpdate({ target: [measurements.subjectKind, measurements.subjectId, measurements.serviceTargetId, measurements.instance], set: m });
+        .onConflictDoUpdate({
+          target: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance],
+          // A result keeps the tenant it was counted with: the ticket's at its result instant (DESIGN §4.8).
+          set: {
+            ...m,
+            tenant: sql`case when (${t.status} in ('MissedGoal', 'Missed') and excluded.status in ('MissedGoal', 'Missed')) or (${t.status} = 'Met' and excluded.status = 'Met') then ${t.tenant} else excluded.tenant end`,
+          },
+        });
       const key = { subjectKind: TICKET, subjectId: rec.ticketId, serviceTargetId: view.serviceTargetId, instance };
+      changed.push(key);
       const ofKey = <T extends typeof measurementSegments | typeof milestoneFirings>(t: T) =>
         and(eq(t.subjectKind, key.subjectKind), eq(t.subjectId, key.subjectId), eq(t.serviceTargetId, key.serviceTargetId), eq(t.instance, key.instance));
       // Segments past the measurement's current count (a group member's inherited ones can shrink).
@@ -140,6 +188,7 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
           businessSeconds: s.businessSeconds,
           counts: s.counts,
           note: s.note ?? null,
+          tenant,
         })),
         view.segments.length,
       );
@@ -171,6 +220,8 @@ export async function saveTicketState(db: Db, rec: TicketStateRecord): Promise<v
           });
       }
     }
+    await noteComplianceChanges(tx, changed);
+    return changed.length > 0;
   });
 }
 

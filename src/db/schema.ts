@@ -2,6 +2,7 @@
  * The one drizzle schema. Migrations under src/db/migrations are generated from it with
  * `npm run db:generate` and applied at start-up.
  */
+import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Managed tickets: the seed's Tickets Table (ticket id, ticket JSON, problem id, incident number, link). */
@@ -20,6 +21,8 @@ export const tickets = pgTable(
     lastError: text('last_error'),
     /** Closed by the connector's closure condition: no longer synced to SNOW. */
     syncClosed: boolean('sync_closed').notNull().default(false),
+    /** The ticket's tenant (its `tenantField`), for row-level security; null without tenancy. */
+    tenant: text('tenant'),
     /** Changes the ticket's workflow refused, with when and why (the last 20). */
     rejectedChanges: jsonb('rejected_changes').notNull().default([]),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -57,9 +60,17 @@ export const measurements = pgTable(
     inheritedBy: text('inherited_by'),
     /** The engine's own state of the measurement, so a later run can pick it up. */
     engineState: jsonb('engine_state').notNull(),
+    /** The ticket's tenant; kept from its result instant once the result is counted (DESIGN §4.8). */
+    tenant: text('tenant'),
+    /** Where compliance counts the result: the stop for Met, the due instant for Missed and MissedGoal (the due instant of a running one). */
+    resultAt: timestamp('result_at', { withTimezone: true }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance] }), index('measurements_status_idx').on(t.status)],
+  (t) => [
+    primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance] }),
+    index('measurements_status_idx').on(t.status),
+    index('measurements_result_idx').on(t.serviceTargetId, t.resultAt),
+  ],
 );
 
 /** Status intervals of a measurement (SLM:MeasurementChild), numbered in order. */
@@ -80,8 +91,10 @@ export const measurementSegments = pgTable(
     businessMs: bigint('business_ms', { mode: 'number' }),
     counts: text('counts').notNull(),
     note: text('note'),
+    /** The tenant the ticket or CI carried when the segment began (a CI segment keeps it). */
+    tenant: text('tenant'),
   },
-  (t) => [primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance, t.seq] })],
+  (t) => [primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance, t.seq] }), index('measurement_segments_target_idx').on(t.serviceTargetId, t.startAt)],
 );
 
 /** Each milestone firing (or skip) with the outcome of each of its actions. */
@@ -141,6 +154,8 @@ export const cis = pgTable(
     kpis: jsonb('kpis').notNull().default({}),
     measurements: jsonb('measurements').notNull().default([]),
     rejectedChanges: jsonb('rejected_changes').notNull().default([]),
+    /** The CI's tenant (its `tenantField`), for row-level security. */
+    tenant: text('tenant'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('cis_state_idx').on(t.state)],
@@ -223,3 +238,83 @@ export const ingestOutbox = pgTable(
   },
   (t) => [index('ingest_outbox_ticket_idx').on(t.ticketId, t.seq)],
 );
+
+/**
+ * Measurements changed since compliance last counted them (a feed): one row per save of a measurement,
+ * stamped with its transaction. The compliance tick takes the rows of finished transactions (below
+ * the snapshot's xmin) and deletes them in its own transaction, so none is missed or counted twice.
+ */
+export const complianceChanges = pgTable('compliance_changes', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** The writing transaction's id (pg_current_xact_id). */
+  tx: bigint('tx', { mode: 'number' })
+    .notNull()
+    .default(sql`(pg_current_xact_id()::text::bigint)`),
+  subjectKind: text('subject_kind').notNull(),
+  subjectId: text('subject_id').notNull(),
+  serviceTargetId: text('service_target_id').notNull(),
+  instance: integer('instance').notNull(),
+});
+
+/** What compliance counted of each measurement: a request's fact, or a CI measurement's next segment and open one. */
+export const complianceFacts = pgTable('compliance_facts', {
+  factKey: text('fact_key').primaryKey(),
+  counted: jsonb('counted').notNull(),
+  /** A CI measurement with an open segment (its tail is read at every tick). */
+  open: boolean('open').notNull().default(false),
+});
+
+/**
+ * Compliance records (SLM:SLACompliance): one per agreement × contract × review period × period.
+ * `acc` holds the counted facts, `life` the close-out, amendment, milestones fired and settlement
+ * so far, `doc` the record as last computed (DESIGN §4.8's JSON).
+ */
+export const complianceRecords = pgTable(
+  'compliance_records',
+  {
+    scope: text('scope').notNull(),
+    reviewPeriod: text('review_period').notNull(),
+    periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
+    periodEnd: timestamp('period_end', { withTimezone: true }).notNull(),
+    agreementId: text('agreement_id').notNull(),
+    contractId: text('contract_id'),
+    /** The contract's tenant (row-level security); null for an agreement over every tenant. */
+    tenant: text('tenant'),
+    closed: boolean('closed').notNull().default(false),
+    percent: doublePrecision('percent'),
+    status: text('status'),
+    acc: jsonb('acc').notNull(),
+    life: jsonb('life').notNull(),
+    doc: jsonb('doc').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.reviewPeriod, t.periodStart] }), index('compliance_records_open_idx').on(t.closed), index('compliance_records_agreement_idx').on(t.agreementId, t.periodStart)],
+);
+
+/** The compliance tick's own state: when each agreement began to count, each scope's first fact and records opened, the definitions counted with. */
+export const complianceState = pgTable('compliance_state', {
+  id: integer('id').primaryKey(),
+  state: jsonb('state').notNull(),
+});
+
+/**
+ * The settlement ledger: the close-out of a record (revision 1) and each amendment's delta, keyed by
+ * agreement × contract × review period × period × revision and written in the transaction that closes
+ * or amends the record — settled exactly once, whatever crashes around it.
+ */
+export const complianceSettlements = pgTable('compliance_settlements', {
+  key: text('key').primaryKey(),
+  agreementId: text('agreement_id').notNull(),
+  contractId: text('contract_id'),
+  tenant: text('tenant'),
+  reviewPeriod: text('review_period').notNull(),
+  periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
+  periodEnd: timestamp('period_end', { withTimezone: true }).notNull(),
+  revision: integer('revision').notNull(),
+  percent: doublePrecision('percent'),
+  penalty: doublePrecision('penalty'),
+  reward: doublePrecision('reward'),
+  penaltyDelta: doublePrecision('penalty_delta').notNull(),
+  rewardDelta: doublePrecision('reward_delta').notNull(),
+  settledAt: timestamp('settled_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -3,6 +3,8 @@ import type { NativeConnection, Worker as WorkerType, WorkflowBundleOption } fro
 import { Worker } from '@temporalio/worker';
 import { createActionActivities, type ActionSettings } from '../activities/actions';
 import { createDbActivities } from '../activities/db';
+import { createComplianceActivities } from '../activities/compliance';
+import { complianceNudger, NO_NUDGES } from '../activities/complianceNudge';
 import { createEngineActivities, type WorkerFacts } from '../activities/engine';
 import type { Db } from '../db/client';
 import { bundleSlmWorkflows, defaultMaxCachedWorkflows } from './bundle';
@@ -22,6 +24,8 @@ export async function createSlmWorker(opts: {
   /** SLM_STICKY_TIMEOUT in seconds: how long a task waits for the worker that caches its ticket. */
   stickyTimeoutSeconds?: number;
   workflowBundle?: WorkflowBundleOption;
+  /** Whether saved measurements wake the compliance run (DESIGN §4.8); on unless a test says otherwise. */
+  compliance?: boolean;
 }): Promise<WorkerType> {
   const facts: WorkerFacts = {
     writesBack: !!opts.actions?.sourceWebhook,
@@ -36,7 +40,8 @@ export async function createSlmWorker(opts: {
     maxCachedWorkflows: opts.maxCachedWorkflows ?? defaultMaxCachedWorkflows(),
     stickyQueueScheduleToStartTimeout: `${opts.stickyTimeoutSeconds ?? 60}s`,
     activities: {
-      ...createDbActivities({ db: opts.db, facts }),
+      ...createDbActivities({ db: opts.db, facts, compliance: opts.compliance === false ? NO_NUDGES : complianceNudger() }),
+      ...createComplianceActivities({ db: opts.db }),
       ...createEngineActivities(facts),
       ...createActionActivities({ db: opts.db, settings: opts.actions ?? NO_ACTIONS }),
     },

@@ -3,3 +3,4 @@ export { ticketWorkflow } from './ticket';
 export { echoAtWorkflow, echoWorkflow } from './echo';
 export { problemSyncWorkflow } from './problemSync';
 export { ciWorkflow } from './ci/workflow';
+export { complianceWorkflow } from './compliance';

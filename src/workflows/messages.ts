@@ -126,3 +126,22 @@ export interface CiStatusView {
   pendingActions: number;
 }
 export const getCiStatusQuery = defineQuery<CiStatusView>('getCiStatus');
+
+// ── compliance (DESIGN §4.8) ────────────────────────────────────────────────────────────────────
+
+/** The one compliance run of a namespace. */
+export const COMPLIANCE_WORKFLOW_ID = 'compliance';
+
+/** Measurements were saved (or definitions applied): the compliance run counts them. No payload: the feed in PostgreSQL holds what changed. */
+export const complianceChangedSignal = defineSignal<[]>('complianceChanged');
+
+export interface ComplianceRunStatus {
+  ticks: number;
+  lastTickAt: string | null;
+  nextWakeAt: string | null;
+  breached: string[];
+  atRisk: string[];
+  pendingActions: number;
+  lastError: string | null;
+}
+export const getComplianceStatusQuery = defineQuery<ComplianceRunStatus>('getComplianceStatus');

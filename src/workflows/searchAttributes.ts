@@ -18,6 +18,9 @@ export const SA = {
   ciId: defineSearchAttributeKey('SlmCiId', 'KEYWORD'),
   ciState: defineSearchAttributeKey('SlmCiState', 'KEYWORD'),
   down: defineSearchAttributeKey('SlmDown', 'BOOL'),
+  /** The compliance run (DESIGN §4.8): agreements whose open records are Breached, and At Risk. */
+  breachedAgreements: defineSearchAttributeKey('SlmBreachedAgreements', 'KEYWORD_LIST'),
+  atRiskAgreements: defineSearchAttributeKey('SlmAtRiskAgreements', 'KEYWORD_LIST'),
 } as const;
 
 /** Name → CLI type, as `temporal server start-dev --search-attribute Name=Type` wants them. */
@@ -33,4 +36,6 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int' | 'Bool' |
   SlmCiId: 'Keyword',
   SlmCiState: 'Keyword',
   SlmDown: 'Bool',
+  SlmBreachedAgreements: 'KeywordList',
+  SlmAtRiskAgreements: 'KeywordList',
 };

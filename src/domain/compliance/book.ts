@@ -19,6 +19,7 @@ import {
   crossingInstant,
   emptyRecord,
   figuresAt,
+  floorOf,
   milestoneHolds,
   newLife,
   recordKey,
@@ -47,9 +48,14 @@ export interface BookState {
   cis: Record<string, { nextSeq: number; tail: Tail | null }>;
   /** Per scope: the instant of its first counted fact. */
   firstAt: Record<string, number>;
+  /**
+   * Per scope and review period (`scope|kind`): the first and last period starts whose records exist
+   * (they are contiguous). A store that loads only some records knows the others exist from this.
+   */
+  spans: Record<string, { first: number; last: number }>;
 }
 
-export const emptyBook = (): BookState => ({ records: {}, requests: {}, cis: {}, firstAt: {} });
+export const emptyBook = (): BookState => ({ records: {}, requests: {}, cis: {}, firstAt: {}, spans: {} });
 
 export interface MilestoneEffect {
   kind: 'milestone';
@@ -126,7 +132,7 @@ export class ComplianceBook {
   private noteFirst(scope: string, at: number): void {
     const s = this.scope(scope);
     if (!s) return;
-    const t = Math.max(at, s.from);
+    const t = Math.max(at, Math.min(...s.agreement.reviewPeriods.map((k) => floorOf(s, k))));
     if (this.state.firstAt[scope] === undefined || t < this.state.firstAt[scope]) this.state.firstAt[scope] = t;
   }
 
@@ -158,23 +164,33 @@ export class ComplianceBook {
       } else {
         st.tail = { key: f.key, seq: g.seq, target: f.serviceTargetId, calendarId: f.calendarId, side: g.side, since: g.start, tenant: g.tenant };
         for (const s of this.env.scopes)
-          if (s.agreement.targets.some((t) => t.serviceTarget === f.serviceTargetId) && (s.tenant === null || s.tenant === g.tenant) && g.start < s.until && s.from < Infinity)
+          if (s.agreement.targets.some((t) => t.serviceTarget === f.serviceTargetId) && (s.tenant === null || s.tenant === g.tenant) && g.start < s.until)
             this.noteFirst(s.key, g.start);
       }
     }
   }
 
-  /** Every period of every scope from its first counted fact to the one holding `at`. */
+  /** Every period of every scope from its first counted fact to the one holding `at` (only those not made yet). */
   private ensureRecords(at: number): void {
     for (const s of this.env.scopes) {
       const first = this.state.firstAt[s.key];
       if (first === undefined) continue;
       const last = Math.min(at, s.until - 1);
       for (const kind of s.agreement.reviewPeriods) {
-        for (let p: Period = periodOf(kind, s.agreement.timezone, first); p.start <= last; p = periodOf(kind, s.agreement.timezone, p.end)) {
-          const k = recordKey(s.key, kind, p.start);
-          if (!this.state.records[k]) this.state.records[k] = { acc: emptyRecord(s.key, p), life: newLife() };
+        const k = `${s.key}|${kind}`;
+        const span = this.state.spans[k];
+        let from = periodOf(kind, s.agreement.timezone, Math.max(first, floorOf(s, kind))).start;
+        let to = last >= from ? periodOf(kind, s.agreement.timezone, last).start : from;
+        for (let p: Period = periodOf(kind, s.agreement.timezone, from); p.start <= to; p = periodOf(kind, s.agreement.timezone, p.end)) {
+          if (span && p.start >= span.first && p.start <= span.last) continue;
+          const key = recordKey(s.key, kind, p.start);
+          if (!this.state.records[key]) this.state.records[key] = { acc: emptyRecord(s.key, p), life: newLife() };
         }
+        if (span) {
+          from = Math.min(from, span.first);
+          to = Math.max(to, span.last);
+        }
+        this.state.spans[k] = { first: from, last: to };
       }
     }
   }
@@ -303,7 +319,10 @@ export class ComplianceBook {
   views(at: number): ComplianceRecordView[] {
     this.ensureRecords(at);
     const tails = this.tails();
-    return this.sorted().map(([, r]) => recordView(this.env, this.scope(r.acc.scope)!, r.acc, r.life, tails, at));
+    // A running ticket due next month has made next month's record already; it shows once that month begins.
+    return this.sorted()
+      .filter(([, r]) => r.acc.start <= at)
+      .map(([, r]) => recordView(this.env, this.scope(r.acc.scope)!, r.acc, r.life, tails, at));
   }
 
   /**
@@ -322,7 +341,7 @@ export class ComplianceBook {
       }
     }
     const old = this.state;
-    this.state = { records: keep, requests: {}, cis: {}, firstAt: old.firstAt };
+    this.state = { records: keep, requests: {}, cis: {}, firstAt: old.firstAt, spans: old.spans };
     this.floor = from;
     try {
       for (const f of facts) this.apply(f);

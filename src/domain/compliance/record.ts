@@ -32,8 +32,13 @@ export interface Scope {
   contract: ContractDefinition | null;
   /** Only this tenant's facts count (the contract's); null: every tenant. */
   tenant: string | null;
-  /** Facts before this instant are not counted (the agreement's definition, a contract's validFrom, or a recompute's start). */
+  /** Facts before this instant are not counted (a contract's validFrom). */
   from: number;
+  /**
+   * When the agreement was defined: its first record is the period holding this instant (the whole
+   * of it counts), so periods before it are not counted (DESIGN §4.8).
+   */
+  definedAt: number;
   /** Facts from this instant on are not counted (the day after a contract's validTo). */
   until: number;
 }
@@ -49,7 +54,7 @@ export function scopesOf(agreements: AgreementDefinition[], contracts: ContractD
   const byId = new Map(contracts.map((c) => [c.id, c]));
   return agreements.map((a) => {
     const contract = a.contract === undefined ? null : (byId.get(a.contract) ?? null);
-    const from = Math.max(definedAt(a.id), contract?.validFrom ? dayStart(contract.validFrom, a.timezone) : -Infinity);
+    const from = contract?.validFrom ? dayStart(contract.validFrom, a.timezone) : -Infinity;
     const until = contract?.validTo ? dayStart(contract.validTo, a.timezone) : Infinity;
     return {
       key: scopeKey(a.id, contract?.id ?? null),
@@ -57,6 +62,7 @@ export function scopesOf(agreements: AgreementDefinition[], contracts: ContractD
       contract,
       tenant: contract?.tenant ?? null,
       from,
+      definedAt: definedAt(a.id),
       // validTo is the last valid day: counting ends at the following local midnight.
       until: until === Infinity ? Infinity : periodOf('daily', a.timezone, until).end,
     };
@@ -64,6 +70,12 @@ export function scopesOf(agreements: AgreementDefinition[], contracts: ContractD
 }
 
 export const scopeKey = (agreementId: string, contractId: string | null) => `${agreementId}|${contractId ?? ''}`;
+
+/** The first instant a scope counts in periods of `kind`: the start of the period holding its definition, or its contract's validFrom if later. */
+export function floorOf(s: Scope, kind: ReviewPeriod): number {
+  const defined = Number.isFinite(s.definedAt) ? periodOf(kind, s.agreement.timezone, s.definedAt).start : s.definedAt;
+  return Math.max(s.from, defined);
+}
 
 // ── accumulators ───────────────────────────────────────────────────────────────────────────────
 
@@ -139,8 +151,9 @@ export function requestContributions(env: ComplianceEnv, f: RequestFact): Contri
   const out: Contribution[] = [];
   for (const s of env.scopes) {
     if (!s.agreement.targets.some((t) => t.serviceTarget === f.serviceTargetId)) continue;
-    if (!tenantMatches(s, f.tenant) || f.at < s.from || f.at >= s.until) continue;
+    if (!tenantMatches(s, f.tenant) || f.at >= s.until) continue;
     for (const kind of s.agreement.reviewPeriods) {
+      if (f.at < floorOf(s, kind)) continue;
       const p = periodOf(kind, s.agreement.timezone, f.at);
       const c: Contribution = { record: recordKey(s.key, kind, p.start), scope: s.key, kind, start: p.start, end: p.end, target: f.serviceTargetId };
       if (f.result === 'met') c.met = 1;
@@ -161,10 +174,10 @@ export function segmentContributions(env: ComplianceEnv, factKey: string, target
   const cal = env.calendar(calendarId);
   for (const s of env.scopes) {
     if (!s.agreement.targets.some((t) => t.serviceTarget === targetId) || !tenantMatches(s, g.tenant)) continue;
-    const from = Math.max(g.start, s.from);
-    const to = Math.min(g.end, s.until);
-    if (to <= from) continue;
     for (const kind of s.agreement.reviewPeriods) {
+      const from = Math.max(g.start, floorOf(s, kind));
+      const to = Math.min(g.end, s.until);
+      if (to <= from) continue;
       for (let p = periodOf(kind, s.agreement.timezone, from); p.start < to; p = periodOf(kind, s.agreement.timezone, p.end)) {
         const a = Math.max(from, p.start);
         const b = Math.min(to, p.end);
@@ -302,7 +315,7 @@ export function figuresAt(env: ComplianceEnv, scope: Scope, acc: RecordAcc, tail
       const present = new Set(t.cis);
       for (const tail of tails) {
         if (tail.target !== serviceTarget || !tenantMatches(scope, tail.tenant)) continue;
-        const a = Math.max(tail.since, acc.start, scope.from);
+        const a = Math.max(tail.since, acc.start, floorOf(scope, acc.kind));
         const b = Math.min(end, scope.until);
         if (tail.since >= acc.end || a > b || (a === b && tail.since < acc.start)) continue;
         present.add(tail.key);

@@ -1,0 +1,509 @@
+/**
+ * Compliance in PostgreSQL (DESIGN §4.8): the tick that keeps the records current, and the reads of
+ * `slm compliance` and the API.
+ *
+ * A tick is one transaction under a lock on the compliance state: it takes the measurements saved
+ * since the last tick from the change feed, turns them into facts, counts them into the compliance
+ * book (loading only the records they reach and the open ones), closes the periods that ended, fires
+ * milestones, books settlements in the ledger, and writes it all back. A crash anywhere before the
+ * commit leaves nothing behind; a retried tick finds the same feed rows and does the same again, so a
+ * penalty is settled once and a milestone fires once per record.
+ */
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { BusinessCalendar } from '../domain/calendar';
+import { ComplianceBook, type BookRecord, type BookState, type MilestoneEffect, type SettlementEffect } from '../domain/compliance/book';
+import { complianceEnv } from '../domain/compliance/env';
+import { requestFact, sideOf, type CiFact, type Fact, type RequestFact } from '../domain/compliance/facts';
+import { periodOf } from '../domain/compliance/periods';
+import { recordKey, recordView, requestContributions, segmentContributions, type ComplianceEnv, type ComplianceRecordView, type RecordAcc, type RecordLife, type Tail } from '../domain/compliance/record';
+import { compiledDefinitionsOf, parseDefinitions, type Definitions } from '../domain/definitions';
+import { engineEnv } from '../domain/request/engine';
+import type { Db } from './client';
+import { complianceChanges, complianceFacts, complianceRecords, complianceSettlements, complianceState, definitions, measurementSegments, measurements } from './schema';
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** The tick's own state, beside the book's `firstAt` and `spans`. */
+interface TickState {
+  /** When each agreement began to count (the first tick that saw it in the definitions). */
+  definedAt: Record<string, number>;
+  firstAt: BookState['firstAt'];
+  spans: BookState['spans'];
+  /** The definitions version the open records were counted with. */
+  version: number;
+  /** A recompute asked for (`slm compliance recompute`, `definitions apply --recompute-from`): from this instant. */
+  recomputeFrom: number | null;
+}
+
+const emptyTick = (): TickState => ({ definedAt: {}, firstAt: {}, spans: {}, version: 0, recomputeFrom: null });
+
+export interface TickResult {
+  /** Milestone actions to carry out (each with its idempotency key). */
+  actions: MilestoneEffect[];
+  settlements: SettlementEffect[];
+  /** The next instant time alone changes something (a period end, a forecast crossing); null: none. */
+  nextWake: number | null;
+  /** Measurements counted by this tick. */
+  counted: number;
+  /** Open records by status, for the workflow's search attributes. */
+  breached: string[];
+  atRisk: string[];
+}
+
+/** The definitions in force, parsed (older documents lack the compliance sections), with their version. */
+async function definitionsOf(tx: Tx): Promise<{ version: number; defs: Definitions }> {
+  const [row] = await tx.select().from(definitions).orderBy(desc(definitions.version)).limit(1);
+  if (!row) return { version: 0, defs: parseDefinitions({}) };
+  return { version: row.version, defs: parseDefinitions(row.body) };
+}
+
+/** When `agreementId` first appeared in the applied definitions (else `fallback`). */
+async function definedAtOf(tx: Tx, agreementId: string, fallback: number): Promise<number> {
+  const d = definitions;
+  const [row] = await tx
+    .select({ at: sql<string | null>`(extract(epoch from min(${d.appliedAt})) * 1000)::bigint::text` })
+    .from(d)
+    .where(sql`${d.body} -> 'agreements' @> ${JSON.stringify([{ id: agreementId }])}::jsonb`);
+  return row?.at ? Number(row.at) : fallback;
+}
+
+function envFor(version: number, defs: Definitions, tick: TickState): ComplianceEnv {
+  const compiled = engineEnv(compiledDefinitionsOf(String(version), defs), (cal) => BusinessCalendar.fromSpec(cal));
+  return complianceEnv(defs, (id) => compiled.calendar(id), (id) => tick.definedAt[id] ?? Infinity);
+}
+
+const keyOf = (kind: string, id: string, target: string, instance: number) => `${id}|${instance ? `${target}#${instance}` : target}`;
+
+interface SubjectKey {
+  subjectKind: string;
+  subjectId: string;
+  serviceTargetId: string;
+  instance: number;
+}
+
+type RecordRow = typeof complianceRecords.$inferSelect;
+
+const toBookRecord = (row: RecordRow): BookRecord => ({ acc: row.acc as RecordAcc, life: row.life as RecordLife });
+
+/** Request facts of stored measurements (the tenant column is already the one at the result instant). */
+async function requestFactsOf(tx: Tx, keys: SubjectKey[]): Promise<Map<string, RequestFact>> {
+  const out = new Map<string, RequestFact>();
+  for (let i = 0; i < keys.length; i += 500) {
+    const batch = keys.slice(i, i + 500);
+    const m = measurements;
+    const rows = await tx
+      .select({ id: m.subjectId, target: m.serviceTargetId, instance: m.instance, status: m.status, stoppedAt: m.stoppedAt, dueAt: m.dueAt, missedGoalAt: m.missedGoalAt, impactCost: m.impactCost, tenant: m.tenant })
+      .from(m)
+      .where(
+        and(
+          eq(m.subjectKind, 'ticket'),
+          sql`(${m.subjectId}, ${m.serviceTargetId}, ${m.instance}) in (${sql.join(
+            batch.map((k) => sql`(${k.subjectId}, ${k.serviceTargetId}, ${k.instance})`),
+            sql`, `,
+          )})`,
+        ),
+      );
+    for (const r of rows) out.set(keyOf('ticket', r.id, r.target, r.instance), rowFact(r));
+  }
+  return out;
+}
+
+function rowFact(r: { id: string; target: string; instance: number; status: string; stoppedAt: Date | null; dueAt: Date | null; missedGoalAt: Date | null; impactCost: number | null; tenant: string | null }): RequestFact {
+  return requestFact(
+    {
+      key: keyOf('ticket', r.id, r.target, r.instance),
+      serviceTargetId: r.target,
+      status: r.status,
+      stoppedAt: r.stoppedAt?.getTime() ?? null,
+      dueAt: r.dueAt?.getTime() ?? null,
+      goalReachedAt: r.missedGoalAt?.getTime() ?? null,
+      impactCost: r.impactCost,
+    },
+    r.tenant,
+  );
+}
+
+/** A CI measurement's stored segments from `fromSeq` on. */
+async function ciFactOf(tx: Tx, k: SubjectKey, fromSeq: number, calendarId: string | null): Promise<CiFact> {
+  const s = measurementSegments;
+  const rows = await tx
+    .select({ seq: s.seq, status: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant })
+    .from(s)
+    .where(and(eq(s.subjectKind, 'ci'), eq(s.subjectId, k.subjectId), eq(s.serviceTargetId, k.serviceTargetId), eq(s.instance, k.instance), sql`${s.seq} >= ${fromSeq}`))
+    .orderBy(asc(s.seq));
+  return {
+    kind: 'ci',
+    key: keyOf('ci', k.subjectId, k.serviceTargetId, k.instance),
+    serviceTargetId: k.serviceTargetId,
+    calendarId,
+    segments: rows.map((r) => ({
+      seq: r.seq,
+      side: sideOf(r.status),
+      start: r.startAt.getTime(),
+      end: r.stopAt?.getTime() ?? null,
+      businessMs: r.stopAt === null ? null : r.businessMs,
+      tenant: r.tenant,
+    })),
+  };
+}
+
+/** The records `keys` names (those stored), and every open one. */
+async function loadRecords(tx: Tx, keys: Set<string>): Promise<Record<string, BookRecord>> {
+  const out: Record<string, BookRecord> = {};
+  const r = complianceRecords;
+  for (const row of await tx.select().from(r).where(eq(r.closed, false))) out[recordKey(row.scope, row.reviewPeriod as never, row.periodStart.getTime())] = toBookRecord(row);
+  const wanted = [...keys].filter((k) => !out[k]);
+  for (let i = 0; i < wanted.length; i += 500) {
+    const batch = wanted.slice(i, i + 500).map((k) => {
+      const parts = k.split('|');
+      const start = Number(parts.pop());
+      const kind = parts.pop()!;
+      return { scope: parts.join('|'), kind, start };
+    });
+    const rows = await tx
+      .select()
+      .from(r)
+      .where(sql`(${r.scope}, ${r.reviewPeriod}, ${r.periodStart}) in (${sql.join(
+        batch.map((b) => sql`(${b.scope}, ${b.kind}, ${new Date(b.start).toISOString()}::timestamptz)`),
+        sql`, `,
+      )})`);
+    for (const row of rows) out[recordKey(row.scope, row.reviewPeriod as never, row.periodStart.getTime())] = toBookRecord(row);
+  }
+  return out;
+}
+
+/** Every fact that counts in records ending after `from` (a recompute): stored measurements and segments of the agreements' targets. */
+async function factsSince(tx: Tx, env: ComplianceEnv, from: number): Promise<Fact[]> {
+  let lo = from;
+  for (const s of env.scopes) for (const kind of s.agreement.reviewPeriods) lo = Math.min(lo, periodOf(kind, s.agreement.timezone, from).start);
+  const targets = [...new Set(env.scopes.flatMap((s) => s.agreement.targets.map((t) => t.serviceTarget)))];
+  if (!targets.length) return [];
+  const m = measurements;
+  const facts: Fact[] = [];
+  const reqRows = await tx
+    .select({ id: m.subjectId, target: m.serviceTargetId, instance: m.instance, status: m.status, stoppedAt: m.stoppedAt, dueAt: m.dueAt, missedGoalAt: m.missedGoalAt, impactCost: m.impactCost, tenant: m.tenant })
+    .from(m)
+    .where(and(eq(m.subjectKind, 'ticket'), inArray(m.serviceTargetId, targets), sql`${m.resultAt} >= ${new Date(lo).toISOString()}::timestamptz`));
+  for (const r of reqRows) facts.push(rowFact(r));
+  const s = measurementSegments;
+  const segRows = await tx
+    .select({ id: s.subjectId, target: s.serviceTargetId, instance: s.instance, seq: s.seq, status: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant })
+    .from(s)
+    .where(and(eq(s.subjectKind, 'ci'), inArray(s.serviceTargetId, targets), sql`(${s.stopAt} is null or ${s.stopAt} > ${new Date(lo).toISOString()}::timestamptz)`))
+    .orderBy(asc(s.subjectId), asc(s.serviceTargetId), asc(s.instance), asc(s.seq));
+  let current: CiFact | null = null;
+  for (const r of segRows) {
+    const key = keyOf('ci', r.id, r.target, r.instance);
+    if (!current || current.key !== key) {
+      current = { kind: 'ci', key, serviceTargetId: r.target, calendarId: env.targets.get(r.target)?.calendarId ?? null, segments: [] };
+      facts.push(current);
+    }
+    current.segments.push({ seq: r.seq, side: sideOf(r.status), start: r.startAt.getTime(), end: r.stopAt?.getTime() ?? null, businessMs: r.stopAt === null ? null : r.businessMs, tenant: r.tenant });
+  }
+  return facts;
+}
+
+/** Asks the next tick to recount every record ending after `from` from the stored measurements. */
+export async function requestRecompute(db: Db, from: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.insert(complianceState).values({ id: 1, state: emptyTick() }).onConflictDoNothing();
+    const [row] = await tx.select().from(complianceState).where(eq(complianceState.id, 1)).for('update');
+    const st = { ...emptyTick(), ...(row!.state as TickState) };
+    st.recomputeFrom = st.recomputeFrom === null ? from : Math.min(st.recomputeFrom, from);
+    await tx.update(complianceState).set({ state: st }).where(eq(complianceState.id, 1));
+  });
+}
+
+export async function complianceTick(db: Db, at: number): Promise<TickResult> {
+  return db.transaction(async (tx) => {
+    await tx.insert(complianceState).values({ id: 1, state: emptyTick() }).onConflictDoNothing();
+    const [row] = await tx.select().from(complianceState).where(eq(complianceState.id, 1)).for('update');
+    const tick: TickState = { ...emptyTick(), ...(row!.state as Partial<TickState>) };
+    const { version, defs } = await definitionsOf(tx);
+    for (const a of defs.agreements) if (tick.definedAt[a.id] === undefined) tick.definedAt[a.id] = await definedAtOf(tx, a.id, at);
+    const env = envFor(version, defs, tick);
+    const targets = new Set(env.scopes.flatMap((s) => s.agreement.targets.map((t) => t.serviceTarget)));
+
+    // The feed: rows of transactions that have finished (below the snapshot's xmin), taken once.
+    const fed = await tx.execute<{ subject_kind: string; subject_id: string; service_target_id: string; instance: number }>(
+      sql`delete from ${complianceChanges} where ${complianceChanges.tx} < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint) returning subject_kind, subject_id, service_target_id, instance`,
+    );
+    const seen = new Map<string, SubjectKey>();
+    for (const r of fed.rows) {
+      if (!targets.has(r.service_target_id)) continue;
+      const k: SubjectKey = { subjectKind: r.subject_kind, subjectId: r.subject_id, serviceTargetId: r.service_target_id, instance: Number(r.instance) };
+      seen.set(`${k.subjectKind}|${keyOf(k.subjectKind, k.subjectId, k.serviceTargetId, k.instance)}`, k);
+    }
+    const changed = [...seen.values()];
+    const factKeys = changed.map((k) => keyOf(k.subjectKind, k.subjectId, k.serviceTargetId, k.instance));
+
+    // What compliance counted of them, and every open CI segment.
+    const f = complianceFacts;
+    const countedRows = await tx
+      .select()
+      .from(f)
+      .where(factKeys.length ? sql`${f.open} or ${inArray(f.factKey, factKeys)}` : eq(f.open, true));
+    const requests: BookState['requests'] = {};
+    const cis: BookState['cis'] = {};
+    for (const r of countedRows) {
+      const c = r.counted as { kind: 'request'; fact: RequestFact } | { kind: 'ci'; nextSeq: number; tail: Tail | null };
+      if (c.kind === 'request') requests[r.factKey] = c.fact;
+      else cis[r.factKey] = { nextSeq: c.nextSeq, tail: c.tail };
+    }
+
+    // The facts as they are now.
+    const reqKeys = changed.filter((k) => k.subjectKind === 'ticket');
+    const nowRequests = await requestFactsOf(tx, reqKeys);
+    const facts: Fact[] = [];
+    for (const k of reqKeys) {
+      const key = keyOf('ticket', k.subjectId, k.serviceTargetId, k.instance);
+      facts.push(nowRequests.get(key) ?? { kind: 'request', key, serviceTargetId: k.serviceTargetId, tenant: null, result: null, at: null, impactCost: 0 });
+    }
+    for (const k of changed.filter((x) => x.subjectKind === 'ci')) {
+      const key = keyOf('ci', k.subjectId, k.serviceTargetId, k.instance);
+      facts.push(await ciFactOf(tx, k, cis[key]?.nextSeq ?? 0, env.targets.get(k.serviceTargetId)?.calendarId ?? null));
+    }
+
+    // The records these facts reach (old contributions and new), with every open one.
+    const reach = new Set<string>();
+    for (const fact of facts) {
+      if (fact.kind === 'request') {
+        const old = requests[fact.key];
+        for (const c of [...(old ? requestContributions(env, old) : []), ...requestContributions(env, fact)]) reach.add(c.record);
+      } else {
+        for (const g of fact.segments) if (g.seq >= (cis[fact.key]?.nextSeq ?? 0)) for (const c of segmentContributions(env, fact.key, fact.serviceTargetId, fact.calendarId, g)) reach.add(c.record);
+      }
+    }
+    const recompute = tick.version !== version || tick.recomputeFrom !== null;
+    const rebuildFrom = tick.recomputeFrom ?? at;
+    let records = await loadRecords(tx, reach);
+    if (recompute) {
+      const r = complianceRecords;
+      for (const row of await tx.select().from(r).where(sql`${r.periodEnd} > ${new Date(rebuildFrom).toISOString()}::timestamptz`))
+        records[recordKey(row.scope, row.reviewPeriod as never, row.periodStart.getTime())] ??= toBookRecord(row);
+    }
+    const book = new ComplianceBook(env, { records, requests, cis, firstAt: tick.firstAt, spans: tick.spans });
+    for (const fact of facts) book.apply(fact);
+    if (recompute) {
+      // Closed records stay as they closed (a difference shows as an amendment); open ones are recounted.
+      book.rebuild(env, await factsSince(tx, env, rebuildFrom), rebuildFrom);
+      tick.version = version;
+      tick.recomputeFrom = null;
+    }
+    const effects = book.step(at);
+    const nextWake = book.nextWake(at);
+    records = book.state.records;
+
+    // Write back: records, what was counted, the ledger, the tick's state.
+    const rows = Object.values(records).map(({ acc, life }) => {
+      const scope = env.scopes.find((s) => s.key === acc.scope);
+      const doc: ComplianceRecordView | null = scope ? recordView(env, scope, acc, life, book.tails(), at) : null;
+      const [agreementId, contractId] = acc.scope.split('|');
+      return {
+        scope: acc.scope,
+        reviewPeriod: acc.kind,
+        periodStart: new Date(acc.start),
+        periodEnd: new Date(acc.end),
+        agreementId: agreementId!,
+        contractId: contractId || null,
+        tenant: scope?.tenant ?? null,
+        closed: life.closed !== null,
+        percent: doc?.percent ?? null,
+        status: doc?.status ?? null,
+        acc,
+        life,
+        doc: doc ?? {},
+        updatedAt: new Date(),
+      };
+    });
+    const r = complianceRecords;
+    for (let i = 0; i < rows.length; i += 200) {
+      await tx
+        .insert(r)
+        .values(rows.slice(i, i + 200))
+        .onConflictDoUpdate({
+          target: [r.scope, r.reviewPeriod, r.periodStart],
+          set: {
+            closed: sql`excluded.closed`,
+            percent: sql`excluded.percent`,
+            status: sql`excluded.status`,
+            acc: sql`excluded.acc`,
+            life: sql`excluded.life`,
+            doc: sql`excluded.doc`,
+            tenant: sql`excluded.tenant`,
+            updatedAt: sql`excluded.updated_at`,
+          },
+        });
+    }
+    const keep = recompute ? [...Object.keys(book.state.requests), ...Object.keys(book.state.cis)] : factKeys;
+    const countedOut = keep.map((key) => {
+      const req = book.state.requests[key];
+      if (req) return { factKey: key, counted: { kind: 'request', fact: req }, open: false, drop: false };
+      const ci = book.state.cis[key];
+      if (ci) return { factKey: key, counted: { kind: 'ci', nextSeq: ci.nextSeq, tail: ci.tail }, open: ci.tail !== null, drop: false };
+      return { factKey: key, counted: null, open: false, drop: true };
+    });
+    const drop = countedOut.filter((c) => c.drop).map((c) => c.factKey);
+    if (drop.length) await tx.delete(f).where(inArray(f.factKey, drop));
+    const put = countedOut.filter((c) => !c.drop).map(({ factKey, counted, open }) => ({ factKey, counted: counted!, open }));
+    for (let i = 0; i < put.length; i += 500)
+      await tx
+        .insert(f)
+        .values(put.slice(i, i + 500))
+        .onConflictDoUpdate({ target: f.factKey, set: { counted: sql`excluded.counted`, open: sql`excluded.open` } });
+    const settlements = effects.filter((e): e is SettlementEffect => e.kind === 'settlement');
+    for (const s of settlements) {
+      const scope = env.scopes.find((x) => x.agreement.id === s.agreementId && (x.contract?.id ?? null) === s.contractId);
+      await tx
+        .insert(complianceSettlements)
+        .values({
+          key: s.key,
+          agreementId: s.agreementId,
+          contractId: s.contractId,
+          tenant: scope?.tenant ?? null,
+          reviewPeriod: s.reviewPeriod,
+          periodStart: new Date(Date.parse(s.periodStart)),
+          periodEnd: new Date(Date.parse(s.periodEnd)),
+          revision: s.revision,
+          percent: s.percent,
+          penalty: s.penalty,
+          reward: s.reward,
+          penaltyDelta: s.penaltyDelta,
+          rewardDelta: s.rewardDelta,
+          settledAt: new Date(s.at),
+        })
+        .onConflictDoNothing();
+    }
+    tick.firstAt = book.state.firstAt;
+    tick.spans = book.state.spans;
+    await tx.update(complianceState).set({ state: tick }).where(eq(complianceState.id, 1));
+
+    const breached = new Set<string>();
+    const atRisk = new Set<string>();
+    for (const x of rows) {
+      if (x.closed) continue;
+      if (x.status === 'Breached') breached.add(x.agreementId);
+      else if (x.status === 'AtRisk') atRisk.add(x.agreementId);
+    }
+    return {
+      actions: effects.filter((e): e is MilestoneEffect => e.kind === 'milestone'),
+      settlements,
+      nextWake,
+      counted: facts.length,
+      breached: [...breached],
+      atRisk: [...atRisk],
+    };
+  });
+}
+
+// ── reads ──────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A connection scoped to one tenant: row-level security (DESIGN §4.8) shows it only that tenant's
+ * rows, whatever the query asks. `run` gets a transaction under the role slm_tenant.
+ */
+export async function asTenant<T>(db: Db, tenant: string | null, run: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    if (tenant !== null) {
+      await tx.execute(sql`set local role slm_tenant`);
+      await tx.execute(sql`select set_config('slm.tenant', ${tenant}, true)`);
+    }
+    return run(tx);
+  });
+}
+
+/**
+ * Records as they stand at `at`: the rows `tenant` may read (row-level security decides), open ones
+ * read live from their counts and the open CI segments, closed ones as they closed (with amendments).
+ */
+export async function readRecords(db: Db, tenant: string | null, q: RecordQuery, at: number): Promise<ComplianceRecordView[]> {
+  const rows = await asTenant(db, tenant, (tx) => selectRecords(tx, q));
+  if (!rows.length) return [];
+  const { version, defs } = await db.transaction((tx) => definitionsOf(tx));
+  const [st] = await db.select().from(complianceState).where(eq(complianceState.id, 1));
+  const tick: TickState = { ...emptyTick(), ...((st?.state as Partial<TickState> | undefined) ?? {}) };
+  const env = envFor(version, defs, tick);
+  const tails: Tail[] = rows.some((r) => !r.closed)
+    ? (await db.select({ counted: complianceFacts.counted }).from(complianceFacts).where(eq(complianceFacts.open, true))).flatMap((r) => {
+        const c = r.counted as { tail?: Tail | null };
+        return c.tail ? [c.tail] : [];
+      })
+    : [];
+  return rows.map((row) => {
+    const scope = env.scopes.find((x) => x.key === row.scope);
+    // An agreement since removed from the definitions: its records as last computed.
+    if (!scope) return row.doc as ComplianceRecordView;
+    return recordView(env, scope, row.acc as RecordAcc, row.life as RecordLife, tails, Math.max(at, row.updatedAt.getTime()));
+  });
+}
+
+export interface RecordQuery {
+  agreementId?: string | undefined;
+  reviewPeriod?: string | undefined;
+  /** Only the record whose period holds this instant. */
+  at?: number | undefined;
+  closed?: boolean | undefined;
+  limit?: number | undefined;
+}
+
+/** Stored records, newest period first. */
+async function selectRecords(tx: Tx, q: RecordQuery) {
+  const r = complianceRecords;
+  return tx
+    .select()
+    .from(r)
+    .where(
+      and(
+        q.agreementId ? eq(r.agreementId, q.agreementId) : undefined,
+        q.reviewPeriod ? eq(r.reviewPeriod, q.reviewPeriod) : undefined,
+        q.at !== undefined ? sql`${r.periodStart} <= ${new Date(q.at).toISOString()}::timestamptz and ${r.periodEnd} > ${new Date(q.at).toISOString()}::timestamptz` : undefined,
+        q.closed !== undefined ? eq(r.closed, q.closed) : undefined,
+        sql`${r.periodStart} <= now()`,
+      ),
+    )
+    .orderBy(desc(r.periodStart), asc(r.agreementId), asc(r.contractId), asc(r.reviewPeriod))
+    .limit(q.limit ?? 1000);
+}
+
+/** The settlement ledger of an agreement (close-outs and amendment deltas), oldest first. */
+export async function listSettlements(tx: Tx, agreementId: string) {
+  const s = complianceSettlements;
+  return tx.select().from(s).where(eq(s.agreementId, agreementId)).orderBy(asc(s.periodStart), asc(s.revision));
+}
+
+/** The measurements behind a record, for its CSV export: request results and CI segments in the period. */
+export async function measurementsBehind(tx: Tx, targets: string[], start: number, end: number, tenant: string | null) {
+  if (!targets.length) return { requests: [], segments: [] };
+  const m = measurements;
+  const s = measurementSegments;
+  const from = new Date(start).toISOString();
+  const to = new Date(end).toISOString();
+  const requests = await tx
+    .select({ ticketId: m.subjectId, serviceTargetId: m.serviceTargetId, status: m.status, resultAt: m.resultAt, impactCost: m.impactCost, tenant: m.tenant })
+    .from(m)
+    .where(
+      and(
+        eq(m.subjectKind, 'ticket'),
+        inArray(m.serviceTargetId, targets),
+        inArray(m.status, ['Met', 'Missed', 'MissedGoal']),
+        sql`${m.resultAt} >= ${from}::timestamptz and ${m.resultAt} < ${to}::timestamptz`,
+        tenant === null ? undefined : eq(m.tenant, tenant),
+      ),
+    )
+    .orderBy(asc(m.resultAt), asc(m.subjectId));
+  const segments = await tx
+    .select({ ciId: s.subjectId, serviceTargetId: s.serviceTargetId, state: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant })
+    .from(s)
+    .where(
+      and(
+        eq(s.subjectKind, 'ci'),
+        inArray(s.serviceTargetId, targets),
+        sql`${s.startAt} < ${to}::timestamptz and (${s.stopAt} is null or ${s.stopAt} > ${from}::timestamptz)`,
+        tenant === null ? undefined : eq(s.tenant, tenant),
+      ),
+    )
+    .orderBy(asc(s.startAt), asc(s.subjectId));
+  return { requests, segments };
+}
+
+export type { Tx };
