@@ -155,3 +155,20 @@ export const ciDocSchema = z.looseObject({
   ci: z.looseObject({}).nullable(),
   measurements: z.array(z.looseObject({ ciId: z.string(), serviceTargetId: z.string(), state: z.string() })),
 });
+
+// ── compliance (DESIGN §4.8) ────────────────────────────────────────────────────────────────────
+
+export const agreementsDocSchema = z
+  .looseObject({ agreements: z.array(z.looseObject({ id: z.string() })) })
+  .meta({ id: 'Agreements', description: '`slm agreements list --json`' });
+export const complianceQuery = z.object({
+  agreement: z.string().min(1).max(200),
+  /** A month (YYYY-MM), a day (YYYY-MM-DD) or an ISO instant: the records whose period holds it. */
+  period: z.string().min(1).max(40).optional(),
+  /** Every record of the agreement and the settlement ledger (`slm compliance history --json`). */
+  history: z.stringbool().default(false),
+});
+export const complianceDocSchema = z
+  .looseObject({ agreementId: z.string(), records: z.array(z.looseObject({ agreementId: z.string() })) })
+  .meta({ id: 'Compliance', description: '`slm compliance show --json` (or `history --json`)' });
+export const complianceExportQuery = z.object({ period: z.string().min(1).max(40), agreement: z.string().min(1).max(200).optional() });

@@ -25,6 +25,7 @@ import { ingestBacklog, ingestRequests, metricsText } from '../telemetry/metrics
 import type { Log } from '../telemetry/log';
 import { allows, authenticate, type ApiToken, type Role } from './auth';
 import { startForwarder } from './forwarder';
+import { AgreementNotFoundError, ComplianceRequestError, complianceCsv, complianceHistoryDoc, complianceShowDoc, listAgreementsDoc } from '../app/compliance';
 import { ApiError, InflightLimit, ingestPatch, ingestSnapshots, scopePatch, scopeTicket, tenantFieldFor, type IngestOutcome } from './ingest';
 import * as S from './schemas';
 
@@ -176,6 +177,8 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       return send(400, err.message);
     }
     if (err instanceof PushTooLargeError) return send(413, err.message);
+    if (err instanceof ComplianceRequestError) return send(400, err.message);
+    if (err instanceof AgreementNotFoundError) return send(404, err.message);
     if (err instanceof TicketNotFoundError || err instanceof CiNotFoundError) return send(404, err.message);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, err.message.split('\n')[0]!);
     if (/cannot reach Temporal|Connection refused|UNAVAILABLE|ECONNREFUSED|deadline/i.test(`${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`)) {
@@ -543,6 +546,45 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       const tenant = await tenantOf(req);
       if (tenant && (doc.ci as Record<string, unknown> | null)?.[tenant.field] !== tenant.value) throw new CiNotFoundError(`no CI ${req.params.id}`);
       return doc as never;
+    },
+  );
+
+  // A tenant-bound token reads through row-level security: its contracts' agreements and records only.
+  api.get(
+    '/v1/agreements',
+    { config: { role: 'read' }, schema: { summary: '`slm agreements list --json`: agreements, contracts and their current records', response: { 200: S.agreementsDocSchema } } },
+    async (req) => (await listAgreementsDoc(ports, req.token!.tenant)) as never,
+  );
+
+  api.get(
+    '/v1/compliance',
+    {
+      config: { role: 'read' },
+      schema: {
+        summary: '`slm compliance show --json` (the current records, or those whose period holds `period`); `history=true`: every record and the settlement ledger',
+        querystring: S.complianceQuery,
+        response: { 200: S.complianceDocSchema, 400: S.errorSchema, 404: S.errorSchema },
+      },
+    },
+    async (req) =>
+      (req.query.history
+        ? await complianceHistoryDoc(ports, req.query.agreement, req.token!.tenant)
+        : await complianceShowDoc(ports, req.query.agreement, { period: req.query.period, tenant: req.token!.tenant })) as never,
+  );
+
+  api.get(
+    '/v1/compliance/export',
+    {
+      config: { role: 'read' },
+      schema: {
+        summary: '`slm compliance export --format csv`: the records of a period and the measurements behind them',
+        querystring: S.complianceExportQuery,
+        produces: ['text/csv'],
+      },
+    },
+    async (req, reply) => {
+      const csv = await complianceCsv(ports, { period: req.query.period, agreementId: req.query.agreement, tenant: req.token!.tenant });
+      return reply.type('text/csv; charset=utf-8').send(csv);
     },
   );
 

@@ -91,20 +91,35 @@ export async function listAgreementsDoc(ports: Pick<AppPorts, 'db'>, tenant: str
 /** `slm compliance show AGREEMENT [--period P] --json`, `GET /v1/compliance?agreement=A[&period=P]`: the records of the current periods, or those holding P. */
 export interface ComplianceDoc {
   agreementId: string;
-  at: string;
   records: ComplianceRecordView[];
 }
 
-export async function complianceShowDoc(ports: Pick<AppPorts, 'db'>, agreementId: string, opts: { period?: string | undefined; tenant?: string | null } = {}, now = Date.now()): Promise<ComplianceDoc> {
+export async function complianceShowDoc(
+  ports: Pick<AppPorts, 'db'>,
+  agreementId: string,
+  opts: { period?: string | undefined; tenant?: string | null } = {},
+  now = Date.now(),
+): Promise<ComplianceDoc> {
   const defs = await definitionsIn(ports);
   const a = agreementOf(defs, opts.tenant ?? null, agreementId);
   const at = opts.period === undefined ? now : periodInstant(opts.period, a.timezone);
-  return { agreementId, at: new Date(now).toISOString(), records: await readRecords(await ports.db(), opts.tenant ?? null, { agreementId, at }, now) };
+  return { agreementId, records: await readRecords(await ports.db(), opts.tenant ?? null, { agreementId, at }, now) };
 }
 
 /** `slm compliance history AGREEMENT --json`: every record, newest first, and the settlement ledger. */
 export interface ComplianceHistoryDoc extends ComplianceDoc {
-  settlements: { key: string; reviewPeriod: string; periodStart: string; revision: number; percent: number | null; penalty: number | null; reward: number | null; penaltyDelta: number; rewardDelta: number; settledAt: string }[];
+  settlements: {
+    key: string;
+    reviewPeriod: string;
+    periodStart: string;
+    revision: number;
+    percent: number | null;
+    penalty: number | null;
+    reward: number | null;
+    penaltyDelta: number;
+    rewardDelta: number;
+    settledAt: string;
+  }[];
 }
 
 export async function complianceHistoryDoc(ports: Pick<AppPorts, 'db'>, agreementId: string, tenant: string | null = null, now = Date.now()): Promise<ComplianceHistoryDoc> {
@@ -115,7 +130,6 @@ export async function complianceHistoryDoc(ports: Pick<AppPorts, 'db'>, agreemen
   const ledger = await asTenant(db, tenant, (tx) => listSettlements(tx, agreementId));
   return {
     agreementId,
-    at: new Date(now).toISOString(),
     records,
     settlements: ledger.map((s) => ({
       key: s.key,
@@ -143,7 +157,7 @@ export async function recomputeCompliance(ports: Pick<AppPorts, 'db' | 'temporal
 }
 
 const csvCell = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 const csvLine = (cells: unknown[]) => cells.map(csvCell).join(',');
@@ -152,7 +166,11 @@ const csvLine = (cells: unknown[]) => cells.map(csvCell).join(',');
  * `slm compliance export --period P --format csv [--agreement A]`: the records whose period holds P
  * (one line per record and target), then the measurements behind them (request results, CI segments).
  */
-export async function complianceCsv(ports: Pick<AppPorts, 'db'>, opts: { period: string; agreementId?: string | undefined; tenant?: string | null }, now = Date.now()): Promise<string> {
+export async function complianceCsv(
+  ports: Pick<AppPorts, 'db'>,
+  opts: { period: string; agreementId?: string | undefined; tenant?: string | null },
+  now = Date.now(),
+): Promise<string> {
   const defs = await definitionsIn(ports);
   const tenant = opts.tenant ?? null;
   const agreements = opts.agreementId ? [agreementOf(defs, tenant, opts.agreementId)] : visibleAgreements(defs, tenant);
@@ -184,7 +202,24 @@ export async function complianceCsv(ports: Pick<AppPorts, 'db'>, opts: { period:
       'targetImpactCost',
     ]),
   ];
-  const behind: string[] = [csvLine(['section', 'agreementId', 'contractId', 'reviewPeriod', 'periodStart', 'serviceTargetId', 'subject', 'status', 'resultAt', 'startAt', 'stopAt', 'businessSeconds', 'impactCost', 'tenant'])];
+  const behind: string[] = [
+    csvLine([
+      'section',
+      'agreementId',
+      'contractId',
+      'reviewPeriod',
+      'periodStart',
+      'serviceTargetId',
+      'subject',
+      'status',
+      'resultAt',
+      'startAt',
+      'stopAt',
+      'businessSeconds',
+      'impactCost',
+      'tenant',
+    ]),
+  ];
   for (const a of agreements) {
     const at = periodInstant(opts.period, a.timezone);
     const records = await readRecords(db, tenant, { agreementId: a.id, at }, now);
@@ -228,9 +263,23 @@ export async function complianceCsv(ports: Pick<AppPorts, 'db'>, opts: { period:
         ),
       );
       const head = ['measurement', r.agreementId, r.contractId, r.reviewPeriod, r.periodStart];
-      for (const q of m.requests) behind.push(csvLine([...head, q.serviceTargetId, q.ticketId, q.status, q.resultAt?.toISOString() ?? null, null, null, null, q.impactCost, q.tenant]));
+      for (const q of m.requests)
+        behind.push(csvLine([...head, q.serviceTargetId, q.ticketId, q.status, q.resultAt?.toISOString() ?? null, null, null, null, q.impactCost, q.tenant]));
       for (const s of m.segments)
-        behind.push(csvLine([...head, s.serviceTargetId, s.ciId, s.state, null, s.startAt.toISOString(), s.stopAt?.toISOString() ?? null, s.businessMs === null ? null : s.businessMs / 1000, null, s.tenant]));
+        behind.push(
+          csvLine([
+            ...head,
+            s.serviceTargetId,
+            s.ciId,
+            s.state,
+            null,
+            s.startAt.toISOString(),
+            s.stopAt?.toISOString() ?? null,
+            s.businessMs === null ? null : s.businessMs / 1000,
+            null,
+            s.tenant,
+          ]),
+        );
     }
   }
   return [...out, '', ...behind].join('\n') + '\n';

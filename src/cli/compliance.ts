@@ -61,7 +61,10 @@ const pct = (p: number | null) => (p === null ? '—' : `${Math.round(p * 1000) 
 export function renderRecord(r: ComplianceRecordView): string {
   const head = `${r.agreementId}${r.contractId ? ` (contract ${r.contractId})` : ''} ${r.reviewPeriod} ${r.periodStart} → ${r.periodEnd}: ${pct(r.percent)} ${r.status ?? '(nothing counted)'}${r.closed ? ', closed' : ''}`;
   const lines = [head];
-  if (r.closed) lines.push(`  penalty ${r.penalty ?? '—'}, reward ${r.reward ?? '—'}${r.amendedAt ? `; amended ${r.amendedAt}: ${pct(r.amendedPercent)}, penalty ${r.amendedPenalty ?? '—'}, reward ${r.amendedReward ?? '—'}` : ''}`);
+  if (r.closed)
+    lines.push(
+      `  penalty ${r.penalty ?? '—'}, reward ${r.reward ?? '—'}${r.amendedAt ? `; amended ${r.amendedAt}: ${pct(r.amendedPercent)}, penalty ${r.amendedPenalty ?? '—'}, reward ${r.amendedReward ?? '—'}` : ''}`,
+    );
   else if (r.forecast)
     lines.push(
       `  forecast at period end: ${pct(r.forecast.percent)} ${r.forecast.status ?? ''}${r.forecast.atRiskAt ? `; at risk from ${r.forecast.atRiskAt}` : ''}${r.forecast.breachedAt ? `; breached from ${r.forecast.breachedAt}` : ''}`,
@@ -109,7 +112,9 @@ export async function complianceCommand(op: string | undefined, argv: string[], 
     case 'show': {
       if (!agreement) throw new UsageError('usage: slm compliance show AGREEMENT [--period YYYY-MM|YYYY-MM-DD] [--json] [--tenant T]');
       const doc = await withPorts((p) => asUsage(complianceShowDoc(p, agreement, { period: values.period, tenant })));
-      process.stdout.write(values.json ? JSON.stringify(doc) + '\n' : doc.records.length ? doc.records.map(renderRecord).join('') : `${agreement}: no record yet (nothing counted)\n`);
+      process.stdout.write(
+        values.json ? JSON.stringify(doc) + '\n' : doc.records.length ? doc.records.map(renderRecord).join('') : `${agreement}: no record yet (nothing counted)\n`,
+      );
       return;
     }
     case 'history': {
@@ -118,7 +123,10 @@ export async function complianceCommand(op: string | undefined, argv: string[], 
       if (values.json) process.stdout.write(JSON.stringify(doc) + '\n');
       else {
         process.stdout.write(doc.records.map(renderRecord).join('') || `${agreement}: no record yet\n`);
-        for (const s of doc.settlements) process.stdout.write(`settled ${s.reviewPeriod} ${s.periodStart} rev ${s.revision}: penalty ${s.penalty ?? '—'} (Δ ${s.penaltyDelta}), reward ${s.reward ?? '—'} (Δ ${s.rewardDelta}) at ${s.settledAt}\n`);
+        for (const s of doc.settlements)
+          process.stdout.write(
+            `settled ${s.reviewPeriod} ${s.periodStart} rev ${s.revision}: penalty ${s.penalty ?? '—'} (Δ ${s.penaltyDelta}), reward ${s.reward ?? '—'} (Δ ${s.rewardDelta}) at ${s.settledAt}\n`,
+          );
       }
       return;
     }

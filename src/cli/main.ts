@@ -452,7 +452,9 @@ async function definitionsApply(argv: string[], config: Config): Promise<void> {
     throw new UsageError((err as Error).message);
   }
   const applied = await withPorts(config, (ports) => applyDefinitionsDoc(ports, defs, file, recomputeFrom));
-  process.stdout.write(definitionsAppliedText(applied) + (recomputeFrom !== null ? `compliance records ending after ${new Date(recomputeFrom).toISOString()} are recounted\n` : ''));
+  process.stdout.write(
+    definitionsAppliedText(applied) + (recomputeFrom !== null ? `compliance records ending after ${new Date(recomputeFrom).toISOString()} are recounted\n` : ''),
+  );
 }
 
 /**

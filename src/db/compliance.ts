@@ -15,7 +15,17 @@ import { ComplianceBook, type BookRecord, type BookState, type MilestoneEffect, 
 import { complianceEnv } from '../domain/compliance/env';
 import { requestFact, sideOf, type CiFact, type Fact, type RequestFact } from '../domain/compliance/facts';
 import { periodOf } from '../domain/compliance/periods';
-import { recordKey, recordView, requestContributions, segmentContributions, type ComplianceEnv, type ComplianceRecordView, type RecordAcc, type RecordLife, type Tail } from '../domain/compliance/record';
+import {
+  recordKey,
+  recordView,
+  requestContributions,
+  segmentContributions,
+  type ComplianceEnv,
+  type ComplianceRecordView,
+  type RecordAcc,
+  type RecordLife,
+  type Tail,
+} from '../domain/compliance/record';
 import { compiledDefinitionsOf, parseDefinitions, type Definitions } from '../domain/definitions';
 import { engineEnv } from '../domain/request/engine';
 import type { Db } from './client';
@@ -33,6 +43,7 @@ interface TickState {
   version: number;
   /** A recompute asked for (`slm compliance recompute`, `definitions apply --recompute-from`): from this instant. */
   recomputeFrom: number | null;
+  steppedAt?: number;
 }
 
 const emptyTick = (): TickState => ({ definedAt: {}, firstAt: {}, spans: {}, version: 0, recomputeFrom: null });
@@ -69,7 +80,11 @@ async function definedAtOf(tx: Tx, agreementId: string, fallback: number): Promi
 
 function envFor(version: number, defs: Definitions, tick: TickState): ComplianceEnv {
   const compiled = engineEnv(compiledDefinitionsOf(String(version), defs), (cal) => BusinessCalendar.fromSpec(cal));
-  return complianceEnv(defs, (id) => compiled.calendar(id), (id) => tick.definedAt[id] ?? Infinity);
+  return complianceEnv(
+    defs,
+    (id) => compiled.calendar(id),
+    (id) => tick.definedAt[id] ?? Infinity,
+  );
 }
 
 const keyOf = (kind: string, id: string, target: string, instance: number) => `${id}|${instance ? `${target}#${instance}` : target}`;
@@ -92,7 +107,17 @@ async function requestFactsOf(tx: Tx, keys: SubjectKey[]): Promise<Map<string, R
     const batch = keys.slice(i, i + 500);
     const m = measurements;
     const rows = await tx
-      .select({ id: m.subjectId, target: m.serviceTargetId, instance: m.instance, status: m.status, stoppedAt: m.stoppedAt, dueAt: m.dueAt, missedGoalAt: m.missedGoalAt, impactCost: m.impactCost, tenant: m.tenant })
+      .select({
+        id: m.subjectId,
+        target: m.serviceTargetId,
+        instance: m.instance,
+        status: m.status,
+        stoppedAt: m.stoppedAt,
+        dueAt: m.dueAt,
+        missedGoalAt: m.missedGoalAt,
+        impactCost: m.impactCost,
+        tenant: m.tenant,
+      })
       .from(m)
       .where(
         and(
@@ -108,7 +133,17 @@ async function requestFactsOf(tx: Tx, keys: SubjectKey[]): Promise<Map<string, R
   return out;
 }
 
-function rowFact(r: { id: string; target: string; instance: number; status: string; stoppedAt: Date | null; dueAt: Date | null; missedGoalAt: Date | null; impactCost: number | null; tenant: string | null }): RequestFact {
+function rowFact(r: {
+  id: string;
+  target: string;
+  instance: number;
+  status: string;
+  stoppedAt: Date | null;
+  dueAt: Date | null;
+  missedGoalAt: Date | null;
+  impactCost: number | null;
+  tenant: string | null;
+}): RequestFact {
   return requestFact(
     {
       key: keyOf('ticket', r.id, r.target, r.instance),
@@ -163,10 +198,12 @@ async function loadRecords(tx: Tx, keys: Set<string>): Promise<Record<string, Bo
     const rows = await tx
       .select()
       .from(r)
-      .where(sql`(${r.scope}, ${r.reviewPeriod}, ${r.periodStart}) in (${sql.join(
-        batch.map((b) => sql`(${b.scope}, ${b.kind}, ${new Date(b.start).toISOString()}::timestamptz)`),
-        sql`, `,
-      )})`);
+      .where(
+        sql`(${r.scope}, ${r.reviewPeriod}, ${r.periodStart}) in (${sql.join(
+          batch.map((b) => sql`(${b.scope}, ${b.kind}, ${new Date(b.start).toISOString()}::timestamptz)`),
+          sql`, `,
+        )})`,
+      );
     for (const row of rows) out[recordKey(row.scope, row.reviewPeriod as never, row.periodStart.getTime())] = toBookRecord(row);
   }
   return out;
@@ -181,13 +218,33 @@ async function factsSince(tx: Tx, env: ComplianceEnv, from: number): Promise<Fac
   const m = measurements;
   const facts: Fact[] = [];
   const reqRows = await tx
-    .select({ id: m.subjectId, target: m.serviceTargetId, instance: m.instance, status: m.status, stoppedAt: m.stoppedAt, dueAt: m.dueAt, missedGoalAt: m.missedGoalAt, impactCost: m.impactCost, tenant: m.tenant })
+    .select({
+      id: m.subjectId,
+      target: m.serviceTargetId,
+      instance: m.instance,
+      status: m.status,
+      stoppedAt: m.stoppedAt,
+      dueAt: m.dueAt,
+      missedGoalAt: m.missedGoalAt,
+      impactCost: m.impactCost,
+      tenant: m.tenant,
+    })
     .from(m)
     .where(and(eq(m.subjectKind, 'ticket'), inArray(m.serviceTargetId, targets), sql`${m.resultAt} >= ${new Date(lo).toISOString()}::timestamptz`));
   for (const r of reqRows) facts.push(rowFact(r));
   const s = measurementSegments;
   const segRows = await tx
-    .select({ id: s.subjectId, target: s.serviceTargetId, instance: s.instance, seq: s.seq, status: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant })
+    .select({
+      id: s.subjectId,
+      target: s.serviceTargetId,
+      instance: s.instance,
+      seq: s.seq,
+      status: s.status,
+      startAt: s.startAt,
+      stopAt: s.stopAt,
+      businessMs: s.businessMs,
+      tenant: s.tenant,
+    })
     .from(s)
     .where(and(eq(s.subjectKind, 'ci'), inArray(s.serviceTargetId, targets), sql`(${s.stopAt} is null or ${s.stopAt} > ${new Date(lo).toISOString()}::timestamptz)`))
     .orderBy(asc(s.subjectId), asc(s.serviceTargetId), asc(s.instance), asc(s.seq));
@@ -198,7 +255,14 @@ async function factsSince(tx: Tx, env: ComplianceEnv, from: number): Promise<Fac
       current = { kind: 'ci', key, serviceTargetId: r.target, calendarId: env.targets.get(r.target)?.calendarId ?? null, segments: [] };
       facts.push(current);
     }
-    current.segments.push({ seq: r.seq, side: sideOf(r.status), start: r.startAt.getTime(), end: r.stopAt?.getTime() ?? null, businessMs: r.stopAt === null ? null : r.businessMs, tenant: r.tenant });
+    current.segments.push({
+      seq: r.seq,
+      side: sideOf(r.status),
+      start: r.startAt.getTime(),
+      end: r.stopAt?.getTime() ?? null,
+      businessMs: r.stopAt === null ? null : r.businessMs,
+      tenant: r.tenant,
+    });
   }
   return facts;
 }
@@ -214,7 +278,8 @@ export async function requestRecompute(db: Db, from: number): Promise<void> {
   });
 }
 
-export async function complianceTick(db: Db, at: number): Promise<TickResult> {
+/** `beforeCommit` runs last inside the transaction (tests kill the connection there, as a crash between the computation and the write). */
+export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: (tx: Tx) => Promise<void> } = {}): Promise<TickResult> {
   return db.transaction(async (tx) => {
     await tx.insert(complianceState).values({ id: 1, state: emptyTick() }).onConflictDoNothing();
     const [row] = await tx.select().from(complianceState).where(eq(complianceState.id, 1)).for('update');
@@ -271,7 +336,8 @@ export async function complianceTick(db: Db, at: number): Promise<TickResult> {
         const old = requests[fact.key];
         for (const c of [...(old ? requestContributions(env, old) : []), ...requestContributions(env, fact)]) reach.add(c.record);
       } else {
-        for (const g of fact.segments) if (g.seq >= (cis[fact.key]?.nextSeq ?? 0)) for (const c of segmentContributions(env, fact.key, fact.serviceTargetId, fact.calendarId, g)) reach.add(c.record);
+        for (const g of fact.segments)
+          if (g.seq >= (cis[fact.key]?.nextSeq ?? 0)) for (const c of segmentContributions(env, fact.key, fact.serviceTargetId, fact.calendarId, g)) reach.add(c.record);
       }
     }
     const recompute = tick.version !== version || tick.recomputeFrom !== null;
@@ -279,10 +345,20 @@ export async function complianceTick(db: Db, at: number): Promise<TickResult> {
     let records = await loadRecords(tx, reach);
     if (recompute) {
       const r = complianceRecords;
-      for (const row of await tx.select().from(r).where(sql`${r.periodEnd} > ${new Date(rebuildFrom).toISOString()}::timestamptz`))
+      for (const row of await tx
+        .select()
+        .from(r)
+        .where(sql`${r.periodEnd} > ${new Date(rebuildFrom).toISOString()}::timestamptz`))
         records[recordKey(row.scope, row.reviewPeriod as never, row.periodStart.getTime())] ??= toBookRecord(row);
     }
-    const book = new ComplianceBook(env, { records, requests, cis, firstAt: tick.firstAt, spans: tick.spans });
+    const book = new ComplianceBook(env, {
+      records,
+      requests,
+      cis,
+      firstAt: tick.firstAt,
+      spans: tick.spans,
+      ...(tick.steppedAt !== undefined ? { steppedAt: tick.steppedAt } : {}),
+    });
     for (const fact of facts) book.apply(fact);
     if (recompute) {
       // Closed records stay as they closed (a difference shows as an amendment); open ones are recounted.
@@ -376,7 +452,9 @@ export async function complianceTick(db: Db, at: number): Promise<TickResult> {
     }
     tick.firstAt = book.state.firstAt;
     tick.spans = book.state.spans;
+    if (book.state.steppedAt !== undefined) tick.steppedAt = book.state.steppedAt;
     await tx.update(complianceState).set({ state: tick }).where(eq(complianceState.id, 1));
+    await opts.beforeCommit?.(tx);
 
     const breached = new Set<string>();
     const atRisk = new Set<string>();
@@ -433,7 +511,7 @@ export async function readRecords(db: Db, tenant: string | null, q: RecordQuery,
     const scope = env.scopes.find((x) => x.key === row.scope);
     // An agreement since removed from the definitions: its records as last computed.
     if (!scope) return row.doc as ComplianceRecordView;
-    return recordView(env, scope, row.acc as RecordAcc, row.life as RecordLife, tails, Math.max(at, row.updatedAt.getTime()));
+    return recordView(env, scope, row.acc as RecordAcc, row.life as RecordLife, tails, at);
   });
 }
 

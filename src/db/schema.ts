@@ -288,7 +288,11 @@ export const complianceRecords = pgTable(
     doc: jsonb('doc').notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.scope, t.reviewPeriod, t.periodStart] }), index('compliance_records_open_idx').on(t.closed), index('compliance_records_agreement_idx').on(t.agreementId, t.periodStart)],
+  (t) => [
+    primaryKey({ columns: [t.scope, t.reviewPeriod, t.periodStart] }),
+    index('compliance_records_open_idx').on(t.closed),
+    index('compliance_records_agreement_idx').on(t.agreementId, t.periodStart),
+  ],
 );
 
 /** The compliance tick's own state: when each agreement began to count, each scope's first fact and records opened, the definitions counted with. */

@@ -79,13 +79,26 @@ export async function complianceWorkflow(input: ComplianceWorkflowInput = {}): P
 /** A compliance milestone's action: the record travels as the payload; the key makes it happen once. */
 async function runAction(e: MilestoneEffect): Promise<void> {
   const a = e.action;
-  const payload = { kind: 'compliance-milestone', agreementId: e.agreementId, contractId: e.contractId, reviewPeriod: e.reviewPeriod, periodStart: e.periodStart, milestone: e.milestone, firedAt: new Date(e.firedAt).toISOString(), record: e.record };
+  const payload = {
+    kind: 'compliance-milestone',
+    agreementId: e.agreementId,
+    contractId: e.contractId,
+    reviewPeriod: e.reviewPeriod,
+    periodStart: e.periodStart,
+    milestone: e.milestone,
+    firedAt: new Date(e.firedAt).toISOString(),
+    record: e.record,
+  };
   if ('notify' in a) {
     if (a.notify.webhook) await acts.actions.notifyWebhook({ key: `${e.key}|webhook`, url: a.notify.webhook, payload });
     if (a.notify.email) {
       const to = Array.isArray(a.notify.email) ? a.notify.email : [a.notify.email];
       const subject = a.notify.subject ?? `[SLM] ${e.agreementId}: compliance milestone ${e.milestone} (${e.record.percent ?? 'no'} %, ${e.record.status ?? 'no status'})`;
-      const text = [`Agreement ${e.agreementId}${e.contractId ? ` (contract ${e.contractId})` : ''}, ${e.reviewPeriod} period from ${e.periodStart}`, `Milestone ${e.milestone} fired at ${payload.firedAt}`, `Percent ${e.record.percent ?? '—'} (${e.record.status ?? '—'}), forecast ${e.record.forecast?.percent ?? '—'}`].join('\n');
+      const text = [
+        `Agreement ${e.agreementId}${e.contractId ? ` (contract ${e.contractId})` : ''}, ${e.reviewPeriod} period from ${e.periodStart}`,
+        `Milestone ${e.milestone} fired at ${payload.firedAt}`,
+        `Percent ${e.record.percent ?? '—'} (${e.record.status ?? '—'}), forecast ${e.record.forecast?.percent ?? '—'}`,
+      ].join('\n');
       await acts.actions.notifyEmail({ key: `${e.key}|email`, to, subject, text });
     }
   } else await startActionWorkflow(e.key, a.startWorkflow, payload);

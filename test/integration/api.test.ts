@@ -17,6 +17,7 @@ import { ensurePrometheus, startPrometheus } from '../../src/infra/prometheus';
 import { freePort } from '../../src/infra/process';
 import { freshStack, startEmbedded, stop, type Started } from '../support/embedded';
 import { eventually, ROOT, runCli } from '../support/harness';
+import { startWebhookReceiver } from '../support/catchers';
 
 const TOKENS = {
   admin: 'admin-token-0123456789abcdef',
@@ -35,6 +36,7 @@ let temporal: Client;
 let connection: Connection;
 let dataDir: string;
 let apiPort: number;
+let hooks: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
 interface Answer {
   status: number;
@@ -114,6 +116,33 @@ beforeAll(async () => {
   defs.sources.push({ name: 'brittle', fields: { id: 'body.id', state: 'body.state.name' } });
   // A goal from the ticket: a due instant seconds away, so a timer fires during the suite (its lateness is a metric).
   defs.serviceTargets.push({ id: 'soon', appliesTo: 'ticket.bench == "soon"', stop: 'ticket.state == "Closed"', goal: { fromField: 'dueAt' } });
+  // Agreements (DESIGN §4.8): one per customer's contract, and a tight one on a round-the-clock web target.
+  hooks = await startWebhookReceiver();
+  defs.serviceTargets.push({ id: 'web-247', type: 'availability', appliesTo: 'ci.class == "web247"', goal: { availability: 99 } });
+  defs.contracts = [
+    { id: 'acme', customer: 'ACME Corp', tenant: 'acme' },
+    { id: 'globex', customer: 'Globex', tenant: 'globex' },
+  ];
+  const gold = (id: string, contract: string) => ({
+    id,
+    contract,
+    reviewPeriods: ['monthly'],
+    timezone: 'Europe/Berlin',
+    compliance: { target: 95, atRisk: 97 },
+    targets: [{ serviceTarget: 'P1-response', weight: 1 }],
+    penalties: [{ below: 95, amount: 1000 }],
+  });
+  defs.agreements = [
+    gold('acme-gold', 'acme'),
+    gold('globex-gold', 'globex'),
+    {
+      id: 'web-watch',
+      reviewPeriods: ['daily'],
+      compliance: { target: 99.99 },
+      targets: [{ serviceTarget: 'web-247', weight: 1 }],
+      milestones: [{ name: 'breach', at: 'breached', actions: [{ notify: { webhook: `${hooks.url}/breach` } }] }],
+    },
+  ];
   fs.writeFileSync(path.join(dataDir, 'definitions.yaml'), YAML.stringify(defs));
   fs.writeFileSync(
     path.join(dataDir, 'tokens.yaml'),
@@ -142,6 +171,7 @@ beforeAll(async () => {
 }, 180000);
 
 afterAll(async () => {
+  await hooks?.close();
   await connection?.close();
   if (stack) expect(await stop(stack)).toBe(0);
   fs.rmSync(dataDir, { recursive: true, force: true });
@@ -227,6 +257,104 @@ describe('configuration items and KPI samples (DESIGN §4.7)', () => {
     expect([taken.status, taken.json.error]).toEqual([403, 'forbidden: CI acme-web belongs to another tenant']);
     const samples = await call('POST', '/v1/kpis', { token: TOKENS.globex, body: [{ ci: 'acme-web', name: 'cpu', value: 1 }] });
     expect(samples.status).toBe(403);
+  });
+});
+
+describe('agreements and compliance (DESIGN §4.8)', () => {
+  const p1 = (state: string) => ({ id: 'cmp-a1', priority: 1, state, company: 'acme' });
+  const metOf = (doc: any) => doc?.records?.[0]?.targets?.[0]?.met ?? 0;
+
+  it('a measurement closing reaches its agreement’s record at once; the CLI and the API give the same document', async () => {
+    expect((await call('POST', '/v1/tickets?wait=true', { token: TOKENS.acme, body: p1('New') })).status).toBe(200);
+    expect((await call('POST', '/v1/tickets?wait=true', { token: TOKENS.acme, body: p1('Assigned') })).status).toBe(200);
+    // The P1-response measurement is Met now; the record shows it once the compliance run counted it.
+    const measured = Date.now();
+    const doc = await eventually(
+      async () => {
+        const d = (await call('GET', '/v1/compliance?agreement=acme-gold')).json;
+        return metOf(d) >= 1 ? d : undefined;
+      },
+      10000,
+      'acme-gold counts cmp-a1',
+    );
+    const latency = Date.now() - measured;
+    process.stdout.write(`compliance: ticket measured → record updated in ${latency} ms (through the API, polled)\n`);
+    expect(latency).toBeLessThan(2000);
+    expect(doc.records[0]).toMatchObject({
+      agreementId: 'acme-gold',
+      contractId: 'acme',
+      reviewPeriod: 'monthly',
+      percent: 100,
+      status: 'Compliant',
+      closed: false,
+      penalty: null,
+    });
+    const cli = await runCli(['compliance', 'show', 'acme-gold', '--json'], { env: cliEnv });
+    expect(JSON.parse(cli.stdout)).toEqual((await call('GET', '/v1/compliance?agreement=acme-gold')).json);
+    const history = (await call('GET', '/v1/compliance?agreement=acme-gold&history=true')).json;
+    expect(history.records).toHaveLength(1);
+    expect(history.settlements).toEqual([]);
+  });
+
+  it('a tenant-bound token sees its own agreements and records only (row-level security), through the API and the CLI', async () => {
+    const all = (await call('GET', '/v1/agreements', { token: TOKENS.read })).json;
+    expect(all.agreements.map((a: any) => a.id)).toEqual(['acme-gold', 'globex-gold', 'web-watch']);
+    const acme = (await call('GET', '/v1/agreements', { token: TOKENS.acme })).json;
+    expect(acme.agreements.map((a: any) => a.id)).toEqual(['acme-gold']);
+    expect(acme.agreements[0]).toMatchObject({ contractId: 'acme', customer: 'ACME Corp', tenant: 'acme' });
+    const foreign = await call('GET', '/v1/compliance?agreement=globex-gold', { token: TOKENS.acme });
+    expect(foreign.status).toBe(404);
+    expect(foreign.json.error).toBe('unknown agreement "globex-gold"');
+    expect((await call('GET', '/v1/compliance?agreement=web-watch', { token: TOKENS.acme })).status).toBe(404);
+    const cli = await runCli(['compliance', 'show', 'globex-gold', '--tenant', 'acme'], { env: cliEnv });
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('unknown agreement "globex-gold"');
+    const listed = JSON.parse((await runCli(['agreements', 'list', '--json', '--tenant', 'globex'], { env: cliEnv })).stdout);
+    expect(listed.agreements.map((a: any) => a.id)).toEqual(['globex-gold']);
+    expect(listed.agreements[0].current).toEqual([]);
+    expect((await call('GET', '/v1/compliance?agreement=acme-gold&period=not-a-date')).status).toBe(400);
+  });
+
+  it('exports a period’s records and the measurements behind them as CSV', async () => {
+    // The month as the agreement's zone (Europe/Berlin) has it now.
+    const month = ((await call('GET', '/v1/compliance?agreement=acme-gold')).json.records[0].periodStart as string).slice(0, 7);
+    const r = await call('GET', `/v1/compliance/export?period=${month}&agreement=acme-gold`, { token: TOKENS.acme });
+    expect(r.status).toBe(200);
+    expect(String(r.headers['content-type'])).toContain('text/csv');
+    const lines = r.text.trim().split('\n');
+    expect(lines[0]).toMatch(/^section,agreementId,contractId,reviewPeriod,periodStart/);
+    expect(lines.find((l) => l.startsWith('record,acme-gold,acme,monthly,'))).toContain(',P1-response,1,100,1,0,');
+    expect(lines.find((l) => l.startsWith('measurement,acme-gold,acme,monthly,') && l.includes(',cmp-a1,Met,'))).toBeDefined();
+    const cli = await runCli(['compliance', 'export', '--period', month, '--agreement', 'acme-gold', '--format', 'csv', '--tenant', 'acme'], { env: cliEnv });
+    expect(cli.stdout).toBe(r.text);
+  });
+
+  it('a CI staying down crosses the agreement into Breached at the forecast instant, where a durable timer fires the milestone', async () => {
+    await call('POST', '/v1/cis', { token: TOKENS.ingest, body: { id: 'cmp-web', class: 'web247', status: 'up' } });
+    await eventually(
+      async () => ((await call('GET', '/v1/compliance?agreement=web-watch')).json?.records?.[0]?.percent === 100 ? true : undefined),
+      20000,
+      'web-watch counts cmp-web',
+    );
+    await call('POST', '/v1/cis', { token: TOKENS.ingest, body: { id: 'cmp-web', class: 'web247', status: 'down' } });
+    const forecast = await eventually(
+      async () => {
+        const f = (await call('GET', '/v1/compliance?agreement=web-watch')).json?.records?.[0]?.forecast;
+        return f?.breachedAt ? f : undefined;
+      },
+      20000,
+      'a breach forecast',
+    );
+    const hook = await eventually(async () => hooks.hooks.find((h) => h.path === '/breach'), 30000, 'breach milestone webhook');
+    const body = hook.body as any;
+    expect(body).toMatchObject({ kind: 'compliance-milestone', agreementId: 'web-watch', milestone: 'breach', reviewPeriod: 'daily' });
+    // Fired at the instant forecast, not at a later recalculation.
+    expect(body.firedAt).toBe(forecast.breachedAt);
+    expect(Date.parse(hook.receivedAt) - Date.parse(forecast.breachedAt)).toBeLessThan(3000);
+    expect(body.record.status).toBe('Breached');
+    const run = await temporal.workflow.getHandle('compliance').describe();
+    expect(run.status.name).toBe('RUNNING');
+    expect(run.searchAttributes.SlmBreachedAgreements).toEqual(['web-watch']);
   });
 });
 

@@ -8,6 +8,8 @@ export interface ReceivedHook {
   headers: http.IncomingHttpHeaders;
   raw: string;
   body: unknown;
+  /** When it arrived (ISO). */
+  receivedAt: string;
 }
 
 export async function startWebhookReceiver(): Promise<{ url: string; hooks: ReceivedHook[]; respondWith: (status: number) => void; close(): Promise<void> }> {
@@ -17,7 +19,7 @@ export async function startWebhookReceiver(): Promise<{ url: string; hooks: Rece
     let raw = '';
     req.on('data', (d: Buffer) => (raw += d.toString()));
     req.on('end', () => {
-      hooks.push({ path: req.url ?? '', headers: req.headers, raw, body: raw ? JSON.parse(raw) : null });
+      hooks.push({ path: req.url ?? '', headers: req.headers, raw, body: raw ? JSON.parse(raw) : null, receivedAt: new Date().toISOString() });
       res.writeHead(status).end();
     });
   });

@@ -73,12 +73,26 @@ export interface RunningWorkers {
 }
 
 /** Both workers, real activities, on the given server; `stop` shuts them down gracefully. */
-export async function startWorkers(opts: { connection: NativeConnection; namespace?: string; db: DbHandle; snowUrl: string; config: Config; compliance?: boolean }): Promise<RunningWorkers> {
+export async function startWorkers(opts: {
+  connection: NativeConnection;
+  namespace?: string;
+  db: DbHandle;
+  snowUrl: string;
+  config: Config;
+  compliance?: boolean;
+}): Promise<RunningWorkers> {
   const namespace = opts.namespace ?? 'default';
   // The production wiring (CA bundle, proxy settings, timeouts from the configuration).
   const http = tmfClientFromConfig(opts.config, opts.snowUrl);
   // Compliance runs only where a suite asks for it (a time-skipping server would skip to its timers).
-  const slm = await createSlmWorker({ ...slmWorkerSettingsFrom(opts.config), namespace, connection: opts.connection, db: opts.db.db, workflowBundle: loadBundle(), compliance: opts.compliance ?? false });
+  const slm = await createSlmWorker({
+    ...slmWorkerSettingsFrom(opts.config),
+    namespace,
+    connection: opts.connection,
+    db: opts.db.db,
+    workflowBundle: loadBundle(),
+    compliance: opts.compliance ?? false,
+  });
   const tmf = await createTmfWorker({ connection: opts.connection, namespace, taskQueue: opts.config.TMF_TASK_QUEUE, http, maxConcurrent: opts.config.TMF_MAX_CONCURRENT });
   const running = Promise.all([slm.run(), tmf.run()]);
   let stopped: Promise<void> | null = null;

@@ -53,6 +53,8 @@ export interface BookState {
    * (they are contiguous). A store that loads only some records knows the others exist from this.
    */
   spans: Record<string, { first: number; last: number }>;
+  /** The instant of the last step (a milestone reached between two steps fires at the instant it was reached). */
+  steppedAt?: number;
 }
 
 export const emptyBook = (): BookState => ({ records: {}, requests: {}, cis: {}, firstAt: {}, spans: {} });
@@ -218,6 +220,7 @@ export class ComplianceBook {
       }
     }
     this.dirty.clear();
+    this.state.steppedAt = Math.max(this.state.steppedAt ?? at, at);
     return effects;
   }
 
@@ -226,9 +229,15 @@ export class ComplianceBook {
     if (!ms.length) return;
     const percent = figuresAt(this.env, scope, r.acc, tails, at).percent;
     let view: ComplianceRecordView | null = null;
+    const since = this.state.steppedAt;
     for (const m of ms) {
-      if (!milestoneHolds(scope.agreement, m.at, percent)) continue;
-      r.life.fired[m.name] = at;
+      const holds = (p: number | null) => milestoneHolds(scope.agreement, m.at, p);
+      if (!holds(percent)) continue;
+      // Woken late (a timer runs after its instant): an outage that crossed the level since the last
+      // step fires at the instant it crossed, as the forecast said.
+      const crossed = since !== undefined && since < at ? crossingInstant(this.env, scope, r.acc, tails, Math.max(since, r.acc.start), holds) : null;
+      const firedAt = crossed !== null && crossed <= at ? crossed : at;
+      r.life.fired[m.name] = firedAt;
       view ??= recordView(this.env, scope, r.acc, r.life, tails, at);
       m.actions.forEach((action, i) =>
         effects.push({
@@ -239,7 +248,7 @@ export class ComplianceBook {
           reviewPeriod: r.acc.kind,
           periodStart: localIso(r.acc.start, scope.agreement.timezone),
           milestone: m.name,
-          firedAt: at,
+          firedAt,
           actionIndex: i,
           action,
           record: view!,
@@ -252,7 +261,10 @@ export class ComplianceBook {
     const now = closeOut(this.env, scope, r.acc, tails);
     const closed = r.life.closed!;
     const same = now.percent === closed.percent && now.penalty === closed.penalty && now.reward === closed.reward;
-    r.life.amended = same ? null : { percent: now.percent, penalty: now.penalty, reward: now.reward, at };
+    const prev = r.life.amended;
+    const unchanged = prev !== null && prev.percent === now.percent && prev.penalty === now.penalty && prev.reward === now.reward;
+    // A recount that lands on the figures already shown is not a new amendment.
+    if (!unchanged) r.life.amended = same ? null : { percent: now.percent, penalty: now.penalty, reward: now.reward, at };
     const penalty = r.life.amended ? r.life.amended.penalty : closed.penalty;
     const reward = r.life.amended ? r.life.amended.reward : closed.reward;
     if ((penalty ?? 0) !== r.life.settled.penalty || (reward ?? 0) !== r.life.settled.reward) effects.push(this.settlement(scope, key, r, now.percent, penalty, reward, at));

@@ -30,7 +30,14 @@ export interface ComplianceReplayResult {
   effects: ComplianceEffect[];
 }
 
-export function complianceReplay(definitions: unknown, events: ReplayEvent[]): ComplianceReplayResult {
+/** What replay holds at an instant it processed (an event, or a timer): for tests that drive the live store with the same steps. */
+export interface ReplayInstant {
+  at: number;
+  tickets: TicketEngineState[];
+  cis: CiEngineState[];
+}
+
+export function complianceReplay(definitions: unknown, events: ReplayEvent[], opts: { onInstant?: (i: ReplayInstant) => void } = {}): ComplianceReplayResult {
   let defs: Definitions;
   try {
     defs = parseDefinitions(definitions);
@@ -97,6 +104,7 @@ export function complianceReplay(definitions: unknown, events: ReplayEvent[]): C
       for (const s of cis.values()) advanceCi(s, env, w);
       count_(allFacts());
       effects.push(...book.step(w));
+      opts.onInstant?.({ at: w, tickets: [...tickets.values()], cis: [...cis.values()] });
       now = w;
       if (w === until) break;
     }
@@ -141,6 +149,7 @@ export function complianceReplay(definitions: unknown, events: ReplayEvent[]): C
         book.rebuild(compliance(), [...[...tickets.values()].flatMap(ticketFacts), ...[...cis.values()].flatMap((s) => ciFacts(s, true))], event.at);
       }
       effects.push(...book.step(event.at));
+      opts.onInstant?.({ at: event.at, tickets: [...tickets.values()], cis: [...cis.values()] });
       if ('check' in event) lines.push({ check: event.check, at: new Date(event.at).toISOString(), compliance: book.views(event.at) });
     } catch (err) {
       if (err instanceof ReplayError) throw err;
@@ -150,6 +159,7 @@ export function complianceReplay(definitions: unknown, events: ReplayEvent[]): C
   const end = events.length ? events[events.length - 1]!.at : 0;
   runUntil(end);
   effects.push(...book.step(end));
+  opts.onInstant?.({ at: end, tickets: [...tickets.values()], cis: [...cis.values()] });
   lines.push({ check: 'end', at: new Date(end).toISOString(), compliance: book.views(end) });
   return { lines, effects };
 }
