@@ -14,16 +14,22 @@ import { BusinessCalendar } from '../domain/calendar';
 import { ComplianceBook, type BookRecord, type BookState, type MilestoneEffect, type SettlementEffect } from '../domain/compliance/book';
 import { complianceEnv } from '../domain/compliance/env';
 import { requestFact, sideOf, type CiFact, type Fact, type RequestFact } from '../domain/compliance/facts';
-import { periodOf } from '../domain/compliance/periods';
+import type { ReviewPeriod } from '../domain/compliance/agreements';
+import { periodOf, type Period } from '../domain/compliance/periods';
 import {
+  applyContribution,
+  emptyRecord,
+  floorOf,
   recordKey,
   recordView,
   requestContributions,
   segmentContributions,
   type ComplianceEnv,
   type ComplianceRecordView,
+  type Contribution,
   type RecordAcc,
   type RecordLife,
+  type Scope,
   type Tail,
 } from '../domain/compliance/record';
 import { compiledDefinitionsOf, parseDefinitions, type Definitions } from '../domain/definitions';
@@ -209,62 +215,105 @@ async function loadRecords(tx: Tx, keys: Set<string>): Promise<Record<string, Bo
   return out;
 }
 
-/** Every fact that counts in records ending after `from` (a recompute): stored measurements and segments of the agreements' targets. */
-async function factsSince(tx: Tx, env: ComplianceEnv, from: number): Promise<Fact[]> {
-  let lo = from;
-  for (const s of env.scopes) for (const kind of s.agreement.reviewPeriods) lo = Math.min(lo, periodOf(kind, s.agreement.timezone, from).start);
-  const targets = [...new Set(env.scopes.flatMap((s) => s.agreement.targets.map((t) => t.serviceTarget)))];
-  if (!targets.length) return [];
+const iso = (t: number) => new Date(t).toISOString();
+const factKeySql = (t: typeof measurements | typeof measurementSegments) =>
+  sql<string>`${t.subjectId} || '|' || ${t.serviceTargetId} || case when ${t.instance} > 0 then '#' || ${t.instance} else '' end`;
+
+/**
+ * The counts of one record recomputed from the stored measurements (DESIGN §4.8), PostgreSQL doing
+ * the counting: request results by target, and CI segments wholly inside the period summed by target
+ * and side; the few segments that cross the period's edges are clipped here with the target's
+ * calendar, as the incremental count does (the seed's four cases). Open segments are left out: they
+ * are read to the instant asked, as tails. Equal to what live processing counted (tested).
+ */
+export async function aggregateRecord(tx: Tx | Db, env: ComplianceEnv, scope: Scope, kind: ReviewPeriod, p: Period): Promise<RecordAcc> {
+  return (await recountRecord(tx, env, scope, kind, p)).acc;
+}
+
+/** `aggregateRecord`, with the instant of the first fact it counted (null: none). */
+export async function recountRecord(tx: Tx | Db, env: ComplianceEnv, scope: Scope, kind: ReviewPeriod, p: Period): Promise<{ acc: RecordAcc; first: number | null }> {
+  const acc = emptyRecord(scope.key, p);
+  let first: number | null = null;
+  const seen = (t: number) => (first = first === null ? t : Math.min(first, t));
+  const lo = Math.max(p.start, floorOf(scope, kind));
+  const hi = Math.min(p.end, scope.until);
+  if (hi <= lo) return { acc, first };
+  const requestTargets = scope.agreement.targets.map((t) => t.serviceTarget).filter((t) => env.targets.get(t)?.type === 'request');
+  const ciTargets = scope.agreement.targets.map((t) => t.serviceTarget).filter((t) => env.targets.get(t)?.type !== 'request' && env.targets.has(t));
+  const add = (c: Omit<Contribution, 'record' | 'scope' | 'kind' | 'start' | 'end'>) =>
+    applyContribution(acc, { record: '', scope: scope.key, kind, start: p.start, end: p.end, ...c } as Contribution, 1);
   const m = measurements;
-  const facts: Fact[] = [];
-  const reqRows = await tx
-    .select({
-      id: m.subjectId,
-      target: m.serviceTargetId,
-      instance: m.instance,
-      status: m.status,
-      stoppedAt: m.stoppedAt,
-      dueAt: m.dueAt,
-      missedGoalAt: m.missedGoalAt,
-      impactCost: m.impactCost,
-      tenant: m.tenant,
-    })
-    .from(m)
-    .where(and(eq(m.subjectKind, 'ticket'), inArray(m.serviceTargetId, targets), sql`${m.resultAt} >= ${new Date(lo).toISOString()}::timestamptz`));
-  for (const r of reqRows) facts.push(rowFact(r));
-  const s = measurementSegments;
-  const segRows = await tx
-    .select({
-      id: s.subjectId,
-      target: s.serviceTargetId,
-      instance: s.instance,
-      seq: s.seq,
-      status: s.status,
-      startAt: s.startAt,
-      stopAt: s.stopAt,
-      businessMs: s.businessMs,
-      tenant: s.tenant,
-    })
-    .from(s)
-    .where(and(eq(s.subjectKind, 'ci'), inArray(s.serviceTargetId, targets), sql`(${s.stopAt} is null or ${s.stopAt} > ${new Date(lo).toISOString()}::timestamptz)`))
-    .orderBy(asc(s.subjectId), asc(s.serviceTargetId), asc(s.instance), asc(s.seq));
-  let current: CiFact | null = null;
-  for (const r of segRows) {
-    const key = keyOf('ci', r.id, r.target, r.instance);
-    if (!current || current.key !== key) {
-      current = { kind: 'ci', key, serviceTargetId: r.target, calendarId: env.targets.get(r.target)?.calendarId ?? null, segments: [] };
-      facts.push(current);
+  if (requestTargets.length) {
+    const rows = await tx
+      .select({
+        target: m.serviceTargetId,
+        met: sql<string>`count(*) filter (where ${m.status} = 'Met')`,
+        missed: sql<string>`count(*) filter (where ${m.status} in ('Missed', 'MissedGoal'))`,
+        open: sql<string>`count(*) filter (where ${m.status} = 'InProcess')`,
+        cost: sql<string | null>`sum(${m.impactCost}) filter (where ${m.status} = 'Missed')`,
+        first: sql<string>`(extract(epoch from min(${m.resultAt})) * 1000)::bigint::text`,
+      })
+      .from(m)
+      .where(
+        and(
+          eq(m.subjectKind, 'ticket'),
+          inArray(m.serviceTargetId, requestTargets),
+          sql`${m.resultAt} >= ${iso(lo)}::timestamptz and ${m.resultAt} < ${iso(hi)}::timestamptz`,
+          scope.tenant === null ? undefined : eq(m.tenant, scope.tenant),
+        ),
+      )
+      .groupBy(m.serviceTargetId);
+    for (const r of rows) {
+      const cost = r.cost === null ? 0 : Math.round(Number(r.cost) * 100) / 100;
+      add({ target: r.target, met: Number(r.met), missed: Number(r.missed), open: Number(r.open), impactCost: cost });
+      seen(Number(r.first));
     }
-    current.segments.push({
-      seq: r.seq,
-      side: sideOf(r.status),
-      start: r.startAt.getTime(),
-      end: r.stopAt?.getTime() ?? null,
-      businessMs: r.stopAt === null ? null : r.businessMs,
-      tenant: r.tenant,
-    });
   }
-  return facts;
+  if (ciTargets.length) {
+    const s = measurementSegments;
+    const side = sql<string>`case when ${s.status} in ('down', 'alarm') then 'down' when ${s.status} in ('up', 'ok', 'warning') then 'up' else 'unknown' end`;
+    const base = and(
+      eq(s.subjectKind, 'ci'),
+      inArray(s.serviceTargetId, ciTargets),
+      scope.tenant === null ? undefined : eq(s.tenant, scope.tenant),
+      sql`${s.stopAt} > ${s.startAt}`,
+    );
+    const inside = sql`${s.startAt} >= ${iso(lo)}::timestamptz and ${s.stopAt} <= ${iso(hi)}::timestamptz`;
+    const sums = await tx
+      .select({
+        target: s.serviceTargetId,
+        side,
+        ms: sql<string>`coalesce(sum(${s.businessMs}), 0)`,
+        outages: sql<string>`count(*) filter (where ${s.businessMs} > 0)`,
+        keys: sql<string[]>`array_agg(distinct ${factKeySql(s)})`,
+        first: sql<string>`(extract(epoch from min(${s.startAt})) * 1000)::bigint::text`,
+      })
+      .from(s)
+      .where(and(base, inside))
+      .groupBy(s.serviceTargetId, side);
+    for (const r of sums) {
+      const ms = Number(r.ms);
+      const c = r.side === 'up' ? { upMs: ms } : r.side === 'down' ? { downMs: ms, downCount: Number(r.outages) } : {};
+      add({ target: r.target, ...c });
+      for (const key of r.keys) add({ target: r.target, ci: key });
+      seen(Number(r.first));
+    }
+    // Segments over the period's edges: clipped with the calendar, exactly as they are counted live.
+    const edges = await tx
+      .select({ key: factKeySql(s), target: s.serviceTargetId, seq: s.seq, status: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant })
+      .from(s)
+      .where(and(base, sql`${s.startAt} < ${iso(hi)}::timestamptz and ${s.stopAt} > ${iso(lo)}::timestamptz and not (${inside})`));
+    const only: ComplianceEnv = { ...env, scopes: [scope] };
+    for (const g of edges) {
+      const fact = { seq: g.seq, side: sideOf(g.status), start: g.startAt.getTime(), end: g.stopAt!.getTime(), businessMs: g.businessMs, tenant: g.tenant };
+      for (const c of segmentContributions(only, g.key, g.target, env.targets.get(g.target)?.calendarId ?? null, fact))
+        if (c.kind === kind && c.start === p.start) {
+          applyContribution(acc, c, 1);
+          seen(Math.max(fact.start, lo));
+        }
+    }
+  }
+  return { acc, first };
 }
 
 /** Asks the next tick to recount every record ending after `from` from the stored measurements. */
@@ -341,16 +390,23 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
       }
     }
     const recompute = tick.version !== version || tick.recomputeFrom !== null;
-    const rebuildFrom = tick.recomputeFrom ?? at;
-    let records = await loadRecords(tx, reach);
+    const rebuildFrom = Math.min(tick.recomputeFrom ?? at, at);
+    // A recount (new definitions, or asked for): every period from `rebuildFrom` to now, from the store.
+    const recount: { scope: Scope; kind: ReviewPeriod; p: Period; key: string }[] = [];
     if (recompute) {
-      const r = complianceRecords;
-      for (const row of await tx
-        .select()
-        .from(r)
-        .where(sql`${r.periodEnd} > ${new Date(rebuildFrom).toISOString()}::timestamptz`))
-        records[recordKey(row.scope, row.reviewPeriod as never, row.periodStart.getTime())] ??= toBookRecord(row);
+      for (const scope of env.scopes)
+        for (const kind of scope.agreement.reviewPeriods)
+          for (
+            let p = periodOf(kind, scope.agreement.timezone, Math.max(rebuildFrom, floorOf(scope, kind)));
+            p.start <= at && p.start < scope.until;
+            p = periodOf(kind, scope.agreement.timezone, p.end)
+          ) {
+            const key = recordKey(scope.key, kind, p.start);
+            recount.push({ scope, kind, p, key });
+            reach.add(key);
+          }
     }
+    let records = await loadRecords(tx, reach);
     const book = new ComplianceBook(env, {
       records,
       requests,
@@ -360,9 +416,11 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
       ...(tick.steppedAt !== undefined ? { steppedAt: tick.steppedAt } : {}),
     });
     for (const fact of facts) book.apply(fact);
+    for (const r of recount) {
+      const { acc, first } = await recountRecord(tx, env, r.scope, r.kind, r.p);
+      book.setCounts(r.key, acc, first);
+    }
     if (recompute) {
-      // Closed records stay as they closed (a difference shows as an amendment); open ones are recounted.
-      book.rebuild(env, await factsSince(tx, env, rebuildFrom), rebuildFrom);
       tick.version = version;
       tick.recomputeFrom = null;
     }
@@ -411,7 +469,7 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
           },
         });
     }
-    const keep = recompute ? [...Object.keys(book.state.requests), ...Object.keys(book.state.cis)] : factKeys;
+    const keep = factKeys;
     const countedOut = keep.map((key) => {
       const req = book.state.requests[key];
       if (req) return { factKey: key, counted: { kind: 'request', fact: req }, open: false, drop: false };

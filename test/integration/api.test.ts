@@ -118,7 +118,8 @@ beforeAll(async () => {
   defs.serviceTargets.push({ id: 'soon', appliesTo: 'ticket.bench == "soon"', stop: 'ticket.state == "Closed"', goal: { fromField: 'dueAt' } });
   // Agreements (DESIGN §4.8): one per customer's contract, and a tight one on a round-the-clock web target.
   hooks = await startWebhookReceiver();
-  defs.serviceTargets.push({ id: 'web-247', type: 'availability', appliesTo: 'ci.class == "web247"', goal: { availability: 99 } });
+  // Down for more than 5 s in a day gives 0 (maxDownTime): the crossing instant does not depend on the time of day.
+  defs.serviceTargets.push({ id: 'web-247', type: 'availability', appliesTo: 'ci.class == "web247"', goal: { maxDownTime: '5s' } });
   defs.contracts = [
     { id: 'acme', customer: 'ACME Corp', tenant: 'acme' },
     { id: 'globex', customer: 'Globex', tenant: 'globex' },
@@ -294,6 +295,15 @@ describe('agreements and compliance (DESIGN §4.8)', () => {
     const history = (await call('GET', '/v1/compliance?agreement=acme-gold&history=true')).json;
     expect(history.records).toHaveLength(1);
     expect(history.settlements).toEqual([]);
+    // The ticket's exported history, replayed offline, gives the record live processing keeps.
+    const out = path.join(dataDir, 'export-cmp-a1');
+    expect((await runCli(['ticket', 'export', 'cmp-a1', '--out', out], { env: cliEnv })).code).toBe(0);
+    const replayed = await runCli(['compliance', 'replay', '--definitions', path.join(out, 'definitions.json'), '--events', path.join(out, 'events.jsonl')], { env: cliEnv });
+    expect(replayed.code).toBe(0);
+    const end = JSON.parse(replayed.stdout.trim().split('\n').at(-1)!);
+    expect(end.check).toBe('end');
+    const offline = end.compliance.find((r: any) => r.agreementId === 'acme-gold');
+    expect(offline).toEqual((await call('GET', '/v1/compliance?agreement=acme-gold')).json.records[0]);
   });
 
   it('a tenant-bound token sees its own agreements and records only (row-level security), through the API and the CLI', async () => {
@@ -311,7 +321,7 @@ describe('agreements and compliance (DESIGN §4.8)', () => {
     expect(cli.stderr).toContain('unknown agreement "globex-gold"');
     const listed = JSON.parse((await runCli(['agreements', 'list', '--json', '--tenant', 'globex'], { env: cliEnv })).stdout);
     expect(listed.agreements.map((a: any) => a.id)).toEqual(['globex-gold']);
-    expect(listed.agreements[0].current).toEqual([]);
+    expect(listed.agreements[0].current.every((r: any) => r.agreementId === 'globex-gold' && r.contractId === 'globex')).toBe(true);
     expect((await call('GET', '/v1/compliance?agreement=acme-gold&period=not-a-date')).status).toBe(400);
   });
 
@@ -345,6 +355,13 @@ describe('agreements and compliance (DESIGN §4.8)', () => {
       20000,
       'a breach forecast',
     );
+    // The CI's down segment began when the down snapshot was applied: the breach is 5 s (and a millisecond) later.
+    const downAt = await eventually(async () => {
+      const m = (await call('GET', '/v1/cis/cmp-web')).json?.measurements?.[0];
+      const seg = m?.segments?.at(-1);
+      return seg?.state === 'down' ? Date.parse(seg.startAt) : undefined;
+    });
+    expect(Date.parse(forecast.breachedAt)).toBe(downAt + 5001);
     const hook = await eventually(async () => hooks.hooks.find((h) => h.path === '/breach'), 30000, 'breach milestone webhook');
     const body = hook.body as any;
     expect(body).toMatchObject({ kind: 'compliance-milestone', agreementId: 'web-watch', milestone: 'breach', reviewPeriod: 'daily' });

@@ -184,12 +184,33 @@ it('settles exactly once when the connection dies between the computation and th
   expect(await count()).toBe(before + 2);
 });
 
+it('periods that ended while the whole service was down are each closed, and settled once, when it is back', async () => {
+  const count = async () => Number((await db.db.execute<{ n: string }>(sql`select count(*)::text as n from compliance_settlements`)).rows[0]!.n);
+  const before = await count();
+  // Nothing ticked from 6 March 02:00 to 9 March 01:00: acme-gold's and globex-gold's days of the 6th,
+  // 7th and 8th close now, and everyone's week from Monday the 2nd.
+  const r = await complianceTick(db.db, Date.UTC(2026, 2, 9, 1));
+  expect(r.settlements.map((x) => `${x.agreementId} ${x.periodStart}`).sort()).toEqual([
+    'acme-gold 2026-03-06T00:00:00+01:00',
+    'acme-gold 2026-03-07T00:00:00+01:00',
+    'acme-gold 2026-03-08T00:00:00+01:00',
+    'everyone 2026-03-02T00:00:00Z',
+    'globex-gold 2026-03-06T00:00:00Z',
+    'globex-gold 2026-03-07T00:00:00Z',
+    'globex-gold 2026-03-08T00:00:00Z',
+  ]);
+  expect(await count()).toBe(before + 7);
+  const days = await readRecords(db.db, null, { agreementId: 'acme-gold', reviewPeriod: 'daily', closed: true }, Date.UTC(2026, 2, 9, 1));
+  expect(days.filter((d) => d.periodStart >= '2026-03-06').map((d) => d.closed)).toEqual([true, true, true]);
+});
+
 it('a recompute from the stored measurements gives the figures live processing produced', async () => {
-  const before = comparable(await readRecords(db.db, null, {}, Date.UTC(2026, 2, 6, 2)));
+  const at = Date.UTC(2026, 2, 9, 2);
+  const before = comparable(await readRecords(db.db, null, {}, at));
   await requestRecompute(db.db, Date.UTC(2026, 2, 1));
-  const r = await complianceTick(db.db, Date.UTC(2026, 2, 6, 2));
+  const r = await complianceTick(db.db, at);
   expect(r.settlements).toEqual([]);
-  expect(comparable(await readRecords(db.db, null, {}, Date.UTC(2026, 2, 6, 2)))).toEqual(before);
+  expect(comparable(await readRecords(db.db, null, {}, at))).toEqual(before);
 });
 
 it('row-level security: a connection scoped to one tenant reads none of another’s measurements or records', async () => {

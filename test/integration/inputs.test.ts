@@ -430,7 +430,9 @@ describe('a bare namespace (a plain Temporal cluster)', () => {
     expect(first.stdout).toMatch(/added SlmTicketId, SlmTicketState/);
     expect(first.stdout).toMatch(/database: migrations applied/);
     expect((await attributes()).sort()).toEqual([
+      'SlmAtRiskAgreements',
       'SlmBreached',
+      'SlmBreachedAgreements',
       'SlmCiId',
       'SlmCiState',
       'SlmDown',

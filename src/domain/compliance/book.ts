@@ -172,6 +172,21 @@ export class ComplianceBook {
     }
   }
 
+  /**
+   * A record's counts replaced by a recount from the store (`aggregateRecord`): a closed record keeps
+   * what it closed with and shows any difference as an amendment at the next step.
+   */
+  setCounts(key: string, acc: RecordAcc, firstFact: number | null): void {
+    const r = this.state.records[key];
+    const counted = Object.values(acc.targets).some((t) => t.met || t.missed || t.open || t.cis.length);
+    if (r) {
+      r.acc = acc;
+      if (r.life.closed) this.dirty.add(key);
+    } else if (counted) this.state.records[key] = { acc, life: newLife() };
+    // A period with nothing counted gets a record only between the first counted fact and now (ensureRecords).
+    if (counted && firstFact !== null) this.noteFirst(acc.scope, Math.max(acc.start, firstFact));
+  }
+
   /** Every period of every scope from its first counted fact to the one holding `at` (only those not made yet). */
   private ensureRecords(at: number): void {
     for (const s of this.env.scopes) {
