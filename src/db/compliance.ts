@@ -241,7 +241,7 @@ export async function recountRecord(tx: Tx | Db, env: ComplianceEnv, scope: Scop
   const requestTargets = scope.agreement.targets.map((t) => t.serviceTarget).filter((t) => env.targets.get(t)?.type === 'request');
   const ciTargets = scope.agreement.targets.map((t) => t.serviceTarget).filter((t) => env.targets.get(t)?.type !== 'request' && env.targets.has(t));
   const add = (c: Omit<Contribution, 'record' | 'scope' | 'kind' | 'start' | 'end'>) =>
-    applyContribution(acc, { record: '', scope: scope.key, kind, start: p.start, end: p.end, ...c } as Contribution, 1);
+    applyContribution(acc, { record: '', scope: scope.key, kind, start: p.start, end: p.end, ...c }, 1);
   const m = measurements;
   if (requestTargets.length) {
     const rows = await tx
