@@ -271,7 +271,6 @@ export async function recountRecord(tx: Tx | Db, env: ComplianceEnv, scope: Scop
   }
   if (ciTargets.length) {
     const s = measurementSegments;
-    const side = sql<string>`case when ${s.status} in ('down', 'alarm') then 'down' when ${s.status} in ('up', 'ok', 'warning') then 'up' else 'unknown' end`;
     const base = and(
       eq(s.subjectKind, 'ci'),
       inArray(s.serviceTargetId, ciTargets),
@@ -279,30 +278,39 @@ export async function recountRecord(tx: Tx | Db, env: ComplianceEnv, scope: Scop
       sql`${s.stopAt} > ${s.startAt}`,
     );
     const inside = sql`${s.startAt} >= ${iso(lo)}::timestamptz and ${s.stopAt} <= ${iso(hi)}::timestamptz`;
+    // One pass, hashed by CI measurement and state (a few rows per CI), summed here by side.
     const sums = await tx
       .select({
         target: s.serviceTargetId,
-        side,
+        ci: s.subjectId,
+        instance: s.instance,
+        status: s.status,
         ms: sql<string>`coalesce(sum(${s.businessMs}), 0)`,
         outages: sql<string>`count(*) filter (where ${s.businessMs} > 0)`,
-        keys: sql<string[]>`array_agg(distinct ${factKeySql(s)})`,
         first: sql<string>`(extract(epoch from min(${s.startAt})) * 1000)::bigint::text`,
       })
       .from(s)
       .where(and(base, inside))
-      .groupBy(s.serviceTargetId, side);
+      .groupBy(s.serviceTargetId, s.subjectId, s.instance, s.status);
     for (const r of sums) {
       const ms = Number(r.ms);
-      const c = r.side === 'up' ? { upMs: ms } : r.side === 'down' ? { downMs: ms, downCount: Number(r.outages) } : {};
-      add({ target: r.target, ...c });
-      for (const key of r.keys) add({ target: r.target, ci: key });
+      const side = sideOf(r.status);
+      const c = side === 'up' ? { upMs: ms } : side === 'down' ? { downMs: ms, downCount: Number(r.outages) } : {};
+      add({ target: r.target, ci: `${r.ci}|${r.instance ? `${r.target}#${r.instance}` : r.target}`, ...c });
       seen(Number(r.first));
     }
     // Segments over the period's edges: clipped with the calendar, exactly as they are counted live.
     const edges = await tx
       .select({ key: factKeySql(s), target: s.serviceTargetId, seq: s.seq, status: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant })
       .from(s)
-      .where(and(base, sql`${s.startAt} < ${iso(hi)}::timestamptz and ${s.stopAt} > ${iso(lo)}::timestamptz and not (${inside})`));
+      .where(
+        and(
+          base,
+          // Through the span index: the segments holding the period's first instant or its end (a GiST look-up, not a scan).
+          sql`(tstzrange(${s.startAt}, greatest(${s.startAt}, ${s.stopAt})) @> ${iso(lo)}::timestamptz or tstzrange(${s.startAt}, greatest(${s.startAt}, ${s.stopAt})) @> ${iso(hi)}::timestamptz)`,
+          sql`${s.startAt} < ${iso(hi)}::timestamptz and ${s.stopAt} > ${iso(lo)}::timestamptz and not (${inside})`,
+        ),
+      );
     const only: ComplianceEnv = { ...env, scopes: [scope] };
     for (const g of edges) {
       const fact = { seq: g.seq, side: sideOf(g.status), start: g.startAt.getTime(), end: g.stopAt!.getTime(), businessMs: g.businessMs, tenant: g.tenant };

@@ -94,7 +94,12 @@ export const measurementSegments = pgTable(
     /** The tenant the ticket or CI carried when the segment began (a CI segment keeps it). */
     tenant: text('tenant'),
   },
-  (t) => [primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance, t.seq] }), index('measurement_segments_target_idx').on(t.serviceTargetId, t.startAt)],
+  (t) => [
+    primaryKey({ columns: [t.subjectKind, t.subjectId, t.serviceTargetId, t.instance, t.seq] }),
+    index('measurement_segments_target_idx').on(t.serviceTargetId, t.startAt),
+    // The segments over an instant (a review period's edges, DESIGN §4.8) without a scan.
+    index('measurement_segments_span_idx').using('gist', sql`tstzrange(${t.startAt}, greatest(${t.startAt}, ${t.stopAt}))`),
+  ],
 );
 
 /** Each milestone firing (or skip) with the outcome of each of its actions. */

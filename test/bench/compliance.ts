@@ -65,7 +65,7 @@ async function fillRequests(db: ReturnType<typeof openDb>['db'], from: number, t
       elapsed_seconds, paused_seconds, met_missed_seconds, impact_cost, engine_state, tenant, result_at)
     select 'ticket', 'T' || i, 'P1', 0, case when i % 20 = 3 then 'Missed' else 'Met' end, t, t, case when i % 20 = 3 then t end, 14400, 0, 0, 0,
       case when i % 20 = 3 then 12.5 end, '{}'::jsonb, case when i % 10 = 0 then 'globex' else 'acme' end, t
-    from (select i, to_timestamp(${MONTH.start / 1000} + ((i * 7919) % ${Math.floor(span)})) as t from generate_series(${from}, ${to - 1}) i) x`);
+    from (select i, to_timestamp(${sql.raw(String(MONTH.start / 1000))} + ((i::bigint * 7919) % ${sql.raw(String(Math.floor(span)))})) as t from generate_series(${sql.raw(String(from))}, ${sql.raw(String(to - 1))}) i) x`);
 }
 
 async function fillSegments(db: ReturnType<typeof openDb>['db'], cis: number, perCi: number): Promise<void> {
@@ -75,13 +75,16 @@ async function fillSegments(db: ReturnType<typeof openDb>['db'], cis: number, pe
     await db.execute(sql`
       insert into measurement_segments (subject_kind, subject_id, service_target_id, instance, seq, status, start_at, stop_at, business_seconds, business_ms, counts, tenant)
       select 'ci', 'ci-' || c, 'web', 0, s, case when s % 2 = 0 then 'up' else 'down' end,
-        to_timestamp(${MONTH.start / 1000 - 3600} + s * ${step}), to_timestamp(${MONTH.start / 1000 - 3600} + (s + 1) * ${step}),
-        ${step}, ${step * 1000}, case when s % 2 = 0 then 'up' else 'down' end, 'acme'
-      from generate_series(${c}, ${Math.min(cis, c + 100) - 1}) c, generate_series(0, ${perCi - 1}) s`);
+        to_timestamp(${sql.raw(String(MONTH.start / 1000 - 3600))} + s * ${sql.raw(String(step))}), to_timestamp(${sql.raw(String(MONTH.start / 1000 - 3600))} + (s + 1) * ${sql.raw(String(step))}),
+        ${sql.raw(String(step))}, ${sql.raw(String(step * 1000))}, case when s % 2 = 0 then 'up' else 'down' end, 'acme'
+      from generate_series(${sql.raw(String(c))}, ${sql.raw(String(Math.min(cis, c + 100) - 1))}) c, generate_series(0, ${sql.raw(String(perCi - 1))}) s`);
   }
 }
 
-const sortedAcc = (a: RecordAcc) => JSON.stringify({ ...a, targets: Object.fromEntries(Object.entries(a.targets).map(([k, t]) => [k, { ...t, cis: [...t.cis].sort() }])) });
+/** A record's counts in one canonical text (keys sorted, CI sets sorted): PostgreSQL's jsonb reorders keys. */
+const canonical = (v: unknown): unknown =>
+  Array.isArray(v) ? (v as unknown[]).map(canonical).sort() : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+const sortedAcc = (a: RecordAcc) => JSON.stringify(canonical(a));
 
 async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
   const t0 = process.hrtime.bigint();

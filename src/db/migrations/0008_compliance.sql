@@ -61,6 +61,7 @@ ALTER TABLE "tickets" ADD COLUMN "tenant" text;--> statement-breakpoint
 CREATE INDEX "compliance_records_open_idx" ON "compliance_records" USING btree ("closed");--> statement-breakpoint
 CREATE INDEX "compliance_records_agreement_idx" ON "compliance_records" USING btree ("agreement_id","period_start");--> statement-breakpoint
 CREATE INDEX "measurement_segments_target_idx" ON "measurement_segments" USING btree ("service_target_id","start_at");--> statement-breakpoint
+CREATE INDEX "measurement_segments_span_idx" ON "measurement_segments" USING gist (tstzrange("start_at", greatest("start_at", "stop_at")));--> statement-breakpoint
 CREATE INDEX "measurements_result_idx" ON "measurements" USING btree ("service_target_id","result_at");--> statement-breakpoint
 UPDATE "measurements" SET "result_at" = CASE "status" WHEN 'Met' THEN "stopped_at" WHEN 'Missed' THEN coalesce("missed_goal_at", "due_at") WHEN 'MissedGoal' THEN coalesce("missed_goal_at", "due_at") WHEN 'InProcess' THEN "due_at" END;--> statement-breakpoint
 UPDATE "tickets" SET "tenant" = "ticket" ->> (SELECT "body" ->> 'tenantField' FROM "definitions" ORDER BY "version" DESC LIMIT 1);--> statement-breakpoint
