@@ -32,7 +32,18 @@ import { createTmfWorker } from '../src/workers/tmfWorker';
 import { tmfClientFromConfig } from '../src/workers/wiring';
 
 const DEFINITIONS = {
+  // Compliance (release 0.6): a daily agreement on a target that allows 1 s down, with a breach milestone.
+  agreements: [
+    {
+      id: 'rec-daily',
+      reviewPeriods: ['daily'],
+      compliance: { target: 99 },
+      targets: [{ serviceTarget: 'web-tight', weight: 1 }],
+      milestones: [{ name: 'breach', at: 'breached', actions: [{ notify: { webhook: 'WEBHOOK' } }] }],
+    },
+  ],
   serviceTargets: [
+    { id: 'web-tight', type: 'availability', appliesTo: 'ci.class == "webx"', goal: { maxDownTime: '1s' } },
     // CIs (release 0.5): an availability target with a downFor milestone, a performance target whose KPI goes stale.
     {
       id: 'web-availability',
@@ -200,6 +211,14 @@ async function main(): Promise<void> {
       await signalKpis(client, settings, 'B1', [{ at: later, readings: { latency_ms: { value: 300, at: later } } }]);
       await sleep(1000);
     };
+    lives['compliance'] = async () => {
+      await signalCi(client, settings, { id: 'X1', class: 'webx', status: 'up' });
+      await sleep(1500);
+      await signalCi(client, settings, { id: 'X1', class: 'webx', status: 'down' });
+      await sleep(3000); // down past 1 s: the forecast timer fires the breach milestone, its webhook posts
+      await signalCi(client, settings, { id: 'X1', class: 'webx', status: 'up' });
+      await sleep(1500);
+    };
     const only = process.env.RECORD_ONLY?.split(',');
     for (const [name, life] of Object.entries(lives)) if (!only || only.includes(name)) await life();
     await sleep(3000); // the last problem PATCHes and saves
@@ -214,6 +233,7 @@ async function main(): Promise<void> {
       ['continued', 'ticket:C1'],
       ['ci-availability', 'ci:W1'],
       ['ci-performance', 'ci:B1'],
+      ['compliance', 'compliance'],
     ];
     // The first run of the continued ticket too: the one that ended by continuing as new.
     const c1 = await client.workflow

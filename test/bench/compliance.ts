@@ -83,7 +83,15 @@ async function fillSegments(db: ReturnType<typeof openDb>['db'], cis: number, pe
 
 /** A record's counts in one canonical text (keys sorted, CI sets sorted): PostgreSQL's jsonb reorders keys. */
 const canonical = (v: unknown): unknown =>
-  Array.isArray(v) ? (v as unknown[]).map(canonical).sort() : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+  Array.isArray(v)
+    ? (v as unknown[]).map(canonical).sort()
+    : v !== null && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+        )
+      : v;
 const sortedAcc = (a: RecordAcc) => JSON.stringify(canonical(a));
 
 async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {

@@ -200,6 +200,23 @@ it("runs the README's Try it as written, keeps applied definitions across restar
     const web1 = JSON.parse((await runCli(['ci', 'show', 'web-1', '--json'], { env: cliEnv })).stdout) as { measurements: { state: string; segments: { state: string }[] }[] };
     expect(web1.measurements[0]!.segments.map((x) => x.state)).toEqual(['up', 'down']);
 
+    // The agreement's "Try it": ops-gold counts T1's two met targets and web-1.
+    await runBlock(/### An agreement/);
+    const gold = await eventually(
+      async () => {
+        const doc = JSON.parse((await runCli(['compliance', 'show', 'ops-gold', '--json'], { env: cliEnv })).stdout) as {
+          records: { reviewPeriod: string; closed: boolean; targets: { serviceTargetId: string; met: number | null; missed: number | null; downCount: number | null }[] }[];
+        };
+        const monthly = doc.records.find((r) => r.reviewPeriod === 'monthly');
+        return monthly?.targets.find((t) => t.serviceTargetId === 'P1-response')?.met === 1 ? monthly : undefined;
+      },
+      20000,
+      'ops-gold counting T1',
+    );
+    expect(gold.closed).toBe(false);
+    expect(gold.targets.find((t) => t.serviceTargetId === 'P1-resolution')).toMatchObject({ met: 1, missed: 0 });
+    expect(fs.readFileSync('/tmp/ops-gold.csv', 'utf8')).toMatch(/^section,agreementId/);
+
     // Definitions applied by an operator...
     const mine = path.join(dataDir, 'mine.yaml');
     fs.writeFileSync(mine, 'serviceTargets:\n  - { id: only-mine, appliesTo: "true", stop: "ticket.state == \\"Closed\\"", goal: { duration: 1h } }\n');
