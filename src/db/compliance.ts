@@ -437,26 +437,31 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
     records = book.state.records;
 
     // Write back: records, what was counted, the ledger, the tick's state.
-    const rows = Object.values(records).map(({ acc, life }) => {
+    const tails = book.tails();
+    // Records of an agreement since removed from the definitions stay as they were last written.
+    const rows = Object.values(records).flatMap(({ acc, life }) => {
       const scope = env.scopes.find((s) => s.key === acc.scope);
-      const doc: ComplianceRecordView | null = scope ? recordView(env, scope, acc, life, book.tails(), at) : null;
+      if (!scope) return [];
+      const doc: ComplianceRecordView = recordView(env, scope, acc, life, tails, at);
       const [agreementId, contractId] = acc.scope.split('|');
-      return {
-        scope: acc.scope,
-        reviewPeriod: acc.kind,
-        periodStart: new Date(acc.start),
-        periodEnd: new Date(acc.end),
-        agreementId: agreementId!,
-        contractId: contractId || null,
-        tenant: scope?.tenant ?? null,
-        closed: life.closed !== null,
-        percent: doc?.percent ?? null,
-        status: doc?.status ?? null,
-        acc,
-        life,
-        doc: doc ?? {},
-        updatedAt: new Date(),
-      };
+      return [
+        {
+          scope: acc.scope,
+          reviewPeriod: acc.kind,
+          periodStart: new Date(acc.start),
+          periodEnd: new Date(acc.end),
+          agreementId: agreementId!,
+          contractId: contractId || null,
+          tenant: scope.tenant,
+          closed: life.closed !== null,
+          percent: doc.percent,
+          status: doc.status,
+          acc,
+          life,
+          doc,
+          updatedAt: new Date(),
+        },
+      ];
     });
     const r = complianceRecords;
     for (let i = 0; i < rows.length; i += 200) {

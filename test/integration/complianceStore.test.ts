@@ -239,3 +239,15 @@ it('row-level security: a connection scoped to one tenant reads none of anotherâ
   const asAcme = await readRecords(db.db, 'acme', {}, Date.UTC(2026, 2, 6));
   expect(new Set(asAcme.map((r) => r.agreementId))).toEqual(new Set(['acme-gold']));
 });
+
+it('an agreement removed from the definitions keeps its records as they were; the others go on', async () => {
+  const at = Date.UTC(2026, 2, 9, 3);
+  const before = (await readRecords(db.db, null, { agreementId: 'everyone' }, at)).map((r) => r.percent);
+  expect(before.length).toBeGreaterThan(0);
+  await applyTestDefinitions(db, { ...definitions, agreements: definitions.agreements.filter((a) => a.id !== 'everyone') });
+  await complianceTick(db.db, at);
+  const after = await readRecords(db.db, null, { agreementId: 'everyone' }, at);
+  expect(after.map((r) => r.percent)).toEqual(before);
+  expect(after.every((r) => r.agreementId === 'everyone' && r.targets.length === 1)).toBe(true);
+  expect((await readRecords(db.db, null, { agreementId: 'acme-gold' }, at)).length).toBeGreaterThan(0);
+});
