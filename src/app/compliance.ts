@@ -5,11 +5,11 @@
  * measurements behind them. A tenant-bound caller reads through row-level security.
  */
 import { wakeCompliance } from '../client/compliance';
-import { listSettlements, measurementsBehind, readRecords, requestRecompute, asTenant } from '../db/compliance';
-import { latestDefinitions } from '../db/queries';
+import { asTenant, definitionsOf, listSettlements, measurementsBehind, readRecords, requestRecompute, type CurrentDefinitions } from '../db/compliance';
+import type { Db } from '../db/client';
 import { dayStart } from '../domain/compliance/periods';
 import type { ComplianceRecordView } from '../domain/compliance/record';
-import { parseDefinitions, type Definitions } from '../domain/definitions';
+import type { Definitions } from '../domain/definitions';
 import type { AppPorts } from './ports';
 
 export class ComplianceRequestError extends Error {
@@ -19,9 +19,11 @@ export class AgreementNotFoundError extends Error {
   override name = 'AgreementNotFoundError';
 }
 
-async function definitionsIn(ports: Pick<AppPorts, 'db'>): Promise<Definitions> {
-  const latest = await latestDefinitions(await ports.db());
-  return parseDefinitions(latest?.body ?? {});
+/** The definitions in force, parsed once per version (the compliance store's memo), and the store. */
+async function inForce(ports: Pick<AppPorts, 'db'>): Promise<{ db: Db; current: CurrentDefinitions; defs: Definitions }> {
+  const db = await ports.db();
+  const current = await definitionsOf(db);
+  return { db, current, defs: current.defs };
 }
 
 /** The agreements a caller may see: all of them, or (tenant-bound) those of its tenant's contracts. */
@@ -65,8 +67,8 @@ export interface AgreementsDoc {
 }
 
 export async function listAgreementsDoc(ports: Pick<AppPorts, 'db'>, tenant: string | null = null, now = Date.now()): Promise<AgreementsDoc> {
-  const defs = await definitionsIn(ports);
-  const current = await readRecords(await ports.db(), tenant, { at: now }, now);
+  const { db, current: inforce, defs } = await inForce(ports);
+  const current = await readRecords(db, tenant, { at: now }, now, inforce);
   const contracts = new Map(defs.contracts.map((c) => [c.id, c]));
   return {
     agreements: visibleAgreements(defs, tenant).map((a) => {
@@ -100,10 +102,10 @@ export async function complianceShowDoc(
   opts: { period?: string | undefined; tenant?: string | null } = {},
   now = Date.now(),
 ): Promise<ComplianceDoc> {
-  const defs = await definitionsIn(ports);
+  const { db, current, defs } = await inForce(ports);
   const a = agreementOf(defs, opts.tenant ?? null, agreementId);
   const at = opts.period === undefined ? now : periodInstant(opts.period, a.timezone);
-  return { agreementId, records: await readRecords(await ports.db(), opts.tenant ?? null, { agreementId, at }, now) };
+  return { agreementId, records: await readRecords(db, opts.tenant ?? null, { agreementId, at }, now, current) };
 }
 
 /** `slm compliance history AGREEMENT --json`: every record, newest first, and the settlement ledger. */
@@ -123,10 +125,9 @@ export interface ComplianceHistoryDoc extends ComplianceDoc {
 }
 
 export async function complianceHistoryDoc(ports: Pick<AppPorts, 'db'>, agreementId: string, tenant: string | null = null, now = Date.now()): Promise<ComplianceHistoryDoc> {
-  const defs = await definitionsIn(ports);
+  const { db, current, defs } = await inForce(ports);
   agreementOf(defs, tenant, agreementId);
-  const db = await ports.db();
-  const records = await readRecords(db, tenant, { agreementId }, now);
+  const records = await readRecords(db, tenant, { agreementId }, now, current);
   const ledger = await asTenant(db, tenant, (tx) => listSettlements(tx, agreementId));
   return {
     agreementId,
@@ -148,10 +149,10 @@ export async function complianceHistoryDoc(ports: Pick<AppPorts, 'db'>, agreemen
 
 /** `slm compliance recompute AGREEMENT --from DATE`: records ending after DATE are recounted from the stored measurements. */
 export async function recomputeCompliance(ports: Pick<AppPorts, 'db' | 'temporal' | 'settings'>, agreementId: string, from: string): Promise<{ from: string }> {
-  const defs = await definitionsIn(ports);
+  const { db, defs } = await inForce(ports);
   const a = agreementOf(defs, null, agreementId);
   const at = periodInstant(from, a.timezone);
-  await requestRecompute(await ports.db(), at);
+  await requestRecompute(db, at);
   await wakeCompliance(await ports.temporal(), ports.settings.SLM_TASK_QUEUE);
   return { from: new Date(at).toISOString() };
 }
@@ -171,10 +172,9 @@ export async function complianceCsv(
   opts: { period: string; agreementId?: string | undefined; tenant?: string | null },
   now = Date.now(),
 ): Promise<string> {
-  const defs = await definitionsIn(ports);
+  const { db, current, defs } = await inForce(ports);
   const tenant = opts.tenant ?? null;
   const agreements = opts.agreementId ? [agreementOf(defs, tenant, opts.agreementId)] : visibleAgreements(defs, tenant);
-  const db = await ports.db();
   const out: string[] = [
     csvLine([
       'section',
@@ -222,7 +222,7 @@ export async function complianceCsv(
   ];
   for (const a of agreements) {
     const at = periodInstant(opts.period, a.timezone);
-    const records = await readRecords(db, tenant, { agreementId: a.id, at }, now);
+    const records = await readRecords(db, tenant, { agreementId: a.id, at }, now, current);
     const contract = defs.contracts.find((c) => c.id === a.contract);
     for (const r of records) {
       for (const t of r.targets)

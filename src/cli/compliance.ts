@@ -18,17 +18,9 @@ import {
   type AgreementsDoc,
 } from '../app/compliance';
 import type { AppPorts } from '../app/ports';
-import { UsageError } from './format';
+import { UsageError, readTextInput } from './format';
 
 type WithPorts = <T>(fn: (ports: AppPorts) => Promise<T>) => Promise<T>;
-
-function readEvents(file: string): string {
-  try {
-    return file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
 
 /** `slm compliance replay --definitions FILE --events FILE.jsonl`: one line per check and the end. */
 export function complianceReplayCommand(argv: string[]): void {
@@ -37,7 +29,7 @@ export function complianceReplayCommand(argv: string[]): void {
   let lines;
   try {
     const defs = readStructuredFile(values.definitions, 'definitions');
-    lines = complianceReplay(defs, parseEvents(readEvents(values.events))).lines;
+    lines = complianceReplay(defs, parseEvents(readTextInput(values.events))).lines;
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError((err as Error).message);

@@ -1,4 +1,5 @@
 /** Turning flags into tickets, and documents into the plain text the CLI prints without --json. */
+import fs from 'node:fs';
 import { ticketTimeline, timelineText } from '../app/timeline';
 import { TICKET_PAGE_SIZE, type TicketDoc, type TicketListDoc } from '../app/tickets';
 
@@ -6,6 +7,15 @@ export type { TicketDoc };
 
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** A file's text, or stdin's for `-`; a usage error naming it when it cannot be read. */
+export function readTextInput(file: string): string {
+  try {
+    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file === '-' ? 'stdin' : file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 /** A flag value as JSON when it parses (numbers, booleans, null, quoted strings), else the text itself. */

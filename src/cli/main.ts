@@ -29,7 +29,7 @@ import { SYNC_FREQUENCY_RANGE, type SyncSettings } from '../workflows/messages';
 import { calendarCommand } from './calendar';
 import { agreementsList, complianceCommand, complianceReplayCommand } from './compliance';
 import { periodInstant } from '../app/compliance';
-import { UsageError, fieldsFromFlags, renderTicket, renderTicketList, renderTimeline, ticketFromFlags } from './format';
+import { UsageError, fieldsFromFlags, readTextInput, renderTicket, renderTicketList, renderTimeline, ticketFromFlags } from './format';
 
 const HELP = `slm — temporal-slm operator CLI
 
@@ -191,10 +191,6 @@ async function withDb<T>(config: Config, fn: (h: DbHandle) => Promise<T>): Promi
   }
 }
 
-function readStdin(): string {
-  return fs.readFileSync(0, 'utf8');
-}
-
 async function ticketUpsert(argv: string[], config: Config): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -230,12 +226,7 @@ function measuredLine(res: { ticketId: string; measurements: { serviceTargetId: 
 /** Reads a JSON document from a file or stdin (`-`), as a usage error when it cannot. */
 function readJsonInput(file: string): unknown {
   const where = file === '-' ? 'stdin' : file;
-  let text: string;
-  try {
-    text = file === '-' ? readStdin() : fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read ${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextInput(file);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -406,13 +397,7 @@ async function replayCommand(argv: string[]): Promise<void> {
   let outputs;
   try {
     const defs = readStructuredFile(values.definitions, 'definitions');
-    let text: string;
-    try {
-      text = values.events === '-' ? readStdin() : fs.readFileSync(values.events, 'utf8');
-    } catch (err) {
-      throw new Error(`cannot read ${values.events}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
-    }
-    outputs = replay(defs, parseEvents(text), undefined, { decisions: !!values.decisions });
+    outputs = replay(defs, parseEvents(readTextInput(values.events)), undefined, { decisions: !!values.decisions });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

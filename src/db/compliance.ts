@@ -13,17 +13,19 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { BusinessCalendar } from '../domain/calendar';
 import { ComplianceBook, type BookRecord, type BookState, type MilestoneEffect, type SettlementEffect } from '../domain/compliance/book';
 import { complianceEnv } from '../domain/compliance/env';
-import { requestFact, sideOf, type CiFact, type Fact, type RequestFact } from '../domain/compliance/facts';
+import { factKey, requestFact, sideOf, type CiFact, type CiSegmentFact, type Fact, type RequestFact } from '../domain/compliance/facts';
 import type { ReviewPeriod } from '../domain/compliance/agreements';
 import { periodOf, type Period } from '../domain/compliance/periods';
 import {
   applyContribution,
   emptyRecord,
+  figuresAt,
   floorOf,
   recordKey,
   recordView,
   requestContributions,
   segmentContributions,
+  statusOf,
   type ComplianceEnv,
   type ComplianceRecordView,
   type Contribution,
@@ -39,17 +41,14 @@ import { complianceChanges, complianceFacts, complianceRecords, complianceSettle
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-/** The tick's own state, beside the book's `firstAt` and `spans`. */
-interface TickState {
-  /** When each agreement began to count (the first tick that saw it in the definitions). */
+/** The tick's own state, and the book's that outlives a tick (first facts, records made, last step). */
+interface TickState extends Pick<BookState, 'firstAt' | 'spans' | 'steppedAt'> {
+  /** When each agreement began to count (when it first appeared in the applied definitions). */
   definedAt: Record<string, number>;
-  firstAt: BookState['firstAt'];
-  spans: BookState['spans'];
   /** The definitions version the open records were counted with. */
   version: number;
   /** A recompute asked for (`slm compliance recompute`, `definitions apply --recompute-from`): from this instant. */
   recomputeFrom: number | null;
-  steppedAt?: number;
 }
 
 const emptyTick = (): TickState => ({ definedAt: {}, firstAt: {}, spans: {}, version: 0, recomputeFrom: null });
@@ -67,11 +66,27 @@ export interface TickResult {
   atRisk: string[];
 }
 
+export interface CurrentDefinitions {
+  version: number;
+  defs: Definitions;
+}
+
+/**
+ * The last document parsed, by version and digest (a version's document never changes, and ticks come
+ * up to ten times a second; the digest tells apart two databases one process may open).
+ */
+let parsed: (CurrentDefinitions & { digest: string }) | null = null;
+
 /** The definitions in force, parsed (older documents lack the compliance sections), with their version. */
-async function definitionsOf(tx: Tx): Promise<{ version: number; defs: Definitions }> {
-  const [row] = await tx.select().from(definitions).orderBy(desc(definitions.version)).limit(1);
-  if (!row) return { version: 0, defs: parseDefinitions({}) };
-  return { version: row.version, defs: parseDefinitions(row.body) };
+export async function definitionsOf(tx: Tx | Db): Promise<CurrentDefinitions> {
+  const [row] = await tx.select({ version: definitions.version, digest: definitions.digest }).from(definitions).orderBy(desc(definitions.version)).limit(1);
+  const version = row?.version ?? 0;
+  const digest = row?.digest ?? '';
+  if (parsed?.version !== version || parsed.digest !== digest) {
+    const [full] = version ? await tx.select({ body: definitions.body }).from(definitions).where(eq(definitions.version, version)) : [];
+    parsed = { version, digest, defs: parseDefinitions(full?.body ?? {}) };
+  }
+  return { version: parsed.version, defs: parsed.defs };
 }
 
 /** When `agreementId` first appeared in the applied definitions (else `fallback`). */
@@ -92,8 +107,6 @@ function envFor(version: number, defs: Definitions, tick: TickState): Compliance
     (id) => tick.definedAt[id] ?? Infinity,
   );
 }
-
-const keyOf = (kind: string, id: string, target: string, instance: number) => `${id}|${instance ? `${target}#${instance}` : target}`;
 
 interface SubjectKey {
   subjectKind: string;
@@ -134,7 +147,7 @@ async function requestFactsOf(tx: Tx, keys: SubjectKey[]): Promise<Map<string, R
           )})`,
         ),
       );
-    for (const r of rows) out.set(keyOf('ticket', r.id, r.target, r.instance), rowFact(r));
+    for (const r of rows) out.set(factKey(r.id, { serviceTargetId: r.target, instance: r.instance }), rowFact(r));
   }
   return out;
 }
@@ -152,7 +165,7 @@ function rowFact(r: {
 }): RequestFact {
   return requestFact(
     {
-      key: keyOf('ticket', r.id, r.target, r.instance),
+      key: factKey(r.id, { serviceTargetId: r.target, instance: r.instance }),
       serviceTargetId: r.target,
       status: r.status,
       stoppedAt: r.stoppedAt?.getTime() ?? null,
@@ -164,28 +177,31 @@ function rowFact(r: {
   );
 }
 
+/** The columns of a stored segment compliance reads, and the segment fact they make. */
+const segmentColumns = () => {
+  const s = measurementSegments;
+  return { seq: s.seq, status: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant };
+};
+function segmentFact(r: { seq: number; status: string; startAt: Date; stopAt: Date | null; businessMs: number | null; tenant: string | null }): CiSegmentFact {
+  return {
+    seq: r.seq,
+    side: sideOf(r.status),
+    start: r.startAt.getTime(),
+    end: r.stopAt?.getTime() ?? null,
+    businessMs: r.stopAt === null ? null : r.businessMs,
+    tenant: r.tenant,
+  };
+}
+
 /** A CI measurement's stored segments from `fromSeq` on. */
-async function ciFactOf(tx: Tx, k: SubjectKey, fromSeq: number, calendarId: string | null): Promise<CiFact> {
+async function storedCiFact(tx: Tx, k: SubjectKey, fromSeq: number, calendarId: string | null): Promise<CiFact> {
   const s = measurementSegments;
   const rows = await tx
-    .select({ seq: s.seq, status: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant })
+    .select(segmentColumns())
     .from(s)
     .where(and(eq(s.subjectKind, 'ci'), eq(s.subjectId, k.subjectId), eq(s.serviceTargetId, k.serviceTargetId), eq(s.instance, k.instance), sql`${s.seq} >= ${fromSeq}`))
     .orderBy(asc(s.seq));
-  return {
-    kind: 'ci',
-    key: keyOf('ci', k.subjectId, k.serviceTargetId, k.instance),
-    serviceTargetId: k.serviceTargetId,
-    calendarId,
-    segments: rows.map((r) => ({
-      seq: r.seq,
-      side: sideOf(r.status),
-      start: r.startAt.getTime(),
-      end: r.stopAt?.getTime() ?? null,
-      businessMs: r.stopAt === null ? null : r.businessMs,
-      tenant: r.tenant,
-    })),
-  };
+  return { kind: 'ci', key: factKey(k.subjectId, k), serviceTargetId: k.serviceTargetId, calendarId, segments: rows.map(segmentFact) };
 }
 
 /** The records `keys` names (those stored), and every open one. */
@@ -216,8 +232,6 @@ async function loadRecords(tx: Tx, keys: Set<string>): Promise<Record<string, Bo
 }
 
 const iso = (t: number) => new Date(t).toISOString();
-const factKeySql = (t: typeof measurements | typeof measurementSegments) =>
-  sql<string>`${t.subjectId} || '|' || ${t.serviceTargetId} || case when ${t.instance} > 0 then '#' || ${t.instance} else '' end`;
 
 /**
  * The counts of one record recomputed from the stored measurements (DESIGN §4.8), PostgreSQL doing
@@ -296,12 +310,12 @@ export async function recountRecord(tx: Tx | Db, env: ComplianceEnv, scope: Scop
       const ms = Number(r.ms);
       const side = sideOf(r.status);
       const c = side === 'up' ? { upMs: ms } : side === 'down' ? { downMs: ms, downCount: Number(r.outages) } : {};
-      add({ target: r.target, ci: `${r.ci}|${r.instance ? `${r.target}#${r.instance}` : r.target}`, ...c });
+      add({ target: r.target, ci: factKey(r.ci, { serviceTargetId: r.target, instance: r.instance }), ...c });
       seen(Number(r.first));
     }
     // Segments over the period's edges: clipped with the calendar, exactly as they are counted live.
     const edges = await tx
-      .select({ key: factKeySql(s), target: s.serviceTargetId, seq: s.seq, status: s.status, startAt: s.startAt, stopAt: s.stopAt, businessMs: s.businessMs, tenant: s.tenant })
+      .select({ ci: s.subjectId, target: s.serviceTargetId, instance: s.instance, ...segmentColumns() })
       .from(s)
       .where(
         and(
@@ -313,8 +327,9 @@ export async function recountRecord(tx: Tx | Db, env: ComplianceEnv, scope: Scop
       );
     const only: ComplianceEnv = { ...env, scopes: [scope] };
     for (const g of edges) {
-      const fact = { seq: g.seq, side: sideOf(g.status), start: g.startAt.getTime(), end: g.stopAt!.getTime(), businessMs: g.businessMs, tenant: g.tenant };
-      for (const c of segmentContributions(only, g.key, g.target, env.targets.get(g.target)?.calendarId ?? null, fact))
+      const fact = segmentFact(g);
+      const key = factKey(g.ci, { serviceTargetId: g.target, instance: g.instance });
+      for (const c of segmentContributions(only, key, g.target, env.targets.get(g.target)?.calendarId ?? null, fact))
         if (c.kind === kind && c.start === p.start) {
           applyContribution(acc, c, 1);
           seen(Math.max(fact.start, lo));
@@ -354,10 +369,10 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
     for (const r of fed.rows) {
       if (!targets.has(r.service_target_id)) continue;
       const k: SubjectKey = { subjectKind: r.subject_kind, subjectId: r.subject_id, serviceTargetId: r.service_target_id, instance: Number(r.instance) };
-      seen.set(`${k.subjectKind}|${keyOf(k.subjectKind, k.subjectId, k.serviceTargetId, k.instance)}`, k);
+      seen.set(`${k.subjectKind}|${factKey(k.subjectId, k)}`, k);
     }
     const changed = [...seen.values()];
-    const factKeys = changed.map((k) => keyOf(k.subjectKind, k.subjectId, k.serviceTargetId, k.instance));
+    const factKeys = changed.map((k) => factKey(k.subjectId, k));
 
     // What compliance counted of them, and every open CI segment.
     const f = complianceFacts;
@@ -378,12 +393,12 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
     const nowRequests = await requestFactsOf(tx, reqKeys);
     const facts: Fact[] = [];
     for (const k of reqKeys) {
-      const key = keyOf('ticket', k.subjectId, k.serviceTargetId, k.instance);
+      const key = factKey(k.subjectId, k);
       facts.push(nowRequests.get(key) ?? { kind: 'request', key, serviceTargetId: k.serviceTargetId, tenant: null, result: null, at: null, impactCost: 0 });
     }
     for (const k of changed.filter((x) => x.subjectKind === 'ci')) {
-      const key = keyOf('ci', k.subjectId, k.serviceTargetId, k.instance);
-      facts.push(await ciFactOf(tx, k, cis[key]?.nextSeq ?? 0, env.targets.get(k.serviceTargetId)?.calendarId ?? null));
+      const key = factKey(k.subjectId, k);
+      facts.push(await storedCiFact(tx, k, cis[key]?.nextSeq ?? 0, env.targets.get(k.serviceTargetId)?.calendarId ?? null));
     }
 
     // The records these facts reach (old contributions and new), with every open one.
@@ -415,6 +430,8 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
           }
     }
     let records = await loadRecords(tx, reach);
+    // What each record was when loaded: only those the tick changes are written back.
+    const loaded = new Map(Object.entries(records).map(([k, r]) => [k, JSON.stringify(r)]));
     const book = new ComplianceBook(env, {
       records,
       requests,
@@ -438,10 +455,11 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
 
     // Write back: records, what was counted, the ledger, the tick's state.
     const tails = book.tails();
-    // Records of an agreement since removed from the definitions stay as they were last written.
-    const rows = Object.values(records).flatMap(({ acc, life }) => {
+    // Records of an agreement since removed from the definitions stay as they were last written, and so
+    // do those the tick did not change (reads work an open record's figures out at the instant asked).
+    const rows = Object.entries(records).flatMap(([key, { acc, life }]) => {
       const scope = env.scopes.find((s) => s.key === acc.scope);
-      if (!scope) return [];
+      if (!scope || loaded.get(key) === JSON.stringify(records[key])) return [];
       const doc: ComplianceRecordView = recordView(env, scope, acc, life, tails, at);
       const [agreementId, contractId] = acc.scope.split('|');
       return [
@@ -529,10 +547,12 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
 
     const breached = new Set<string>();
     const atRisk = new Set<string>();
-    for (const x of rows) {
-      if (x.closed) continue;
-      if (x.status === 'Breached') breached.add(x.agreementId);
-      else if (x.status === 'AtRisk') atRisk.add(x.agreementId);
+    for (const { acc, life } of Object.values(records)) {
+      const scope = env.scopes.find((x) => x.key === acc.scope);
+      if (life.closed || !scope) continue;
+      const status = statusOf(scope.agreement, figuresAt(env, scope, acc, tails, at).percent);
+      if (status === 'Breached') breached.add(scope.agreement.id);
+      else if (status === 'AtRisk') atRisk.add(scope.agreement.id);
     }
     return {
       actions: effects.filter((e): e is MilestoneEffect => e.kind === 'milestone'),
@@ -565,10 +585,10 @@ export async function asTenant<T>(db: Db, tenant: string | null, run: (tx: Tx) =
  * Records as they stand at `at`: the rows `tenant` may read (row-level security decides), open ones
  * read live from their counts and the open CI segments, closed ones as they closed (with amendments).
  */
-export async function readRecords(db: Db, tenant: string | null, q: RecordQuery, at: number): Promise<ComplianceRecordView[]> {
+export async function readRecords(db: Db, tenant: string | null, q: RecordQuery, at: number, current?: CurrentDefinitions): Promise<ComplianceRecordView[]> {
   const rows = await asTenant(db, tenant, (tx) => selectRecords(tx, q));
   if (!rows.length) return [];
-  const { version, defs } = await db.transaction((tx) => definitionsOf(tx));
+  const { version, defs } = current ?? (await definitionsOf(db));
   const [st] = await db.select().from(complianceState).where(eq(complianceState.id, 1));
   const tick: TickState = { ...emptyTick(), ...((st?.state as Partial<TickState> | undefined) ?? {}) };
   const env = envFor(version, defs, tick);

@@ -4,6 +4,7 @@
  * measurement's segments, each up, down or unknown in business time. Pure: the same facts come from a
  * run's state (`slm compliance replay`) and from stored rows (the live records and recompute).
  */
+import { targetKey } from '../request/engine';
 import type { Measurement } from '../request/measurement';
 import type { CiMeasurement } from '../ci/engine';
 import type { TicketValue } from '../ticket';
@@ -52,6 +53,11 @@ export interface CiFact {
 }
 
 export type Fact = RequestFact | CiFact;
+
+/** A measurement's key in compliance: `subjectId|serviceTargetId[#instance]` (its ticket's or CI's id, and the engines' target key). */
+export function factKey(subjectId: string, m: { serviceTargetId: string; instance?: number | undefined }): string {
+  return `${subjectId}|${targetKey(m)}`;
+}
 
 /** Time in alarm counts as down; warning is still up (DESIGN §4.7). */
 export function sideOf(state: string): CiSide {
@@ -118,7 +124,7 @@ export function requestFactOf(ticketId: string, m: Measurement, tenant: string |
   const over = Math.max(0, m.elapsedMs - m.goalMs) / 60_000;
   return requestFact(
     {
-      key: `${ticketId}|${m.instance ? `${m.serviceTargetId}#${m.instance}` : m.serviceTargetId}`,
+      key: factKey(ticketId, m),
       serviceTargetId: m.serviceTargetId,
       status: m.status,
       stoppedAt: m.stoppedAt,

@@ -54,17 +54,15 @@ export function scopesOf(agreements: AgreementDefinition[], contracts: ContractD
   const byId = new Map(contracts.map((c) => [c.id, c]));
   return agreements.map((a) => {
     const contract = a.contract === undefined ? null : (byId.get(a.contract) ?? null);
-    const from = contract?.validFrom ? dayStart(contract.validFrom, a.timezone) : -Infinity;
-    const until = contract?.validTo ? dayStart(contract.validTo, a.timezone) : Infinity;
     return {
       key: scopeKey(a.id, contract?.id ?? null),
       agreement: a,
       contract,
       tenant: contract?.tenant ?? null,
-      from,
+      from: contract?.validFrom ? dayStart(contract.validFrom, a.timezone) : -Infinity,
       definedAt: definedAt(a.id),
       // validTo is the last valid day: counting ends at the following local midnight.
-      until: until === Infinity ? Infinity : periodOf('daily', a.timezone, until).end,
+      until: contract?.validTo ? periodOf('daily', a.timezone, dayStart(contract.validTo, a.timezone)).end : Infinity,
     };
   });
 }
@@ -140,6 +138,8 @@ export function applyContribution(acc: RecordAcc, c: Contribution, sign: 1 | -1)
     if (sign > 0 && !t.cis.includes(c.ci)) t.cis.push(c.ci);
     // Presence is never withdrawn: closed segments are never taken back (only recompute rebuilds).
   }
+  // A target whose counts went back to nothing is as if never counted (a recount leaves none there).
+  if (sign < 0 && !t.met && !t.missed && !t.open && !t.impactCost && !t.upMs && !t.downMs && !t.downCount && !t.cis.length) delete acc.targets[c.target];
 }
 
 /** Whether a fact of `tenant` counts for `scope`. */

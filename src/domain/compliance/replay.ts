@@ -15,7 +15,7 @@ import { snapshotOrder } from '../sources';
 import { ReplayError, type ReplayEvent } from '../replay';
 import { ComplianceBook, type ComplianceEffect } from './book';
 import { complianceEnv } from './env';
-import { ciFactOf, requestFactOf, tenantOf, type Fact } from './facts';
+import { ciFactOf, factKey, requestFactOf, tenantOf, type Fact } from './facts';
 import type { ComplianceRecordView } from './record';
 
 export interface ComplianceReplayLine {
@@ -64,11 +64,7 @@ export function complianceReplay(definitions: unknown, events: ReplayEvent[], op
 
   const ticketFacts = (s: TicketEngineState): Fact[] => {
     const tenant = tenantOf(s.ticket, defs.tenantField);
-    return s.measurements.map((m) => {
-      const f = requestFactOf(s.ticketId, m, tenant);
-      const prev = book.state.requests[f.key] ?? null;
-      return prev ? requestFactOf(s.ticketId, m, tenant, prev) : f;
-    });
+    return s.measurements.map((m) => requestFactOf(s.ticketId, m, tenant, book.state.requests[factKey(s.ticketId, m)] ?? null));
   };
   /** Each CI's tenant over time: a segment counts for the tenant the CI carried when it began. */
   const tenants = new Map<string, { from: number; tenant: string | null }[]>();
@@ -78,10 +74,7 @@ export function complianceReplay(definitions: unknown, events: ReplayEvent[], op
     return found;
   };
   const ciFacts = (s: CiEngineState, fromStart = false): Fact[] =>
-    s.measurements.map((m) => {
-      const key = `${s.ciId}|${m.instance ? `${m.serviceTargetId}#${m.instance}` : m.serviceTargetId}`;
-      return ciFactOf(s.ciId, m, fromStart ? 0 : (book.state.cis[key]?.nextSeq ?? 0), tenantAt(s.ciId));
-    });
+    s.measurements.map((m) => ciFactOf(s.ciId, m, fromStart ? 0 : (book.state.cis[factKey(s.ciId, m)]?.nextSeq ?? 0), tenantAt(s.ciId)));
   const allFacts = (): Fact[] => [...[...tickets.values()].flatMap(ticketFacts), ...[...cis.values()].flatMap((s) => ciFacts(s))];
   const count_ = (facts: Fact[]) => facts.forEach((f) => book.apply(f));
 
