@@ -36,6 +36,8 @@ export const configSchema = z.object({
   TEMPORAL_CLI: z.string().optional(),
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  /** Where operators open the Temporal UI (the dashboard links each ticket's workflow there); `npm start` sets its own. */
+  TEMPORAL_UI_URL: z.url({ protocol: /^https?$/ }).optional(),
   // Database
   DATABASE_URL: urlString.optional(),
   DATABASE_EMBEDDED_PORT: port.default(5433),

@@ -62,6 +62,7 @@ export const ticketListSchema = z
       z.object({
         ticketId: z.string(),
         state: z.string().nullable(),
+        priority: z.number().nullable(),
         problemId: z.string().nullable(),
         incidentNumber: z.string().nullable(),
         link: z.string().nullable(),
@@ -172,3 +173,36 @@ export const complianceDocSchema = z
   .looseObject({ agreementId: z.string(), records: z.array(z.looseObject({ agreementId: z.string() })) })
   .meta({ id: 'Compliance', description: '`slm compliance show --json` (or `history --json`)' });
 export const complianceExportQuery = z.object({ period: z.string().min(1).max(40), agreement: z.string().min(1).max(200).optional() });
+
+// ── the dashboard's reads ─────────────────────────────────────────────────────────────────────────
+export const sessionSchema = z
+  .object({ name: z.string(), role: z.string(), tenant: z.string().nullable(), temporalUiUrl: z.string().nullable(), namespace: z.string() })
+  .meta({ id: 'Session', description: 'Who the token is: its name, role and tenant, and where the Temporal UI is' });
+export const overviewSchema = z
+  .looseObject({
+    generatedAt: z.string(),
+    counts: z.looseObject({ openTickets: z.number(), missedGoal: z.number(), cisDown: z.number() }),
+    agreements: z.array(z.looseObject({ id: z.string() })),
+  })
+  .meta({ id: 'Overview', description: "The dashboard's overview: agreements with current records, forecast and trend (breached and at risk first), and counts" });
+export const agreementPageQuery = z.object({
+  period: z.string().min(1).max(40).optional(),
+  reviewPeriod: z.enum(['daily', 'weekly', 'monthly', 'quarterly']).optional(),
+});
+export const agreementPageSchema = z
+  .looseObject({ agreement: z.looseObject({ id: z.string() }), records: z.array(z.looseObject({})), selected: z.looseObject({}).nullable() })
+  .meta({ id: 'AgreementPage', description: 'An agreement, its latest records, the selected record with its chart series, and the settlement ledger' });
+export const seriesQuery = z.object({ agreement: z.string().min(1).max(200), period: z.string().min(1).max(40).optional() });
+export const seriesSchema = z
+  .looseObject({ agreementId: z.string(), series: z.array(z.looseObject({ reviewPeriod: z.string(), points: z.array(z.tuple([z.number(), z.number().nullable()])) })) })
+  .meta({ id: 'ComplianceSeries', description: 'The percent of the records over their period, [ms, percent] points' });
+export const reportQuery = z.object({
+  agreement: z.string().min(1).max(200),
+  period: z.string().min(1).max(40),
+  format: z.enum(['pdf', 'csv']).default('pdf'),
+  reviewPeriod: z.enum(['daily', 'weekly', 'monthly', 'quarterly']).optional(),
+});
+export const stripsQuery = z.object({ ids: z.string().max(20_000).default('') });
+export const stripsSchema = z
+  .looseObject({ from: z.string(), to: z.string(), cis: z.array(z.looseObject({ ciId: z.string() })) })
+  .meta({ id: 'CiStrips', description: "The CIs' segments over the current month (UTC) and their availability" });

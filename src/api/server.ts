@@ -28,6 +28,9 @@ import { startForwarder } from './forwarder';
 import { AgreementNotFoundError, ComplianceRequestError, complianceCsv, complianceHistoryDoc, complianceShowDoc, listAgreementsDoc } from '../app/compliance';
 import { ApiError, InflightLimit, ingestPatch, ingestSnapshots, scopePatch, scopeTicket, tenantFieldFor, type IngestOutcome } from './ingest';
 import * as S from './schemas';
+import { agreementPageDoc, ciStripsDoc, overviewDoc, seriesDoc } from '../app/dashboard';
+import { complianceReport, RecordNotFoundError } from '../app/report';
+import { registerDashboard } from './dashboard';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -41,6 +44,9 @@ export interface ApiOptions {
   log: Log;
   /** The version string of the product, shown in the OpenAPI document. */
   version?: string;
+  /** The Temporal UI's base URL, for the dashboard's links to workflows (null: not linked). */
+  temporalUiUrl?: string | null;
+  namespace?: string;
 }
 
 declare module 'fastify' {
@@ -178,7 +184,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     }
     if (err instanceof PushTooLargeError) return send(413, err.message);
     if (err instanceof ComplianceRequestError) return send(400, err.message);
-    if (err instanceof AgreementNotFoundError) return send(404, err.message);
+    if (err instanceof AgreementNotFoundError || err instanceof RecordNotFoundError) return send(404, err.message);
     if (err instanceof TicketNotFoundError || err instanceof CiNotFoundError) return send(404, err.message);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return send(err.statusCode, err.message.split('\n')[0]!);
     if (/cannot reach Temporal|Connection refused|UNAVAILABLE|ECONNREFUSED|deadline/i.test(`${err.message} ${(err.cause as Error | undefined)?.message ?? ''}`)) {
@@ -585,6 +591,96 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     async (req, reply) => {
       const csv = await complianceCsv(ports, { period: req.query.period, agreementId: req.query.agreement, tenant: req.token!.tenant });
       return reply.type('text/csv; charset=utf-8').send(csv);
+    },
+  );
+
+  // ── the dashboard (DESIGN §3.5): its page and files, and the reads behind it ─────────────────
+  registerDashboard(app);
+
+  api.get(
+    '/v1/session',
+    { config: { role: 'read' }, schema: { summary: 'The token in use: name, role, tenant; and the Temporal UI to link workflows to', response: { 200: S.sessionSchema } } },
+    async (req) => ({
+      name: req.token!.name,
+      role: req.token!.role,
+      tenant: req.token!.tenant,
+      temporalUiUrl: opts.temporalUiUrl ?? null,
+      namespace: opts.namespace ?? 'default',
+    }),
+  );
+
+  api.get(
+    '/v1/overview',
+    {
+      config: { role: 'read' },
+      schema: {
+        summary: "The dashboard's overview: agreements (breached and at risk first) with current records, forecast and trend; counts",
+        response: { 200: S.overviewSchema },
+      },
+    },
+    async (req) => (await overviewDoc(ports, req.token!.tenant)) as never,
+  );
+
+  api.get(
+    '/v1/agreements/:id',
+    {
+      config: { role: 'read' },
+      schema: {
+        summary: "The dashboard's agreement page: the agreement, its latest records, the record of `reviewPeriod` holding `period` (default now) with its chart series, the ledger",
+        params: S.idParams,
+        querystring: S.agreementPageQuery,
+        response: { 200: S.agreementPageSchema, 400: S.errorSchema, 404: S.errorSchema },
+      },
+    },
+    async (req) => (await agreementPageDoc(ports, req.params.id, { period: req.query.period, reviewPeriod: req.query.reviewPeriod, tenant: req.token!.tenant })) as never,
+  );
+
+  api.get(
+    '/v1/compliance/series',
+    {
+      config: { role: 'read' },
+      schema: {
+        summary: 'The percent over the period of the records holding `period` (default now)',
+        querystring: S.seriesQuery,
+        response: { 200: S.seriesSchema, 400: S.errorSchema, 404: S.errorSchema },
+      },
+    },
+    async (req) => (await seriesDoc(ports, req.query.agreement, { period: req.query.period, tenant: req.token!.tenant })) as never,
+  );
+
+  api.get(
+    '/v1/compliance/report',
+    {
+      config: { role: 'read' },
+      schema: {
+        summary: '`slm compliance report`: the PDF one-pager (or the CSV) of an agreement and period',
+        querystring: S.reportQuery,
+        produces: ['application/pdf', 'text/csv'],
+      } as never,
+    },
+    async (req, reply) => {
+      const q = req.query as { agreement: string; period: string; format: 'pdf' | 'csv'; reviewPeriod?: 'daily' | 'weekly' | 'monthly' | 'quarterly' };
+      const out = await complianceReport(ports, q.format, { agreementId: q.agreement, period: q.period, reviewPeriod: q.reviewPeriod, tenant: req.token!.tenant });
+      return reply.type(out.contentType).header('content-disposition', `attachment; filename="${out.fileName}"`).send(out.body);
+    },
+  );
+
+  api.get(
+    '/v1/cis/strips',
+    {
+      config: { role: 'read' },
+      schema: {
+        summary: "The CIs' segments over the current month and their availability (`ids`: comma-separated, at most 100)",
+        querystring: S.stripsQuery,
+        response: { 200: S.stripsSchema, 400: S.errorSchema },
+      },
+    },
+    async (req) => {
+      const ids = req.query.ids
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      return (await ciStripsDoc(ports, ids, req.token!.tenant)) as never;
     },
   );
 

@@ -25,7 +25,16 @@ export function apiPorts(client: Client, db: Db, config: Config): AppPorts {
   return { temporal: async () => client, db: async () => db, settings: config };
 }
 
-export async function startApi(opts: { config: Config; ports: AppPorts; tokens: ApiToken[]; log?: Log; host?: string; port?: number }): Promise<RunningApi> {
+export async function startApi(opts: {
+  config: Config;
+  ports: AppPorts;
+  tokens: ApiToken[];
+  log?: Log;
+  host?: string;
+  port?: number;
+  /** The Temporal UI's URL when this process knows it (`npm start`); else TEMPORAL_UI_URL. */
+  temporalUiUrl?: string | null;
+}): Promise<RunningApi> {
   const { config } = opts;
   const log = opts.log ?? createLog(config.SLM_LOG_FORMAT);
   if (!storeMetrics) {
@@ -40,6 +49,8 @@ export async function startApi(opts: { config: Config; ports: AppPorts; tokens: 
     maxPending: config.SLM_API_MAX_PENDING,
     idempotencyTtlSeconds: config.SLM_API_IDEMPOTENCY_TTL,
     log,
+    temporalUiUrl: config.TEMPORAL_UI_URL ?? opts.temporalUiUrl ?? null,
+    namespace: config.TEMPORAL_NAMESPACE,
   });
   await app.listen({ host: opts.host ?? config.SLM_API_HOST, port: opts.port ?? config.SLM_API_PORT });
   const address = app.server.address() as AddressInfo;

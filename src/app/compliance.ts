@@ -20,20 +20,20 @@ export class AgreementNotFoundError extends Error {
 }
 
 /** The definitions in force, parsed once per version (the compliance store's memo), and the store. */
-async function inForce(ports: Pick<AppPorts, 'db'>): Promise<{ db: Db; current: CurrentDefinitions; defs: Definitions }> {
+export async function inForce(ports: Pick<AppPorts, 'db'>): Promise<{ db: Db; current: CurrentDefinitions; defs: Definitions }> {
   const db = await ports.db();
   const current = await definitionsOf(db);
   return { db, current, defs: current.defs };
 }
 
 /** The agreements a caller may see: all of them, or (tenant-bound) those of its tenant's contracts. */
-function visibleAgreements(defs: Definitions, tenant: string | null) {
+export function visibleAgreements(defs: Definitions, tenant: string | null) {
   if (tenant === null) return defs.agreements;
   const mine = new Set(defs.contracts.filter((c) => c.tenant === tenant).map((c) => c.id));
   return defs.agreements.filter((a) => a.contract !== undefined && mine.has(a.contract));
 }
 
-function agreementOf(defs: Definitions, tenant: string | null, id: string) {
+export function agreementOf(defs: Definitions, tenant: string | null, id: string) {
   const a = visibleAgreements(defs, tenant).find((x) => x.id === id);
   if (!a) throw new AgreementNotFoundError(`unknown agreement "${id}"`);
   return a;

@@ -26,6 +26,7 @@ export interface TicketListDoc {
   tickets: {
     ticketId: string;
     state: string | null;
+    priority: number | null;
     problemId: string | null;
     incidentNumber: string | null;
     link: string | null;
@@ -138,6 +139,7 @@ export async function listTicketsDoc(ports: Pick<AppPorts, 'db'>, q: TicketListQ
     tickets: result.rows.map((r) => ({
       ticketId: r.ticketId,
       state: r.state,
+      priority: r.priority,
       problemId: r.problemId,
       incidentNumber: r.incidentNumber,
       link: r.link,

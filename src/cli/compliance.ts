@@ -19,6 +19,8 @@ import {
 } from '../app/compliance';
 import type { AppPorts } from '../app/ports';
 import { UsageError, readTextInput } from './format';
+import { complianceReport, RecordNotFoundError, REPORT_FORMATS, type ReportFormat } from '../app/report';
+import { REVIEW_PERIODS, type ReviewPeriod } from '../domain/compliance/agreements';
 
 type WithPorts = <T>(fn: (ports: AppPorts) => Promise<T>) => Promise<T>;
 
@@ -42,7 +44,7 @@ async function asUsage<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (err) {
-    if (err instanceof AgreementNotFoundError || err instanceof ComplianceRequestError) throw new UsageError(err.message);
+    if (err instanceof AgreementNotFoundError || err instanceof ComplianceRequestError || err instanceof RecordNotFoundError) throw new UsageError(err.message);
     throw err;
   }
 }
@@ -94,6 +96,7 @@ export async function complianceCommand(op: string | undefined, argv: string[], 
       agreement: { type: 'string' },
       tenant: { type: 'string' },
       out: { type: 'string' },
+      'review-period': { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -133,6 +136,25 @@ export async function complianceCommand(op: string | undefined, argv: string[], 
       } else process.stdout.write(csv);
       return;
     }
+    case 'report': {
+      const id = values.agreement ?? agreement;
+      const usage = 'usage: slm compliance report --agreement A --period YYYY-MM|YYYY-MM-DD --format pdf|csv [--review-period daily|weekly|monthly|quarterly] [--out FILE]';
+      if (!id || !values.period) throw new UsageError(usage);
+      const format = values.format ?? 'pdf';
+      if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be pdf or csv, got "${format}"`);
+      const kind = values['review-period'];
+      if (kind !== undefined && !(REVIEW_PERIODS as readonly string[]).includes(kind))
+        throw new UsageError(`--review-period must be one of ${REVIEW_PERIODS.join(', ')}, got "${kind}"`);
+      const period = values.period;
+      const out = await withPorts((p) => asUsage(complianceReport(p, format as ReportFormat, { agreementId: id, period, reviewPeriod: kind as ReviewPeriod | undefined, tenant })));
+      // A PDF never goes to a terminal: without --out it is written to AGREEMENT-PERIOD.pdf here.
+      const file = values.out ?? (format === 'pdf' && process.stdout.isTTY ? out.fileName : null);
+      if (file && file !== '-') {
+        fs.writeFileSync(file, out.body);
+        process.stdout.write(`${format.toUpperCase()} report of ${id} for ${period}: ${out.body.length} bytes → ${file}\n`);
+      } else process.stdout.write(out.body);
+      return;
+    }
     case 'recompute': {
       if (!agreement || !values.from) throw new UsageError('usage: slm compliance recompute AGREEMENT --from YYYY-MM-DD');
       const from = values.from;
@@ -141,7 +163,7 @@ export async function complianceCommand(op: string | undefined, argv: string[], 
       return;
     }
     default:
-      throw new UsageError('usage: slm compliance show|history|replay|export|recompute … (see slm --help)');
+      throw new UsageError('usage: slm compliance show|history|replay|export|report|recompute … (see slm --help)');
   }
 }
 

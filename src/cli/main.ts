@@ -55,6 +55,8 @@ const HELP = `slm — temporal-slm operator CLI
   slm compliance show AGREEMENT [--period YYYY-MM|YYYY-MM-DD] [--json] [--tenant T]   records, forecast
   slm compliance history AGREEMENT [--json]     every record, and the settlement ledger
   slm compliance export --period P [--agreement A] --format csv [--out FILE]   records + measurements
+  slm compliance report --agreement A --period P --format pdf|csv [--review-period K] [--out FILE]
+                                                     the customer report (PDF one-pager, or CSV)
   slm compliance recompute AGREEMENT --from YYYY-MM-DD   recount records from the stored measurements
   slm compliance replay --definitions FILE --events FILE.jsonl   agreements' records offline (no server)
   slm sync status|pause|resume [--json]         the SNOW poll loop

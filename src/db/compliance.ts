@@ -37,7 +37,17 @@ import {
 import { compiledDefinitionsOf, parseDefinitions, type Definitions } from '../domain/definitions';
 import { engineEnv } from '../domain/request/engine';
 import type { Db } from './client';
-import { complianceChanges, complianceFacts, complianceRecords, complianceSettlements, complianceState, definitions, measurementSegments, measurements } from './schema';
+import {
+  complianceChanges,
+  complianceFacts,
+  compliancePoints,
+  complianceRecords,
+  complianceSettlements,
+  complianceState,
+  definitions,
+  measurementSegments,
+  measurements,
+} from './schema';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -500,6 +510,7 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
           },
         });
     }
+    await writePoints(tx, rows, at);
     const keep = factKeys;
     const countedOut = keep.map((key) => {
       const req = book.state.requests[key];
@@ -563,6 +574,49 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
       atRisk: [...atRisk],
     };
   });
+}
+
+/** The slices of a period the chart keeps a point for (the last write in a slice wins). */
+export const POINT_SLICES = 720;
+
+/** The percent of each record written, as a point of its period's chart (at `at`, held within the period). */
+async function writePoints(
+  tx: Tx,
+  rows: { scope: string; reviewPeriod: string; periodStart: Date; periodEnd: Date; percent: number | null; tenant: string | null }[],
+  at: number,
+): Promise<void> {
+  const points = rows.map((r) => {
+    const start = r.periodStart.getTime();
+    const end = r.periodEnd.getTime();
+    const when = Math.min(Math.max(at, start), end);
+    const slice = Math.min(POINT_SLICES - 1, Math.floor(((when - start) / (end - start)) * POINT_SLICES));
+    return { scope: r.scope, reviewPeriod: r.reviewPeriod, periodStart: r.periodStart, slice, at: new Date(when), percent: r.percent, tenant: r.tenant };
+  });
+  const p = compliancePoints;
+  for (let i = 0; i < points.length; i += 500)
+    await tx
+      .insert(p)
+      .values(points.slice(i, i + 500))
+      .onConflictDoUpdate({
+        target: [p.scope, p.reviewPeriod, p.periodStart, p.slice],
+        set: { at: sql`excluded.at`, percent: sql`excluded.percent`, tenant: sql`excluded.tenant` },
+      });
+}
+
+/** The chart points of the records `keys` names, oldest first. */
+export async function listPoints(tx: Tx, keys: { scope: string; reviewPeriod: string; periodStart: number }[]) {
+  if (!keys.length) return [];
+  const p = compliancePoints;
+  return tx
+    .select({ scope: p.scope, reviewPeriod: p.reviewPeriod, periodStart: p.periodStart, at: p.at, percent: p.percent })
+    .from(p)
+    .where(
+      sql`(${p.scope}, ${p.reviewPeriod}, ${p.periodStart}) in (${sql.join(
+        keys.map((k) => sql`(${k.scope}, ${k.reviewPeriod}, ${new Date(k.periodStart).toISOString()}::timestamptz)`),
+        sql`, `,
+      )})`,
+    )
+    .orderBy(asc(p.at));
 }
 
 // ── reads ──────────────────────────────────────────────────────────────────────────────────────

@@ -259,7 +259,7 @@ export async function getTicketRow(db: Db, ticketId: string): Promise<{ ticket: 
   return { ticket, measurements: ms };
 }
 
-export const TICKET_SORTS = { id: tickets.ticketId, state: tickets.state, updated: tickets.updatedAt, priority: tickets.priority } as const;
+export const TICKET_SORTS = { id: tickets.ticketId, state: tickets.state, updated: tickets.updatedAt, priority: tickets.priority, lastSync: tickets.lastSyncAt } as const;
 
 export async function listTickets(
   db: Db,
@@ -283,7 +283,8 @@ export async function listTickets(
     .select()
     .from(tickets)
     .where(where)
-    .orderBy(opts.descending ? desc(column) : asc(column), asc(tickets.ticketId))
+    // Ties break by id in the same direction: one index walk (forwards or backwards), however deep the page.
+    .orderBy(...(opts.descending ? [desc(column), desc(tickets.ticketId)] : [asc(column), asc(tickets.ticketId)]))
     .limit(opts.pageSize)
     .offset((opts.page - 1) * opts.pageSize);
   return { total, rows };

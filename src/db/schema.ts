@@ -27,7 +27,13 @@ export const tickets = pgTable(
     rejectedChanges: jsonb('rejected_changes').notNull().default([]),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('tickets_state_idx').on(t.state)],
+  (t) => [
+    index('tickets_state_idx').on(t.state, t.ticketId),
+    // The tickets table's sorts (with the id as tie-break), read a page at a time.
+    index('tickets_priority_idx').on(t.priority, t.ticketId),
+    index('tickets_last_sync_idx').on(t.lastSyncAt, t.ticketId),
+    index('tickets_updated_idx').on(t.updatedAt, t.ticketId),
+  ],
 );
 
 /**
@@ -298,6 +304,25 @@ export const complianceRecords = pgTable(
     index('compliance_records_open_idx').on(t.closed),
     index('compliance_records_agreement_idx').on(t.agreementId, t.periodStart),
   ],
+);
+
+/**
+ * The percent of each record as the tick wrote it, for the dashboard's and the report's chart: one
+ * point per 1/720 of the period (the last write in that slice wins), so a month has at most 720.
+ */
+export const compliancePoints = pgTable(
+  'compliance_points',
+  {
+    scope: text('scope').notNull(),
+    reviewPeriod: text('review_period').notNull(),
+    periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
+    slice: integer('slice').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    percent: doublePrecision('percent'),
+    /** The record's tenant (row-level security). */
+    tenant: text('tenant'),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.reviewPeriod, t.periodStart, t.slice] })],
 );
 
 /** The compliance tick's own state: when each agreement began to count, each scope's first fact and records opened, the definitions counted with. */

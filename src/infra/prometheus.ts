@@ -7,24 +7,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
-import { InfraError, run, which } from './process';
+import { ensureDebianBinary } from './debian';
+import { InfraError, which } from './process';
 
 export async function ensurePrometheus(log?: (msg: string) => void): Promise<string> {
-  const found = (await which('prometheus')) ?? (fs.existsSync('/usr/bin/prometheus') ? '/usr/bin/prometheus' : null);
-  if (found) return found;
-  if (process.getuid?.() !== 0 || !(await which('apt-get'))) {
-    throw new InfraError('prometheus is missing: install the Debian package "prometheus" (apt-get install prometheus)');
-  }
-  log?.('installing Prometheus from Debian packages (apt-get install prometheus)…');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // No service is started by the package in a container without an init system; we start our own.
-  await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'prometheus'], { env }).catch(async () => {
-    await run('apt-get', ['update', '-q'], { env });
-    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'prometheus'], { env });
-  });
-  const installed = await which('prometheus');
-  if (!installed) throw new InfraError('apt-get installed prometheus but no prometheus binary is on PATH');
-  return installed;
+  if (fs.existsSync('/usr/bin/prometheus') && !(await which('prometheus'))) return '/usr/bin/prometheus';
+  return ensureDebianBinary('prometheus', 'prometheus', log);
 }
 
 export interface PrometheusServer {

@@ -164,7 +164,7 @@ export async function startEmbedded(config: Config, log: (msg: string) => void =
     let api: EmbeddedStack['api'] = null;
     if (config.SLM_API_START) {
       const { tokens, devToken } = loadTokens(config, { devToken: true });
-      const running = await startApi({ config, ports: apiPorts(client, handle.db, config), tokens });
+      const running = await startApi({ config, ports: apiPorts(client, handle.db, config), tokens, temporalUiUrl: uiUrl });
       cleanups.push(() => running.close());
       api = { url: running.url, devToken };
     }
@@ -209,6 +209,7 @@ async function main(): Promise<void> {
   say(`SNOW ${stack.emulator ? 'emulator ' : 'endpoint '}    ${stack.snowBaseUrl}${stack.emulator ? '  (inspect: /_emulator/problems, /_emulator/requests)' : ''}`);
   if (stack.api) {
     say(`HTTP API          ${stack.api.url}  (OpenAPI: ${stack.api.url}/openapi.json, metrics: ${stack.api.url}/metrics)`);
+    say(`dashboard         ${stack.api.url}/${stack.api.devToken ? `#token=${stack.api.devToken}` : ''}  (sign in with an API token)`);
     if (stack.api.devToken)
       say(
         `API token         ${stack.api.devToken}  (development token, kept in ${path.join(config.SLM_DATA_DIR, 'api-token')}; set SLM_API_TOKEN or SLM_API_TOKENS_FILE for real ones)`,

@@ -3,13 +3,14 @@ import * as api from './api';
 import * as calendar from './calendar';
 import * as ci from './ci';
 import * as compliance from './compliance';
+import * as dashboard from './dashboard';
 import * as e2e from './e2e';
 import * as fleet from './fleet';
 import * as replay from './replay';
 import * as timers from './timers';
 import * as tmf from './tmf';
 
-const BENCHES: Record<string, { main(argv: string[]): Promise<void> }> = { api, ci, compliance, e2e, calendar, tmf, fleet, replay, timers };
+const BENCHES: Record<string, { main(argv: string[]): Promise<void> }> = { api, ci, compliance, dashboard, e2e, calendar, tmf, fleet, replay, timers };
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2);

@@ -1,0 +1,210 @@
+/**
+ * The dashboard's documents beyond the CLI's (DESIGN §3.5): the overview (every agreement the caller
+ * may see with its current records, forecast and recent trend, breaches and at-risk first, and the
+ * counts of open tickets, MissedGoal measurements and CIs down) and the chart series of an agreement's
+ * period. Both read through row-level security for a tenant-bound caller.
+ */
+import { asTenant, listPoints, listSettlements, readRecords } from '../db/compliance';
+import { ciStrips, overviewCounts, recentRecords, type CiStrip, type OverviewCounts } from '../db/dashboard';
+import { statusOf, scopeKey, type ComplianceRecordView, type ComplianceStatus } from '../domain/compliance/record';
+import { DEFAULT_ACTIVE_STATES } from '../domain/snow/snowCycle';
+import { agreementOf, ComplianceRequestError, inForce, periodInstant, visibleAgreements } from './compliance';
+import type { AppPorts } from './ports';
+
+/** How many periods an agreement's trend shows (the current one included). */
+export const TREND_PERIODS = 6;
+
+export interface OverviewDoc {
+  generatedAt: string;
+  counts: OverviewCounts;
+  agreements: {
+    id: string;
+    title: string | null;
+    type: string;
+    contractId: string | null;
+    customer: string | null;
+    timezone: string;
+    compliance: { target: number; atRisk: number | null };
+    /** The worst status among the current records (Breached, AtRisk, Compliant; null: nothing counted). */
+    status: ComplianceStatus | null;
+    /** The open record of each review period. */
+    current: ComplianceRecordView[];
+    /** The first review period's latest records, oldest first (amended percent where amended). */
+    trend: { reviewPeriod: string; periodStart: string; percent: number | null; status: ComplianceStatus | null; closed: boolean }[];
+  }[];
+}
+
+const RANK: Record<string, number> = { Breached: 0, AtRisk: 1, Compliant: 2 };
+const rank = (s: ComplianceStatus | null) => (s === null ? 3 : RANK[s]!);
+
+export async function overviewDoc(ports: Pick<AppPorts, 'db'>, tenant: string | null = null, now = Date.now()): Promise<OverviewDoc> {
+  const { db, current: inforce, defs } = await inForce(ports);
+  const active = defs.connector?.activeStates ?? DEFAULT_ACTIVE_STATES;
+  const [records, { counts, recent }] = await Promise.all([
+    readRecords(db, tenant, { at: now }, now, inforce),
+    asTenant(db, tenant, async (tx) => ({ counts: await overviewCounts(tx, active), recent: await recentRecords(tx, TREND_PERIODS) })),
+  ]);
+  const contracts = new Map(defs.contracts.map((c) => [c.id, c]));
+  const agreements = visibleAgreements(defs, tenant).map((a) => {
+    const c = a.contract === undefined ? null : (contracts.get(a.contract) ?? null);
+    const current = records.filter((r) => r.agreementId === a.id);
+    const first = a.reviewPeriods[0];
+    const trend = recent
+      .filter((r) => r.agreementId === a.id && r.reviewPeriod === first)
+      .reverse()
+      .map((r) => {
+        // The current record as read now (its stored percent is the last write's).
+        const live = !r.closed ? current.find((x) => x.reviewPeriod === r.reviewPeriod && Date.parse(x.periodStart) === r.periodStart.getTime()) : undefined;
+        const percent = live ? live.percent : r.percent;
+        return { reviewPeriod: r.reviewPeriod, periodStart: r.periodStart.toISOString(), percent, status: statusOf(a, percent), closed: r.closed };
+      });
+    const status = current.reduce<ComplianceStatus | null>((worst, r) => (rank(r.status) < rank(worst) ? r.status : worst), null);
+    return {
+      id: a.id,
+      title: a.title ?? null,
+      type: a.type,
+      contractId: c?.id ?? null,
+      customer: c?.customer ?? null,
+      timezone: a.timezone,
+      compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null },
+      status,
+      current,
+      trend,
+    };
+  });
+  agreements.sort((x, y) => rank(x.status) - rank(y.status) || x.id.localeCompare(y.id));
+  return { generatedAt: new Date(now).toISOString(), counts, agreements };
+}
+
+export interface SeriesDoc {
+  agreementId: string;
+  compliance: { target: number; atRisk: number | null };
+  /** One series per record whose period holds the instant asked (every review period and contract). */
+  series: {
+    contractId: string | null;
+    reviewPeriod: string;
+    periodStart: string;
+    periodEnd: string;
+    closed: boolean;
+    /** [instant (ms), percent] as the record was written, and for an open record the percent now. */
+    points: [number, number | null][];
+  }[];
+}
+
+/** The percent over the period of an agreement's records (the current ones, or those holding `period`). */
+export async function seriesDoc(
+  ports: Pick<AppPorts, 'db'>,
+  agreementId: string,
+  opts: { period?: string | undefined; tenant?: string | null } = {},
+  now = Date.now(),
+): Promise<SeriesDoc> {
+  const { db, current, defs } = await inForce(ports);
+  const tenant = opts.tenant ?? null;
+  const a = agreementOf(defs, tenant, agreementId);
+  const at = opts.period === undefined ? now : periodInstant(opts.period, a.timezone);
+  const records = await readRecords(db, tenant, { agreementId, at }, now, current);
+  const keys = records.map((r) => ({ scope: scopeKey(r.agreementId, r.contractId), reviewPeriod: r.reviewPeriod, periodStart: Date.parse(r.periodStart) }));
+  const points = await asTenant(db, tenant, (tx) => listPoints(tx, keys));
+  return {
+    agreementId,
+    compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null },
+    series: records.map((r, i) => {
+      const k = keys[i]!;
+      const own: [number, number | null][] = points
+        .filter((p) => p.scope === k.scope && p.reviewPeriod === k.reviewPeriod && p.periodStart.getTime() === k.periodStart)
+        .map((p) => [p.at.getTime(), p.percent]);
+      const end = Date.parse(r.periodEnd);
+      if (!r.closed && now < end && (own.length === 0 || own[own.length - 1]![0] < now)) own.push([now, r.percent]);
+      if (r.closed && (own.length === 0 || own[own.length - 1]![0] < end)) own.push([end, r.amendedPercent ?? r.percent]);
+      return { contractId: r.contractId, reviewPeriod: r.reviewPeriod, periodStart: r.periodStart, periodEnd: r.periodEnd, closed: r.closed, points: own };
+    }),
+  };
+}
+
+/** The dashboard's agreement page: the agreement, its latest records of every review period, the ledger, and the selected record's chart. */
+export interface AgreementPageDoc {
+  agreement: {
+    id: string;
+    title: string | null;
+    type: string;
+    contractId: string | null;
+    customer: string | null;
+    timezone: string;
+    reviewPeriods: string[];
+    compliance: { target: number; atRisk: number | null };
+    targets: { serviceTarget: string; weight: number }[];
+    penalties: { atLeast: number | null; below: number | null; amount: number }[];
+    rewards: { atLeast: number | null; below: number | null; amount: number }[];
+  };
+  /** Newest first, at most `AGREEMENT_PAGE_RECORDS` of each review period. */
+  records: ComplianceRecordView[];
+  /** The record shown in detail: of `reviewPeriod` (default the first), holding `period` (default now); null before anything was counted. */
+  selected: ComplianceRecordView | null;
+  series: SeriesDoc['series'][number] | null;
+  settlements: Awaited<ReturnType<typeof listSettlements>>;
+}
+
+export const AGREEMENT_PAGE_RECORDS = 24;
+
+export async function agreementPageDoc(
+  ports: Pick<AppPorts, 'db'>,
+  agreementId: string,
+  opts: { period?: string | undefined; reviewPeriod?: string | undefined; tenant?: string | null } = {},
+  now = Date.now(),
+): Promise<AgreementPageDoc> {
+  const { db, current, defs } = await inForce(ports);
+  const tenant = opts.tenant ?? null;
+  const a = agreementOf(defs, tenant, agreementId);
+  const kind = opts.reviewPeriod ?? a.reviewPeriods[0]!;
+  if (!a.reviewPeriods.includes(kind as never)) throw new ComplianceRequestError(`reviewPeriod must be one of ${a.reviewPeriods.join(', ')} for agreement "${a.id}"`);
+  const at = opts.period === undefined ? now : periodInstant(opts.period, a.timezone);
+  const [records, series, settlements] = await Promise.all([
+    Promise.all(a.reviewPeriods.map((k) => readRecords(db, tenant, { agreementId, reviewPeriod: k, limit: AGREEMENT_PAGE_RECORDS }, now, current))).then((x) =>
+      x.flat().sort((p, q) => q.periodStart.localeCompare(p.periodStart) || p.reviewPeriod.localeCompare(q.reviewPeriod)),
+    ),
+    seriesDoc(ports, agreementId, { period: opts.period, tenant }, now),
+    asTenant(db, tenant, (tx) => listSettlements(tx, agreementId)),
+  ]);
+  const holds = (r: { reviewPeriod: string; periodStart: string; periodEnd: string }) => r.reviewPeriod === kind && Date.parse(r.periodStart) <= at && at < Date.parse(r.periodEnd);
+  const selected = records.find(holds) ?? (await readRecords(db, tenant, { agreementId, reviewPeriod: kind, at }, now, current))[0] ?? null;
+  const contract = defs.contracts.find((c) => c.id === a.contract);
+  const range = (r: { atLeast?: number | undefined; below?: number | undefined; amount: number }) => ({ atLeast: r.atLeast ?? null, below: r.below ?? null, amount: r.amount });
+  return {
+    agreement: {
+      id: a.id,
+      title: a.title ?? null,
+      type: a.type,
+      contractId: contract?.id ?? null,
+      customer: contract?.customer ?? null,
+      timezone: a.timezone,
+      reviewPeriods: a.reviewPeriods,
+      compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null },
+      targets: a.targets,
+      penalties: a.penalties.map(range),
+      rewards: a.rewards.map(range),
+    },
+    records,
+    selected,
+    series: series.series.find((s) => s.reviewPeriod === kind) ?? null,
+    settlements,
+  };
+}
+
+/** The CI page's strips: the current month (UTC) of the CIs `ids` names (at most a page of them). */
+export interface CiStripsDoc {
+  from: string;
+  to: string;
+  cis: CiStrip[];
+}
+
+export const MAX_STRIPS = 100;
+
+export async function ciStripsDoc(ports: Pick<AppPorts, 'db'>, ids: string[], tenant: string | null = null, now = Date.now()): Promise<CiStripsDoc> {
+  if (ids.length > MAX_STRIPS) throw new ComplianceRequestError(`ids: at most ${MAX_STRIPS} CIs at a time, got ${ids.length}`);
+  const d = new Date(now);
+  const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const to = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  const db = await ports.db();
+  const cis = await asTenant(db, tenant, (tx) => ciStrips(tx, ids, from, to, now));
+  return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), cis };
+}

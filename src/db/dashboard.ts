@@ -1,0 +1,123 @@
+/**
+ * The dashboard's summary reads: the counts on its overview and the recent records behind each
+ * agreement's trend. Run inside `asTenant`, so a tenant-bound caller counts only its own rows.
+ */
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { sideOf, type CiSide } from '../domain/compliance/facts';
+import type { Tx } from './compliance';
+import { cis, complianceRecords, measurementSegments, measurements, tickets } from './schema';
+
+export interface OverviewCounts {
+  /** Tickets in one of the connector's active states. */
+  openTickets: number;
+  /** Request measurements past their goal and still running. */
+  missedGoal: number;
+  cisDown: number;
+  tickets: number;
+  cis: number;
+}
+
+/** The counts in one statement (a transaction runs one query at a time). */
+export async function overviewCounts(tx: Tx, activeStates: readonly string[]): Promise<OverviewCounts> {
+  const states = activeStates.length
+    ? sql.join(
+        activeStates.map((x) => sql`${x}`),
+        sql`, `,
+      )
+    : sql`null`;
+  const [row] = (
+    await tx.execute<{ open: string; missed: string; down: string; tickets: string; cis: string }>(sql`
+      select (select count(*) from ${tickets} where ${tickets.state} in (${states}))::text as open,
+             (select count(*) from ${measurements} where ${measurements.status} = 'MissedGoal' and ${measurements.subjectKind} = 'ticket')::text as missed,
+             (select count(*) from ${cis} where ${cis.down})::text as down,
+             (select count(*) from ${tickets})::text as tickets,
+             (select count(*) from ${cis})::text as cis`)
+  ).rows;
+  return { openTickets: Number(row!.open), missedGoal: Number(row!.missed), cisDown: Number(row!.down), tickets: Number(row!.tickets), cis: Number(row!.cis) };
+}
+
+export interface RecentRecord {
+  agreementId: string;
+  contractId: string | null;
+  reviewPeriod: string;
+  periodStart: Date;
+  percent: number | null;
+  /** As stored: the status at close-out or last write (an amendment's status is the caller's to work out from `percent`). */
+  status: string | null;
+  closed: boolean;
+}
+
+/** The newest `per` records of every agreement × contract × review period (started by now), newest first; `percent` is the amended one where amended. */
+export async function recentRecords(tx: Tx, per: number): Promise<RecentRecord[]> {
+  const r = complianceRecords;
+  const rows = await tx.execute<{
+    agreement_id: string;
+    contract_id: string | null;
+    review_period: string;
+    period_start: string;
+    percent: number | null;
+    status: string | null;
+    closed: boolean;
+  }>(sql`
+    select agreement_id, contract_id, review_period, period_start, percent, status, closed from (
+      select ${r.agreementId}, ${r.contractId}, ${r.reviewPeriod}, ${r.periodStart},
+             coalesce((${r.doc}->>'amendedPercent')::float8, ${r.percent}) as percent,
+             ${r.status}, ${r.closed},
+             row_number() over (partition by ${r.scope}, ${r.reviewPeriod} order by ${r.periodStart} desc) as n
+      from ${r} where ${r.periodStart} <= now()
+    ) x where n <= ${per}
+    order by agreement_id, contract_id, review_period, period_start desc`);
+  return rows.rows.map((x) => ({
+    agreementId: x.agreement_id,
+    contractId: x.contract_id,
+    reviewPeriod: x.review_period,
+    periodStart: new Date(x.period_start),
+    percent: x.percent === null ? null : Number(x.percent),
+    status: x.status,
+    closed: x.closed,
+  }));
+}
+
+export interface CiStrip {
+  ciId: string;
+  /** Up time over up and down time in the window (wall clock), null with neither. */
+  availability: number | null;
+  upSeconds: number;
+  downSeconds: number;
+  segments: { serviceTargetId: string; side: CiSide; start: number; stop: number }[];
+}
+
+/** The segments of `ids` over [from, to) clipped to it (an open one runs to `now`), by side, and each CI's wall-clock availability. */
+export async function ciStrips(tx: Tx, ids: string[], from: number, to: number, now: number): Promise<CiStrip[]> {
+  if (!ids.length) return [];
+  const s = measurementSegments;
+  const rows = await tx
+    .select({ ciId: s.subjectId, serviceTargetId: s.serviceTargetId, status: s.status, startAt: s.startAt, stopAt: s.stopAt })
+    .from(s)
+    .where(
+      and(
+        eq(s.subjectKind, 'ci'),
+        inArray(s.subjectId, ids),
+        sql`${s.startAt} < ${new Date(to).toISOString()}::timestamptz and (${s.stopAt} is null or ${s.stopAt} > ${new Date(from).toISOString()}::timestamptz)`,
+      ),
+    )
+    .orderBy(asc(s.subjectId), asc(s.startAt));
+  const out = new Map<string, CiStrip>(ids.map((id) => [id, { ciId: id, availability: null, upSeconds: 0, downSeconds: 0, segments: [] }]));
+  for (const r of rows) {
+    const start = Math.max(from, r.startAt.getTime());
+    const stop = Math.min(to, r.stopAt?.getTime() ?? Math.min(now, to));
+    if (stop <= start) continue;
+    const strip = out.get(r.ciId)!;
+    const side = sideOf(r.status);
+    strip.segments.push({ serviceTargetId: r.serviceTargetId, side, start, stop });
+    if (side === 'up') strip.upSeconds += (stop - start) / 1000;
+    if (side === 'down') strip.downSeconds += (stop - start) / 1000;
+  }
+  for (const strip of out.values()) {
+    const measured = strip.upSeconds + strip.downSeconds;
+    strip.availability = measured > 0 ? Math.round((strip.upSeconds / measured) * 100 * 1e6) / 1e6 : null;
+    strip.upSeconds = Math.round(strip.upSeconds);
+    strip.downSeconds = Math.round(strip.downSeconds);
+  }
+  return [...out.values()];
+}
