@@ -12,22 +12,8 @@ import { reduceSamples, refreshMsOf } from '../domain/ci/kpiForward';
 import { compiledDefinitionsOf, type CompiledCiTarget } from '../domain/definitions';
 import type { KpiForward, RejectedChange } from '../workflows/messages';
 import type { AppPorts } from './ports';
+import type { CiDoc, CiListDoc } from './documents';
 import { listPage } from './tickets';
-
-/** `slm ci show --json`. */
-export interface CiDoc {
-  ci: Ci | null;
-  kpis: Record<string, { value: KpiValue; at: string }>;
-  measurements: CiMeasurementView[];
-  rejectedChanges: RejectedChange[];
-}
-
-/** `slm cis list --json`. */
-export interface CiListDoc {
-  total: number;
-  page: number;
-  cis: { ciId: string; class: string | null; state: string | null; down: boolean; measurements: number; updatedAt: string }[];
-}
 
 export const CI_PAGE_SIZE = 25;
 /** Samples in one push: a bigger batch is refused whole (the API's body limit says the same in bytes). */

@@ -8,8 +8,9 @@ import { wakeCompliance } from '../client/compliance';
 import { asTenant, definitionsOf, listSettlements, measurementsBehind, readRecords, requestRecompute, type CurrentDefinitions } from '../db/compliance';
 import type { Db } from '../db/client';
 import { dayStart } from '../domain/compliance/periods';
-import type { ComplianceRecordView } from '../domain/compliance/record';
 import type { Definitions } from '../domain/definitions';
+import type { AgreementDefinition, ContractDefinition } from '../domain/compliance/agreements';
+import type { AgreementsDoc, AgreementSummary, ComplianceDoc, ComplianceHistoryDoc, SettlementView } from './documents';
 import type { AppPorts } from './ports';
 
 export class ComplianceRequestError extends Error {
@@ -39,6 +40,19 @@ export function agreementOf(defs: Definitions, tenant: string | null, id: string
   return a;
 }
 
+/** An agreement as every list shows it, with its contract's customer. */
+export function agreementSummary(a: AgreementDefinition, contract: ContractDefinition | null | undefined): AgreementSummary {
+  return {
+    id: a.id,
+    title: a.title ?? null,
+    type: a.type,
+    contractId: contract?.id ?? null,
+    customer: contract?.customer ?? null,
+    timezone: a.timezone,
+    compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null },
+  };
+}
+
 /** A date (YYYY-MM-DD), a month (YYYY-MM) or an ISO instant, as an instant in `zone`. */
 export function periodInstant(text: string, zone: string): number {
   if (/^\d{4}-\d{2}$/.test(text)) return dayStart(`${text}-01`, zone);
@@ -46,24 +60,6 @@ export function periodInstant(text: string, zone: string): number {
   const t = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? Date.parse(text) : NaN;
   if (Number.isNaN(t)) throw new ComplianceRequestError(`invalid period "${text}": expected YYYY-MM, YYYY-MM-DD or an ISO instant with an offset`);
   return t;
-}
-
-/** `slm agreements list --json`, `GET /v1/agreements`. */
-export interface AgreementsDoc {
-  agreements: {
-    id: string;
-    title: string | null;
-    type: string;
-    contractId: string | null;
-    customer: string | null;
-    tenant: string | null;
-    reviewPeriods: string[];
-    timezone: string;
-    compliance: { target: number; atRisk: number | null };
-    targets: { serviceTarget: string; weight: number }[];
-    /** The open record of each review period (none before anything was counted). */
-    current: ComplianceRecordView[];
-  }[];
 }
 
 export async function listAgreementsDoc(ports: Pick<AppPorts, 'db'>, tenant: string | null = null, now = Date.now()): Promise<AgreementsDoc> {
@@ -74,15 +70,9 @@ export async function listAgreementsDoc(ports: Pick<AppPorts, 'db'>, tenant: str
     agreements: visibleAgreements(defs, tenant).map((a) => {
       const c = a.contract === undefined ? null : (contracts.get(a.contract) ?? null);
       return {
-        id: a.id,
-        title: a.title ?? null,
-        type: a.type,
-        contractId: c?.id ?? null,
-        customer: c?.customer ?? null,
+        ...agreementSummary(a, c),
         tenant: c?.tenant ?? null,
         reviewPeriods: a.reviewPeriods,
-        timezone: a.timezone,
-        compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null },
         targets: a.targets,
         current: current.filter((r) => r.agreementId === a.id),
       };
@@ -91,11 +81,6 @@ export async function listAgreementsDoc(ports: Pick<AppPorts, 'db'>, tenant: str
 }
 
 /** `slm compliance show AGREEMENT [--period P] --json`, `GET /v1/compliance?agreement=A[&period=P]`: the records of the current periods, or those holding P. */
-export interface ComplianceDoc {
-  agreementId: string;
-  records: ComplianceRecordView[];
-}
-
 export async function complianceShowDoc(
   ports: Pick<AppPorts, 'db'>,
   agreementId: string,
@@ -108,22 +93,23 @@ export async function complianceShowDoc(
   return { agreementId, records: await readRecords(db, opts.tenant ?? null, { agreementId, at }, now, current) };
 }
 
-/** `slm compliance history AGREEMENT --json`: every record, newest first, and the settlement ledger. */
-export interface ComplianceHistoryDoc extends ComplianceDoc {
-  settlements: {
-    key: string;
-    reviewPeriod: string;
-    periodStart: string;
-    revision: number;
-    percent: number | null;
-    penalty: number | null;
-    reward: number | null;
-    penaltyDelta: number;
-    rewardDelta: number;
-    settledAt: string;
-  }[];
+/** A ledger row as the documents show it. */
+export function settlementView(s: Awaited<ReturnType<typeof listSettlements>>[number]): SettlementView {
+  return {
+    key: s.key,
+    reviewPeriod: s.reviewPeriod,
+    periodStart: s.periodStart.toISOString(),
+    revision: s.revision,
+    percent: s.percent,
+    penalty: s.penalty,
+    reward: s.reward,
+    penaltyDelta: s.penaltyDelta,
+    rewardDelta: s.rewardDelta,
+    settledAt: s.settledAt.toISOString(),
+  };
 }
 
+/** `slm compliance history AGREEMENT --json`: every record, newest first, and the settlement ledger. */
 export async function complianceHistoryDoc(ports: Pick<AppPorts, 'db'>, agreementId: string, tenant: string | null = null, now = Date.now()): Promise<ComplianceHistoryDoc> {
   const { db, current, defs } = await inForce(ports);
   agreementOf(defs, tenant, agreementId);
@@ -132,18 +118,7 @@ export async function complianceHistoryDoc(ports: Pick<AppPorts, 'db'>, agreemen
   return {
     agreementId,
     records,
-    settlements: ledger.map((s) => ({
-      key: s.key,
-      reviewPeriod: s.reviewPeriod,
-      periodStart: s.periodStart.toISOString(),
-      revision: s.revision,
-      percent: s.percent,
-      penalty: s.penalty,
-      reward: s.reward,
-      penaltyDelta: s.penaltyDelta,
-      rewardDelta: s.rewardDelta,
-      settledAt: s.settledAt.toISOString(),
-    })),
+    settlements: ledger.map(settlementView),
   };
 }
 

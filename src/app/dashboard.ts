@@ -5,34 +5,15 @@
  * period. Both read through row-level security for a tenant-bound caller.
  */
 import { asTenant, listPoints, listSettlements, readRecords } from '../db/compliance';
-import { ciStrips, overviewCounts, recentRecords, type CiStrip, type OverviewCounts } from '../db/dashboard';
-import { statusOf, scopeKey, type ComplianceRecordView, type ComplianceStatus } from '../domain/compliance/record';
+import { ciStrips, overviewCounts, recentRecords } from '../db/dashboard';
+import { statusOf, scopeKey, type ComplianceStatus } from '../domain/compliance/record';
 import { DEFAULT_ACTIVE_STATES } from '../domain/snow/snowCycle';
-import { agreementOf, ComplianceRequestError, inForce, periodInstant, visibleAgreements } from './compliance';
+import { agreementOf, agreementSummary, ComplianceRequestError, inForce, periodInstant, settlementView, visibleAgreements } from './compliance';
+import type { AgreementPageDoc, CiStripsDoc, OverviewDoc, SeriesDoc } from './documents';
 import type { AppPorts } from './ports';
 
 /** How many periods an agreement's trend shows (the current one included). */
 export const TREND_PERIODS = 6;
-
-export interface OverviewDoc {
-  generatedAt: string;
-  counts: OverviewCounts;
-  agreements: {
-    id: string;
-    title: string | null;
-    type: string;
-    contractId: string | null;
-    customer: string | null;
-    timezone: string;
-    compliance: { target: number; atRisk: number | null };
-    /** The worst status among the current records (Breached, AtRisk, Compliant; null: nothing counted). */
-    status: ComplianceStatus | null;
-    /** The open record of each review period. */
-    current: ComplianceRecordView[];
-    /** The first review period's latest records, oldest first (amended percent where amended). */
-    trend: { reviewPeriod: string; periodStart: string; percent: number | null; status: ComplianceStatus | null; closed: boolean }[];
-  }[];
-}
 
 const RANK: Record<string, number> = { Breached: 0, AtRisk: 1, Compliant: 2 };
 const rank = (s: ComplianceStatus | null) => (s === null ? 3 : RANK[s]!);
@@ -60,13 +41,7 @@ export async function overviewDoc(ports: Pick<AppPorts, 'db'>, tenant: string | 
       });
     const status = current.reduce<ComplianceStatus | null>((worst, r) => (rank(r.status) < rank(worst) ? r.status : worst), null);
     return {
-      id: a.id,
-      title: a.title ?? null,
-      type: a.type,
-      contractId: c?.id ?? null,
-      customer: c?.customer ?? null,
-      timezone: a.timezone,
-      compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null },
+      ...agreementSummary(a, c),
       status,
       current,
       trend,
@@ -74,21 +49,6 @@ export async function overviewDoc(ports: Pick<AppPorts, 'db'>, tenant: string | 
   });
   agreements.sort((x, y) => rank(x.status) - rank(y.status) || x.id.localeCompare(y.id));
   return { generatedAt: new Date(now).toISOString(), counts, agreements };
-}
-
-export interface SeriesDoc {
-  agreementId: string;
-  compliance: { target: number; atRisk: number | null };
-  /** One series per record whose period holds the instant asked (every review period and contract). */
-  series: {
-    contractId: string | null;
-    reviewPeriod: string;
-    periodStart: string;
-    periodEnd: string;
-    closed: boolean;
-    /** [instant (ms), percent] as the record was written, and for an open record the percent now. */
-    points: [number, number | null][];
-  }[];
 }
 
 /** The percent over the period of an agreement's records (the current ones, or those holding `period`). */
@@ -121,29 +81,6 @@ export async function seriesDoc(
   };
 }
 
-/** The dashboard's agreement page: the agreement, its latest records of every review period, the ledger, and the selected record's chart. */
-export interface AgreementPageDoc {
-  agreement: {
-    id: string;
-    title: string | null;
-    type: string;
-    contractId: string | null;
-    customer: string | null;
-    timezone: string;
-    reviewPeriods: string[];
-    compliance: { target: number; atRisk: number | null };
-    targets: { serviceTarget: string; weight: number }[];
-    penalties: { atLeast: number | null; below: number | null; amount: number }[];
-    rewards: { atLeast: number | null; below: number | null; amount: number }[];
-  };
-  /** Newest first, at most `AGREEMENT_PAGE_RECORDS` of each review period. */
-  records: ComplianceRecordView[];
-  /** The record shown in detail: of `reviewPeriod` (default the first), holding `period` (default now); null before anything was counted. */
-  selected: ComplianceRecordView | null;
-  series: SeriesDoc['series'][number] | null;
-  settlements: Awaited<ReturnType<typeof listSettlements>>;
-}
-
 export const AGREEMENT_PAGE_RECORDS = 24;
 
 export async function agreementPageDoc(
@@ -163,7 +100,7 @@ export async function agreementPageDoc(
       x.flat().sort((p, q) => q.periodStart.localeCompare(p.periodStart) || p.reviewPeriod.localeCompare(q.reviewPeriod)),
     ),
     seriesDoc(ports, agreementId, { period: opts.period, tenant }, now),
-    asTenant(db, tenant, (tx) => listSettlements(tx, agreementId)),
+    asTenant(db, tenant, (tx) => listSettlements(tx, agreementId)).then((rows) => rows.map(settlementView)),
   ]);
   const holds = (r: { reviewPeriod: string; periodStart: string; periodEnd: string }) => r.reviewPeriod === kind && Date.parse(r.periodStart) <= at && at < Date.parse(r.periodEnd);
   const selected = records.find(holds) ?? (await readRecords(db, tenant, { agreementId, reviewPeriod: kind, at }, now, current))[0] ?? null;
@@ -171,14 +108,8 @@ export async function agreementPageDoc(
   const range = (r: { atLeast?: number | undefined; below?: number | undefined; amount: number }) => ({ atLeast: r.atLeast ?? null, below: r.below ?? null, amount: r.amount });
   return {
     agreement: {
-      id: a.id,
-      title: a.title ?? null,
-      type: a.type,
-      contractId: contract?.id ?? null,
-      customer: contract?.customer ?? null,
-      timezone: a.timezone,
+      ...agreementSummary(a, contract),
       reviewPeriods: a.reviewPeriods,
-      compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null },
       targets: a.targets,
       penalties: a.penalties.map(range),
       rewards: a.rewards.map(range),
@@ -188,13 +119,6 @@ export async function agreementPageDoc(
     series: series.series.find((s) => s.reviewPeriod === kind) ?? null,
     settlements,
   };
-}
-
-/** The CI page's strips: the current month (UTC) of the CIs `ids` names (at most a page of them). */
-export interface CiStripsDoc {
-  from: string;
-  to: string;
-  cis: CiStrip[];
 }
 
 export const MAX_STRIPS = 100;

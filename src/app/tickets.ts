@@ -5,35 +5,11 @@
  */
 import { mergeTicketChecked, queryTicket, sendPatch, upsertTicket as signalTicket, upsertTicketChecked } from '../client/tickets';
 import { getTicketRow, listTickets, TICKET_SORTS } from '../db/queries';
-import { normalizeMeasurement, toView, type Measurement, type MeasurementView } from '../domain/request/measurement';
+import { normalizeMeasurement, toView, type Measurement } from '../domain/request/measurement';
 import { parseTicket, parseTicketPatch, type Ticket } from '../domain/ticket';
 import type { RejectedChange, UpsertResult } from '../workflows/messages';
+import type { TicketDoc, TicketListDoc } from './documents';
 import type { AppPorts } from './ports';
-
-/** `slm ticket show --json` (DESIGN §4.6). */
-export interface TicketDoc {
-  ticket: unknown;
-  measurements: MeasurementView[];
-  serviceProblem: { id: string; incidentNumber: string | null; link: string | null; status: string | null; lastSyncAt: string | null; lastError: string | null } | null;
-  /** Changes the workflow refused (malformed, or a merge patch whose result is no valid ticket), with when and why. */
-  rejectedChanges: RejectedChange[];
-}
-
-/** `slm tickets list --json`. */
-export interface TicketListDoc {
-  total: number;
-  page: number;
-  tickets: {
-    ticketId: string;
-    state: string | null;
-    priority: number | null;
-    problemId: string | null;
-    incidentNumber: string | null;
-    link: string | null;
-    lastSyncAt: string | null;
-    lastError: string | null;
-  }[];
-}
 
 export const TICKET_PAGE_SIZE = 25;
 export type TicketSort = keyof typeof TICKET_SORTS;

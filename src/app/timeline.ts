@@ -3,7 +3,7 @@
  * the CLI and the HTTP API tell it alike.
  */
 import type { MeasurementView } from '../domain/request/measurement';
-import type { TicketDoc } from './tickets';
+import type { TicketDoc, TimelineDoc, TimelineEntry } from './documents';
 
 /** `1h 05m 10s` for a number of seconds (negative with a sign). */
 export function humanSeconds(total: number): string {
@@ -38,13 +38,6 @@ const SEGMENT_TEXT: Record<MeasurementView['status'], string> = {
 function late(due: string, ranAt: string | undefined): string {
   if (!ranAt) return '';
   return ` (ran ${humanSeconds((Date.parse(ranAt) - Date.parse(due)) / 1000)} late, at ${when(ranAt)})`;
-}
-
-/** One measurement's story: a heading, its events in time order, and the verdict. */
-export interface TimelineEntry {
-  heading: string;
-  events: { at: string; text: string }[];
-  verdict: string;
 }
 
 /** `slm ticket show --timeline`: explains, line by line, how each measurement came to its status. */
@@ -106,13 +99,6 @@ function verdict(m: MeasurementView): string {
     case 'Invalid':
       return `invalid: ${m.reason ?? 'unknown reason'}`;
   }
-}
-
-/** `slm ticket show ID --timeline --json` and the API's `/v1/tickets/{id}/timeline`: the entries and the text. */
-export interface TimelineDoc {
-  ticketId: string;
-  entries: TimelineEntry[];
-  text: string;
 }
 
 export function timelineDoc(ticketId: string, doc: Pick<TicketDoc, 'measurements'>): TimelineDoc {

@@ -7,16 +7,8 @@ import { readStructuredFile } from '../infra/files';
 import { parseEvents } from '../domain/replay';
 import { complianceReplay } from '../domain/compliance/replay';
 import type { ComplianceRecordView } from '../domain/compliance/record';
-import {
-  AgreementNotFoundError,
-  ComplianceRequestError,
-  complianceCsv,
-  complianceHistoryDoc,
-  complianceShowDoc,
-  listAgreementsDoc,
-  recomputeCompliance,
-  type AgreementsDoc,
-} from '../app/compliance';
+import { AgreementNotFoundError, ComplianceRequestError, complianceCsv, complianceHistoryDoc, complianceShowDoc, listAgreementsDoc, recomputeCompliance } from '../app/compliance';
+import type { AgreementsDoc } from '../app/documents';
 import type { AppPorts } from '../app/ports';
 import { UsageError, readTextInput } from './format';
 import { complianceReport, RecordNotFoundError, REPORT_FORMATS, type ReportFormat } from '../app/report';

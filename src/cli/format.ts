@@ -1,7 +1,8 @@
 /** Turning flags into tickets, and documents into the plain text the CLI prints without --json. */
 import fs from 'node:fs';
 import { ticketTimeline, timelineText } from '../app/timeline';
-import { TICKET_PAGE_SIZE, type TicketDoc, type TicketListDoc } from '../app/tickets';
+import { TICKET_PAGE_SIZE } from '../app/tickets';
+import type { TicketDoc, TicketListDoc } from '../app/documents';
 
 export type { TicketDoc };
 

@@ -3,19 +3,10 @@
  * agreement's trend. Run inside `asTenant`, so a tenant-bound caller counts only its own rows.
  */
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { sideOf, type CiSide } from '../domain/compliance/facts';
+import type { CiStrip, OverviewCounts } from '../app/documents';
+import { sideOf } from '../domain/compliance/facts';
 import type { Tx } from './compliance';
 import { cis, complianceRecords, measurementSegments, measurements, tickets } from './schema';
-
-export interface OverviewCounts {
-  /** Tickets in one of the connector's active states. */
-  openTickets: number;
-  /** Request measurements past their goal and still running. */
-  missedGoal: number;
-  cisDown: number;
-  tickets: number;
-  cis: number;
-}
 
 /** The counts in one statement (a transaction runs one query at a time). */
 export async function overviewCounts(tx: Tx, activeStates: readonly string[]): Promise<OverviewCounts> {
@@ -76,15 +67,6 @@ export async function recentRecords(tx: Tx, per: number): Promise<RecentRecord[]
     status: x.status,
     closed: x.closed,
   }));
-}
-
-export interface CiStrip {
-  ciId: string;
-  /** Up time over up and down time in the window (wall clock), null with neither. */
-  availability: number | null;
-  upSeconds: number;
-  downSeconds: number;
-  segments: { serviceTargetId: string; side: CiSide; start: number; stop: number }[];
 }
 
 /** The segments of `ids` over [from, to) clipped to it (an open one runs to `now`), by side, and each CI's wall-clock availability. */

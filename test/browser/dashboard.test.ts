@@ -198,19 +198,19 @@ afterEach(() => {
 it('overview: agreements with their current percent, status, forecast and the counts', async () => {
   const { page, context } = await signedIn();
   const row = page.locator('tr[data-agreement="acme-gold"]');
-  await expect(row.locator('.percent').textContent()).resolves.toBe('96.774 %');
-  await expect(row.locator('.badge').first().textContent()).resolves.toBe('At risk');
+  await expect(row.locator('.percent').innerText()).resolves.toBe('96.774 %');
+  await expect(row.locator('.badge').first().innerText()).resolves.toBe('At risk');
   expect(await row.getAttribute('class')).toBe('row-AtRisk');
-  await expect(row.locator('th').textContent()).resolves.toContain('ACME gold');
-  await expect(row.textContent()).resolves.toContain('ACME Corp');
+  await expect(row.locator('th').innerText()).resolves.toContain('ACME gold');
+  await expect(row.innerText()).resolves.toContain('ACME Corp');
   // The counts are the store's (another test may have added to them): the page shows the API's figures.
   const { counts } = (await api('GET', '/v1/overview')) as { counts: Record<string, number> };
-  expect(await page.locator('#tile-open .n').textContent()).toBe(String(counts.openTickets));
-  expect(await page.locator('#tile-missedgoal .n').textContent()).toBe(String(counts.missedGoal));
-  expect(await page.locator('#tile-open').textContent()).toContain(`of ${counts.tickets}`);
-  expect(await page.locator('#tile-down').textContent()).toMatch(new RegExp(`CIs down\\s*of ${counts.cis}`));
+  expect(await page.locator('#tile-open .n').innerText()).toBe(String(counts.openTickets));
+  expect(await page.locator('#tile-missedgoal .n').innerText()).toBe(String(counts.missedGoal));
+  expect(await page.locator('#tile-open').innerText()).toContain(`of ${counts.tickets}`);
+  expect(await page.locator('#tile-down').innerText()).toMatch(new RegExp(`CIs down\\s*of ${counts.cis}`));
   // The trend has the current period, read for screen readers as text too.
-  expect(await row.locator('td .sr-only').last().textContent()).toContain('96.774 %');
+  expect(await row.locator('td .sr-only').last().innerText()).toContain('96.774 %');
   await page.screenshot({ path: path.join(shots, 'overview.png'), fullPage: true });
   await context.close();
 });
@@ -219,14 +219,14 @@ it('an agreement: the record, each target’s contribution, the chart, and a PDF
   const { page, context } = await signedIn();
   await page.goto(`${base}/#/agreements/acme-gold`);
   await page.waitForSelector('#record-percent');
-  expect(await page.locator('#record-percent').textContent()).toBe('96.774 %');
+  expect(await page.locator('#record-percent').innerText()).toBe('96.774 %');
   const fix = page.locator('#targets-h + .scroll tbody tr', { hasText: 'acme-fix' });
-  expect(await fix.locator('td').allTextContents()).toEqual(['1', '93.548 %', '46.774 %', '29 met, 2 missed', '0.00']);
+  expect(await fix.locator('td').allInnerTexts()).toEqual(['1', '93.548 %', '46.774 %', '29 met, 2 missed', '0.00']);
   const core = page.locator('#targets-h + .scroll tbody tr', { hasText: 'core-up' });
-  expect((await core.locator('td').allTextContents()).slice(0, 3)).toEqual(['1', '100 %', '50 %']);
+  expect((await core.locator('td').allInnerTexts()).slice(0, 3)).toEqual(['1', '100 %', '50 %']);
   // uPlot drew the chart: its canvas and a legend with the record and both lines.
   await page.waitForSelector('#chart canvas');
-  expect(await page.locator('#chart .u-legend').textContent()).toMatch(/Compliance.*Target.*At risk/);
+  expect(await page.locator('#chart .u-legend').innerText()).toMatch(/Compliance.*Target.*At risk/);
   expect(await page.locator('#records tbody tr').count()).toBe(1);
   await page.screenshot({ path: path.join(shots, 'agreement.png'), fullPage: true });
 
@@ -246,7 +246,7 @@ it('an agreement: the record, each target’s contribution, the chart, and a PDF
   expect(text).toContain('Compliance over the period');
   // A one-pager.
   expect((await execFileP(pdftotext.replace(/pdftotext$/, 'pdfinfo'), [file])).stdout).toMatch(/^Pages:\s+1$/m);
-  await expect(page.locator('#report-status').textContent()).resolves.toBe('PDF downloaded.');
+  await expect(page.locator('#report-status').innerText()).resolves.toBe('PDF downloaded.');
   await context.close();
 });
 
@@ -254,30 +254,30 @@ it('tickets: 25 a page with the total, filter, sort, and incident numbers linked
   const { page, context } = await signedIn();
   await page.goto(`${base}/#/tickets`);
   await page.waitForSelector('#tickets tbody tr');
-  expect(await page.locator('#ticket-total').textContent()).toBe('31');
+  expect(await page.locator('#ticket-total').innerText()).toBe('31');
   expect(await page.locator('#tickets tbody tr').count()).toBe(25);
-  expect(await page.locator('#tickets tbody tr th').first().textContent()).toBe('ACME-001');
+  expect(await page.locator('#tickets tbody tr th').first().innerText()).toBe('ACME-001');
   const link = page.locator('#tickets tbody tr[data-ticket="ACME-031"] a[target="_blank"]');
   await page.click('a[rel="next"]');
   await page.waitForSelector('#tickets tbody tr[data-ticket="ACME-031"]');
   expect(await page.locator('#tickets tbody tr').count()).toBe(6);
   expect(await link.getAttribute('href')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
-  expect(await link.textContent()).toMatch(/^PRB\d+/);
+  expect(await link.innerText()).toMatch(/^PRB\d+/);
   await page.screenshot({ path: path.join(shots, 'tickets.png'), fullPage: true });
 
   // Sort by priority, then descending: the header says which (aria-sort).
   await page.goto(`${base}/#/tickets`);
   await page.click('th >> text=Priority');
   await page.waitForSelector('th[aria-sort="ascending"] >> text=Priority');
-  expect(await page.locator('#tickets tbody tr td.num').first().textContent()).toBe('1');
+  expect(await page.locator('#tickets tbody tr td.num').first().innerText()).toBe('1');
   await page.click('th >> text=Priority');
   await page.waitForSelector('th[aria-sort="descending"] >> text=Priority');
-  expect(await page.locator('#tickets tbody tr td.num').first().textContent()).toBe('4');
+  expect(await page.locator('#tickets tbody tr td.num').first().innerText()).toBe('4');
 
   // Typing filters in place (the field keeps its focus).
   await page.fill('#filter', 'ACME-03');
-  await eventually(async () => ((await page.locator('#ticket-total').textContent()) === '2' ? true : undefined), 5000, 'filtered total');
-  expect(await page.locator('#tickets tbody tr th').allTextContents()).toEqual(['ACME-031', 'ACME-030']);
+  await eventually(async () => ((await page.locator('#ticket-total').innerText()) === '2' ? true : undefined), 5000, 'filtered total');
+  expect(await page.locator('#tickets tbody tr th').allInnerTexts()).toEqual(['ACME-031', 'ACME-030']);
   expect(await page.evaluate(() => document.activeElement?.id)).toBe('filter');
   expect(page.url()).toContain('filter=ACME-03');
   await context.close();
@@ -287,10 +287,10 @@ it('a ticket: its measurements, its timeline and a link to its workflow in the T
   const { page, context } = await signedIn();
   await page.goto(`${base}/#/tickets/ACME-030`);
   await page.waitForSelector('#measurements');
-  expect(await page.locator('#measurements tbody tr th').textContent()).toBe('acme-fix');
-  expect(await page.locator('#measurements tbody tr td').first().textContent()).toBe('Missed');
-  expect(await page.locator('.timeline h3').first().textContent()).toContain('acme-fix — Missed');
-  expect(await page.locator('.timeline').first().textContent()).toContain('MissedGoal');
+  expect(await page.locator('#measurements tbody tr th').innerText()).toBe('acme-fix');
+  expect(await page.locator('#measurements tbody tr td').first().innerText()).toBe('Missed');
+  expect(await page.locator('.timeline h3').first().innerText()).toContain('acme-fix — Missed');
+  expect(await page.locator('.timeline').first().innerText()).toContain('MissedGoal');
   expect(await page.locator('#temporal-link').getAttribute('href')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/ticket%3AACME-030$/);
   await page.screenshot({ path: path.join(shots, 'ticket.png'), fullPage: true });
   await context.close();
@@ -301,8 +301,8 @@ it('CIs: state, availability this month and a segment strip', async () => {
   await page.goto(`${base}/#/cis`);
   await page.waitForSelector('#cis tbody tr[data-ci="acme-core-1"]');
   const row = page.locator('#cis tbody tr[data-ci="acme-core-1"]');
-  expect(await row.locator('td').nth(1).textContent()).toBe('up');
-  expect(await row.locator('td.num').textContent()).toBe('100 %');
+  expect(await row.locator('td').nth(1).innerText()).toBe('up');
+  expect(await row.locator('td.num').innerText()).toBe('100 %');
   expect(await row.locator('svg.strip rect.seg-up').count()).toBe(1);
   expect(await row.locator('svg.strip rect.seg-down').count()).toBe(0);
   await page.screenshot({ path: path.join(shots, 'cis.png'), fullPage: true });
@@ -314,9 +314,9 @@ it('definitions: what is applied, with its version', async () => {
   await page.goto(`${base}/#/definitions`);
   await page.waitForSelector('#targets');
   const { version } = (await api('GET', '/v1/definitions')) as { version: number };
-  expect(await page.locator('h1').textContent()).toBe(`Definitions version ${version}`);
-  expect(await page.locator('#targets tbody th').allTextContents()).toEqual(['acme-fix', 'beta-fix', 'core-up']);
-  expect(await page.locator('#targets tbody tr', { hasText: 'core-up' }).textContent()).toContain('availability 99');
+  expect(await page.locator('h1').innerText()).toBe(`Definitions version ${version}`);
+  expect(await page.locator('#targets tbody th').allInnerTexts()).toEqual(['acme-fix', 'beta-fix', 'core-up']);
+  expect(await page.locator('#targets tbody tr', { hasText: 'core-up' }).innerText()).toContain('availability 99');
   await page.screenshot({ path: path.join(shots, 'definitions.png'), fullPage: true });
   await context.close();
 });
@@ -325,7 +325,7 @@ it('SNOW sync: an admin pauses, re-times and resumes the poll loop', async () =>
   const { page, context } = await signedIn();
   await page.goto(`${base}/#/sync`);
   await page.waitForSelector('#sync-toggle');
-  expect(await page.locator('#sync-state').textContent()).toBe('Running');
+  expect(await page.locator('#sync-state').innerText()).toBe('Running');
   await page.click('#sync-toggle');
   await page.waitForSelector('#sync-state >> text=Paused');
   expect(((await api('GET', '/v1/sync')) as { enabled: boolean }).enabled).toBe(false);
@@ -351,8 +351,8 @@ it('a breach made through the API turns its agreement red on the open overview, 
   await page.waitForSelector('tr[data-agreement="beta-core"].row-Breached', { timeout: 20_000 });
   const shown = Date.now() - sent;
   const missedAt = Date.parse(((await api('GET', '/v1/tickets/BETA-1')) as { measurements: { missedGoalAt: string }[] }).measurements[0]!.missedGoalAt);
-  expect(await row.locator('.badge').first().textContent()).toBe('Breached');
-  expect(await row.locator('.percent').textContent()).toBe('50 %');
+  expect(await row.locator('.badge').first().innerText()).toBe('Breached');
+  expect(await row.locator('.percent').innerText()).toBe('50 %');
   // The same document: the page was updated in place, not reloaded.
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   // Breached first.
@@ -382,25 +382,25 @@ it('a tenant token signs in through the form and sees its own agreements, ticket
   await page.press('#token', 'Enter');
   await page.waitForSelector('tr[data-agreement="acme-gold"]');
   expect(await page.locator('table.agreements tbody tr').count()).toBe(1);
-  expect(await page.locator('#who').textContent()).toContain('tenant acme');
+  expect(await page.locator('#who').innerText()).toContain('tenant acme');
   // ACME's own counts: 31 tickets, ACME-031 open and past its goal, one CI.
-  expect(await page.locator('#tile-open .n').textContent()).toBe('1');
-  expect(await page.locator('#tile-open').textContent()).toContain('of 31');
-  expect(await page.locator('#tile-missedgoal .n').textContent()).toBe('1');
-  expect(await page.locator('#tile-down').textContent()).toMatch(/CIs down\s*of 1/);
+  expect(await page.locator('#tile-open .n').innerText()).toBe('1');
+  expect(await page.locator('#tile-open').innerText()).toContain('of 31');
+  expect(await page.locator('#tile-missedgoal .n').innerText()).toBe('1');
+  expect(await page.locator('#tile-down').innerText()).toMatch(/CIs down\s*of 1/);
   await page.goto(`${base}/#/tickets?filter=BETA`);
   await page.waitForSelector('#ticket-count');
-  expect(await page.locator('#ticket-count').textContent()).toBe('No tickets matching “BETA”');
+  expect(await page.locator('#ticket-count').innerText()).toBe('No tickets matching “BETA”');
   await page.goto(`${base}/#/cis`);
   await page.waitForSelector('#cis');
-  expect(await page.locator('#cis tbody th').allTextContents()).toEqual(['acme-core-1']);
+  expect(await page.locator('#cis tbody th').allInnerTexts()).toEqual(['acme-core-1']);
   await page.goto(`${base}/#/sync`);
   await page.waitForSelector('#sync-state');
   expect(await page.locator('#sync-toggle').count()).toBe(0);
   // Another tenant's agreement reads as unknown.
   await page.goto(`${base}/#/agreements/beta-core`);
   await page.waitForSelector('[role="alert"]');
-  expect(await page.locator('[role="alert"]').textContent()).toContain('unknown agreement "beta-core"');
+  expect(await page.locator('[role="alert"]').innerText()).toContain('unknown agreement "beta-core"');
   watched.problems.splice(0); // that 404 is the answer asked for
   await context.close();
 });

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { CiDoc, CiListDoc } from '../../src/app/cis';
+import type { CiDoc, CiListDoc } from '../../src/app/documents';
 import { signalCi } from '../../src/client/cis';
 import { ciWorkflowId } from '../../src/domain/ci/ci';
 import { startWebhookReceiver } from '../support/catchers';

@@ -3,44 +3,9 @@ import { download, get } from '../api';
 import { PercentChart, type ChartInput } from '../chart';
 import { badge, day, href, html, money, pct, seconds, when } from '../html';
 import type { Page, Params } from '../main';
-import type { RecordView, SeriesDoc, Status } from '../types';
+import type { AgreementPageDoc, RecordView, Status } from '../types';
 
-interface Range {
-  atLeast: number | null;
-  below: number | null;
-  amount: number;
-}
-
-interface AgreementPageDoc {
-  agreement: {
-    id: string;
-    title: string | null;
-    type: string;
-    contractId: string | null;
-    customer: string | null;
-    timezone: string;
-    reviewPeriods: string[];
-    compliance: { target: number; atRisk: number | null };
-    targets: { serviceTarget: string; weight: number }[];
-    penalties: Range[];
-    rewards: Range[];
-  };
-  records: RecordView[];
-  selected: RecordView | null;
-  series: SeriesDoc['series'][number] | null;
-  settlements: {
-    key: string;
-    reviewPeriod: string;
-    periodStart: string;
-    revision: number;
-    percent: number | null;
-    penalty: number | null;
-    reward: number | null;
-    penaltyDelta: number;
-    rewardDelta: number;
-    settledAt: string;
-  }[];
-}
+type Range = AgreementPageDoc['agreement']['penalties'][number];
 
 let chart: { el: HTMLElement; chart: PercentChart } | null = null;
 

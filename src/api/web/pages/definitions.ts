@@ -40,7 +40,7 @@ export const definitionsPage: Page<DefinitionsDoc> = {
                     <td>${t.type ?? 'request'}</td>
                     <td>${t.title ?? ''}</td>
                     <td>${goalText(t.goal)}</td>
-                    <td>${t.calendar ?? '24×7'}</td>
+                    <td>${typeof t.calendar === 'string' ? t.calendar : t.calendar ? `from field ${t.calendar.fromField}` : '24×7'}</td>
                   </tr>`,
               )}
             </tbody>
