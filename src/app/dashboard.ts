@@ -5,7 +5,7 @@
  * period. Both read through row-level security for a tenant-bound caller.
  */
 import { asTenant, listPoints, listSettlements, readRecords } from '../db/compliance';
-import { ciStrips, overviewCounts, recentRecords } from '../db/dashboard';
+import { ciStrips, hurting, overviewCounts, recentRecords } from '../db/dashboard';
 import { statusOf, scopeKey, type ComplianceStatus } from '../domain/compliance/record';
 import { DEFAULT_ACTIVE_STATES } from '../domain/snow/snowCycle';
 import { agreementOf, agreementSummary, ComplianceRequestError, inForce, periodInstant, settlementView, visibleAgreements } from './compliance';
@@ -82,6 +82,8 @@ export async function seriesDoc(
 }
 
 export const AGREEMENT_PAGE_RECORDS = 24;
+/** How many of the tickets (and CIs) that pull a record down the page lists. */
+export const HURTING_ROWS = 25;
 
 export async function agreementPageDoc(
   ports: Pick<AppPorts, 'db'>,
@@ -105,6 +107,22 @@ export async function agreementPageDoc(
   const holds = (r: { reviewPeriod: string; periodStart: string; periodEnd: string }) => r.reviewPeriod === kind && Date.parse(r.periodStart) <= at && at < Date.parse(r.periodEnd);
   const selected = records.find(holds) ?? (await readRecords(db, tenant, { agreementId, reviewPeriod: kind, at }, now, current))[0] ?? null;
   const contract = defs.contracts.find((c) => c.id === a.contract);
+  const isRequest = (id: string) => (defs.serviceTargets.find((t) => t.id === id)?.type ?? 'request') === 'request';
+  const ids = a.targets.map((t) => t.serviceTarget);
+  const hurts = selected
+    ? await asTenant(db, tenant, (tx) =>
+        hurting(tx, {
+          requestTargets: ids.filter(isRequest),
+          ciTargets: ids.filter((id) => !isRequest(id)),
+          from: Date.parse(selected.periodStart),
+          to: Date.parse(selected.periodEnd),
+          now,
+          // The record counts its contract's tenant only.
+          tenant: contract?.tenant ?? null,
+          limit: HURTING_ROWS,
+        }),
+      )
+    : null;
   const range = (r: { atLeast?: number | undefined; below?: number | undefined; amount: number }) => ({ atLeast: r.atLeast ?? null, below: r.below ?? null, amount: r.amount });
   return {
     agreement: {
@@ -117,6 +135,7 @@ export async function agreementPageDoc(
     records,
     selected,
     series: series.series.find((s) => s.reviewPeriod === kind) ?? null,
+    hurting: hurts,
     settlements,
   };
 }

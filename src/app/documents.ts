@@ -186,7 +186,16 @@ export interface AgreementPageDoc {
   /** The record shown in detail: of `reviewPeriod` (default the first), holding `period` (default now); null before anything was counted. */
   selected: ComplianceRecordView | null;
   series: RecordSeries | null;
+  /** What pulls the selected record down (null without one). */
+  hurting: Hurting | null;
   settlements: SettlementView[];
+}
+
+/** The tickets that missed in a record's period (costliest first, at most 25 of `ticketsTotal`) and the CIs with the most down time. */
+export interface Hurting {
+  tickets: { ticketId: string; serviceTargetId: string; status: string; resultAt: string | null; impactCost: number | null }[];
+  ticketsTotal: number;
+  cis: { ciId: string; serviceTargetId: string; downSeconds: number; outages: number }[];
 }
 
 export interface CiStrip {

@@ -2,8 +2,8 @@
  * The dashboard's summary reads: the counts on its overview and the recent records behind each
  * agreement's trend. Run inside `asTenant`, so a tenant-bound caller counts only its own rows.
  */
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { CiStrip, OverviewCounts } from '../app/documents';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { CiStrip, Hurting, OverviewCounts } from '../app/documents';
 import { sideOf } from '../domain/compliance/facts';
 import type { Tx } from './compliance';
 import { cis, complianceRecords, measurementSegments, measurements, tickets } from './schema';
@@ -102,4 +102,61 @@ export async function ciStrips(tx: Tx, ids: string[], from: number, to: number, 
     strip.downSeconds = Math.round(strip.downSeconds);
   }
   return [...out.values()];
+}
+
+/**
+ * What pulls a record down: the request measurements of `requestTargets` that missed (Missed, or
+ * MissedGoal and still running) with their result in [from, to), costliest first, and the CIs of
+ * `ciTargets` with the most down time in it (wall clock, clipped to the window; open outages to `now`).
+ */
+export async function hurting(
+  tx: Tx,
+  q: { requestTargets: string[]; ciTargets: string[]; from: number; to: number; now: number; tenant: string | null; limit: number },
+): Promise<Hurting> {
+  const from = new Date(q.from).toISOString();
+  const to = new Date(q.to).toISOString();
+  const m = measurements;
+  const tickets = q.requestTargets.length
+    ? await tx
+        .select({ ticketId: m.subjectId, serviceTargetId: m.serviceTargetId, status: m.status, resultAt: m.resultAt, impactCost: m.impactCost, total: sql<string>`count(*) over ()` })
+        .from(m)
+        .where(
+          and(
+            eq(m.subjectKind, 'ticket'),
+            inArray(m.serviceTargetId, q.requestTargets),
+            inArray(m.status, ['Missed', 'MissedGoal']),
+            sql`${m.resultAt} >= ${from}::timestamptz and ${m.resultAt} < ${to}::timestamptz`,
+            q.tenant === null ? undefined : eq(m.tenant, q.tenant),
+          ),
+        )
+        .orderBy(sql`${m.impactCost} desc nulls last`, desc(m.resultAt), asc(m.subjectId))
+        .limit(q.limit)
+    : [];
+  const s = measurementSegments;
+  const stop = sql`least(coalesce(${s.stopAt}, ${new Date(q.now).toISOString()}::timestamptz), ${to}::timestamptz)`;
+  const start = sql`greatest(${s.startAt}, ${from}::timestamptz)`;
+  const cis = q.ciTargets.length
+    ? (
+        await tx.execute<{ ci_id: string; target: string; down: string; outages: string }>(sql`
+          select ${s.subjectId} as ci_id, ${s.serviceTargetId} as target, sum(extract(epoch from ${stop} - ${start}))::text as down, count(*)::text as outages
+          from ${s}
+          where ${s.subjectKind} = 'ci' and ${inArray(s.serviceTargetId, q.ciTargets)} and ${s.status} in ('down', 'alarm')
+            and ${s.startAt} < ${to}::timestamptz and (${s.stopAt} is null or ${s.stopAt} > ${from}::timestamptz)
+            ${q.tenant === null ? sql`` : sql`and ${s.tenant} = ${q.tenant}`}
+          group by ${s.subjectId}, ${s.serviceTargetId}
+          having sum(extract(epoch from ${stop} - ${start})) > 0
+          order by 3 desc, 1 limit ${q.limit}`)
+      ).rows
+    : [];
+  return {
+    tickets: tickets.map((t) => ({
+      ticketId: t.ticketId,
+      serviceTargetId: t.serviceTargetId,
+      status: t.status,
+      resultAt: t.resultAt?.toISOString() ?? null,
+      impactCost: t.impactCost,
+    })),
+    ticketsTotal: tickets.length ? Number(tickets[0]!.total) : 0,
+    cis: cis.map((c) => ({ ciId: c.ci_id, serviceTargetId: c.target, downSeconds: Math.round(Number(c.down)), outages: Number(c.outages) })),
+  };
 }

@@ -228,6 +228,11 @@ it('an agreement: the record, each target’s contribution, the chart, and a PDF
   await page.waitForSelector('#chart canvas');
   expect(await page.locator('#chart .u-legend').innerText()).toMatch(/Compliance.*Target.*At risk/);
   expect(await page.locator('#records tbody tr').count()).toBe(1);
+  // Which tickets hurt: the one that missed and the one still past its goal, each linked to its page.
+  expect(await page.locator('#hurt-h + p').innerText()).toBe('2 ticket(s) missed a target in this period:');
+  const hurting = (await page.locator('#hurting-tickets tbody tr').allInnerTexts()).map((t) => t.split('\t').slice(0, 3).join(' ')).sort();
+  expect(hurting).toEqual(['ACME-030 acme-fix Missed', 'ACME-031 acme-fix MissedGoal']);
+  expect(await page.locator('#hurting-tickets a', { hasText: 'ACME-031' }).getAttribute('href')).toBe('#/tickets/ACME-031');
   await page.screenshot({ path: path.join(shots, 'agreement.png'), fullPage: true });
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#report-pdf')]);

@@ -171,6 +171,73 @@ export const agreementPage: Page<AgreementPageDoc> = {
               </section>`
           : html`<section class="card"><p>No ${kind} record holds this period yet: nothing has been counted for this agreement.</p></section>`
       }
+      ${
+        doc.hurting && (doc.hurting.tickets.length || doc.hurting.cis.length)
+          ? html`<section class="card" aria-labelledby="hurt-h">
+              <h2 id="hurt-h">What pulls this record down</h2>
+              ${
+                doc.hurting.tickets.length
+                  ? html`<p>
+                        ${doc.hurting.ticketsTotal} ticket(s) missed a target in this
+                        period${doc.hurting.ticketsTotal > doc.hurting.tickets.length ? html`; the ${doc.hurting.tickets.length} costliest` : ''}:
+                      </p>
+                      <div class="scroll">
+                        <table id="hurting-tickets">
+                          <thead>
+                            <tr>
+                              <th scope="col">Ticket</th>
+                              <th scope="col">Service target</th>
+                              <th scope="col">Status</th>
+                              <th scope="col">Counted at</th>
+                              <th scope="col" class="num">Impact cost</th>
+                            </tr>
+                          </thead>
+                          <tbody>
+                            ${doc.hurting.tickets.map(
+                              (t) =>
+                                html`<tr>
+                                  <th scope="row"><a href="${href(`/tickets/${encodeURIComponent(t.ticketId)}`)}">${t.ticketId}</a></th>
+                                  <td>${t.serviceTargetId}</td>
+                                  <td><span class="m-${t.status}">${t.status}</span></td>
+                                  <td>${when(t.resultAt, zone)}</td>
+                                  <td class="num">${money(t.impactCost)}</td>
+                                </tr>`,
+                            )}
+                          </tbody>
+                        </table>
+                      </div>`
+                  : ''
+              }
+              ${
+                doc.hurting.cis.length
+                  ? html`<div class="scroll">
+                      <table id="hurting-cis">
+                        <thead>
+                          <tr>
+                            <th scope="col">CI</th>
+                            <th scope="col">Service target</th>
+                            <th scope="col" class="num">Down in this period</th>
+                            <th scope="col" class="num">Outages</th>
+                          </tr>
+                        </thead>
+                        <tbody>
+                          ${doc.hurting.cis.map(
+                            (c) =>
+                              html`<tr>
+                                <th scope="row">${c.ciId}</th>
+                                <td>${c.serviceTargetId}</td>
+                                <td class="num">${seconds(c.downSeconds)}</td>
+                                <td class="num">${c.outages}</td>
+                              </tr>`,
+                          )}
+                        </tbody>
+                      </table>
+                    </div>`
+                  : ''
+              }
+            </section>`
+          : ''
+      }
       <section class="card" aria-labelledby="records-h">
         <h2 id="records-h">Records, period by period</h2>
         <div class="scroll">
