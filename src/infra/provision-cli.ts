@@ -1,11 +1,14 @@
 /**
  * `npm run provision`: fetches and builds, once, the servers the project runs itself — the Temporal
- * CLI (dev server + Web UI), Temporal's time-skipping test server, PostgreSQL's binaries — into the
- * per-user cache (SLM_CACHE_DIR) or the system, and says where each is. `npm start` and `npm test` do
- * the same on first use; this does it ahead (a CI image, an offline laptop).
+ * CLI (dev server + Web UI), Temporal's time-skipping test server, PostgreSQL's binaries, and for the
+ * tests Prometheus, Chromium and pdftotext — into the per-user cache (SLM_CACHE_DIR) or the system,
+ * and says where each is. `npm start` and `npm test` do the same on first use; this does it ahead (a
+ * CI image, an offline laptop).
  */
 import { loadConfig } from '../config';
+import { ensureChromium, ensurePdftotext } from './debian';
 import { ensurePostgresBinaries } from './postgres';
+import { ensurePrometheus } from './prometheus';
 import { ensureTemporalCli } from './temporalCli';
 import { ensureTestServer } from './testServer';
 
@@ -20,6 +23,9 @@ async function main(): Promise<void> {
   await timed('Temporal CLI', () => ensureTemporalCli({ explicit: config.TEMPORAL_CLI, cacheDir: config.SLM_CACHE_DIR, log }));
   await timed('Temporal test server', () => ensureTestServer({ cacheDir: config.SLM_CACHE_DIR, log }));
   await timed('PostgreSQL binaries', () => ensurePostgresBinaries(log));
+  await timed('Prometheus (tests)', () => ensurePrometheus(log));
+  await timed('Chromium (tests)', () => ensureChromium(log));
+  await timed('pdftotext (tests)', () => ensurePdftotext(log));
 }
 
 main().catch((err: Error) => {
