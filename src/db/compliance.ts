@@ -576,8 +576,12 @@ export async function complianceTick(db: Db, at: number, opts: { beforeCommit?: 
   });
 }
 
-/** The slices of a period the chart keeps a point for (the last write in a slice wins). */
-export const POINT_SLICES = 720;
+/**
+ * The slices of a period the chart keeps a point for (the last write in a slice wins): about one an
+ * hour, at least 96 (a day in quarters of an hour) and at most 720 (a month or a quarter), so a year
+ * of a daily agreement keeps 35,040 points and of a monthly one 8,640.
+ */
+export const pointSlices = (periodMs: number) => Math.min(720, Math.max(96, Math.round(periodMs / 3_600_000)));
 
 /** The percent of each record written, as a point of its period's chart (at `at`, held within the period). */
 async function writePoints(
@@ -589,7 +593,8 @@ async function writePoints(
     const start = r.periodStart.getTime();
     const end = r.periodEnd.getTime();
     const when = Math.min(Math.max(at, start), end);
-    const slice = Math.min(POINT_SLICES - 1, Math.floor(((when - start) / (end - start)) * POINT_SLICES));
+    const slices = pointSlices(end - start);
+    const slice = Math.min(slices - 1, Math.floor(((when - start) / (end - start)) * slices));
     return { scope: r.scope, reviewPeriod: r.reviewPeriod, periodStart: r.periodStart, slice, at: new Date(when), percent: r.percent, tenant: r.tenant };
   });
   const p = compliancePoints;

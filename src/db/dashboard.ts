@@ -118,7 +118,14 @@ export async function hurting(
   const m = measurements;
   const tickets = q.requestTargets.length
     ? await tx
-        .select({ ticketId: m.subjectId, serviceTargetId: m.serviceTargetId, status: m.status, resultAt: m.resultAt, impactCost: m.impactCost, total: sql<string>`count(*) over ()` })
+        .select({
+          ticketId: m.subjectId,
+          serviceTargetId: m.serviceTargetId,
+          status: m.status,
+          resultAt: m.resultAt,
+          impactCost: m.impactCost,
+          total: sql<string>`count(*) over ()`,
+        })
         .from(m)
         .where(
           and(

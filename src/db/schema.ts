@@ -308,7 +308,8 @@ export const complianceRecords = pgTable(
 
 /**
  * The percent of each record as the tick wrote it, for the dashboard's and the report's chart: one
- * point per 1/720 of the period (the last write in that slice wins), so a month has at most 720.
+ * point per slice of the period (about an hour; 96 to 720 a period, `pointSlices`), the last write in
+ * a slice winning.
  */
 export const compliancePoints = pgTable(
   'compliance_points',

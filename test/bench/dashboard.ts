@@ -174,7 +174,10 @@ export async function main(argv: string[]): Promise<void> {
       ['tickets (priority, descending, page 2,000)', '/v1/tickets?sort=priority&desc=true&page=2000'],
       ['tickets (filter)', '/v1/tickets?filter=T-0999'],
       ['agreement page', '/v1/agreements/a00'],
-      ['agreement page (last month, closed)', `/v1/agreements/a00?period=${new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() - 1, 15)).toISOString().slice(0, 7)}`],
+      [
+        'agreement page (last month, closed)',
+        `/v1/agreements/a00?period=${new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth() - 1, 15)).toISOString().slice(0, 7)}`,
+      ],
       ['CIs (page 1)', '/v1/cis'],
       ['CI strips (25)', `/v1/cis/strips?ids=${firstCis}`],
       ['definitions', '/v1/definitions'],
@@ -202,7 +205,9 @@ export async function main(argv: string[]): Promise<void> {
       pdfBytes = await get(`/v1/compliance/report?agreement=a00&period=${i % 2 ? month : lastMonth}&format=pdf`);
       pdf.push(Number(process.hrtime.bigint() - s) / 1e6);
     }
-    say(`PDF report of one agreement-month (this one and the last, alternately): median ${median(pdf).toFixed(0)} ms, max ${Math.max(...pdf).toFixed(0)} ms (${fmt(pdfBytes / 1024)} KiB; goal < 2,000 ms)`);
+    say(
+      `PDF report of one agreement-month (this one and the last, alternately): median ${median(pdf).toFixed(0)} ms, max ${Math.max(...pdf).toFixed(0)} ms (${fmt(pdfBytes / 1024)} KiB; goal < 2,000 ms)`,
+    );
 
     const browser = await launchBrowser();
     try {
