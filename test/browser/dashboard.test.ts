@@ -251,6 +251,8 @@ it('an agreement: the record, each target’s contribution, the chart, and a PDF
   expect(text).toContain('Compliance over the period');
   // A one-pager.
   expect((await execFileP(pdftotext.replace(/pdftotext$/, 'pdfinfo'), [file])).stdout).toMatch(/^Pages:\s+1$/m);
+  // The page's live refresh leaves the report's status line as the download left it.
+  await page.waitForTimeout(1_500);
   await expect(page.locator('#report-status').innerText()).resolves.toBe('PDF downloaded.');
   await context.close();
 });
@@ -337,6 +339,8 @@ it('SNOW sync: an admin pauses, re-times and resumes the poll loop', async () =>
   await page.fill('#frequency', '45');
   await page.click('#sync-form button');
   await page.waitForSelector('#sync-frequency >> text=every 45 s');
+  await page.waitForTimeout(1_500);
+  expect(await page.locator('#sync-message').innerText()).toBe('Saved.');
   expect(((await api('GET', '/v1/sync')) as { frequencySeconds: number }).frequencySeconds).toBe(45);
   await page.screenshot({ path: path.join(shots, 'sync.png'), fullPage: true });
   await page.click('#sync-toggle');

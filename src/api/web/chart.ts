@@ -75,5 +75,8 @@ export function sparkline(values: (number | null)[], target: number): string {
     .map((v, i) => (v === null ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`))
     .filter(Boolean)
     .join(' ');
-  return `<svg class="spark" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" aria-hidden="true" focusable="false"><line x1="0" x2="${w}" y1="${y(target).toFixed(1)}" y2="${y(target).toFixed(1)}" class="spark-target"/><polyline points="${path}" class="spark-line"/></svg>`;
+  // The latest period as a dot (with one period so far it is all there is to see).
+  const last = values.length - 1 - [...values].reverse().findIndex((v) => v !== null);
+  const dot = `<circle cx="${x(last).toFixed(1)}" cy="${y(values[last]!).toFixed(1)}" r="2.5" class="spark-dot"/>`;
+  return `<svg class="spark" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" aria-hidden="true" focusable="false"><line x1="0" x2="${w}" y1="${y(target).toFixed(1)}" y2="${y(target).toFixed(1)}" class="spark-target"/><polyline points="${path}" class="spark-line"/>${dot}</svg>`;
 }

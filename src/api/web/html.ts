@@ -72,6 +72,16 @@ export function badge(status: string | null | undefined): Safe {
   return html`<span class="badge s-${status}">${STATUS_TEXT[status] ?? status}</span>`;
 }
 
+/** Previous / page N of M / next, for a list of 25 a page; `link(n)` is page n's address. */
+export function pager(page: number, total: number, link: (page: number) => string, pageSize = 25): Safe {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  return html`<nav class="pager" aria-label="Pages">
+    ${page > 1 ? html`<a href="${link(page - 1)}" rel="prev">‹ Previous</a>` : html`<span class="muted">‹ Previous</span>`}
+    <span>Page ${page} of ${count(pages)}</span>
+    ${page < pages ? html`<a href="${link(page + 1)}" rel="next">Next ›</a>` : html`<span class="muted">Next ›</span>`}
+  </nav>`;
+}
+
 /** A link inside the dashboard (hash routes). */
 export function href(path: string, query: Record<string, string | number | boolean | undefined> = {}): string {
   const q = Object.entries(query)

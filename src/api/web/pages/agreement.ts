@@ -124,7 +124,7 @@ export const agreementPage: Page<AgreementPageDoc> = {
                 <div class="actions">
                   <button type="button" id="report-pdf">Download PDF report</button>
                   <button type="button" id="report-csv" class="secondary">Download CSV</button>
-                  <span id="report-status" role="status" class="small"></span>
+                  <span id="report-status" role="status" class="small" data-keep></span>
                 </div>
               </section>
               <section class="card" aria-labelledby="chart-h">

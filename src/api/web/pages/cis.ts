@@ -1,6 +1,6 @@
 /** CIs: state, availability this month and a segment strip (up / down / unknown over the month). */
 import { get } from '../api';
-import { count, href, html, pct, raw, when } from '../html';
+import { count, href, html, pager, pct, raw, when } from '../html';
 import type { Page, Params } from '../main';
 import type { CiListDoc, CiStripsDoc } from '../types';
 
@@ -36,7 +36,6 @@ export const cisPage: Page<Data> = {
   },
   render({ list, strips }, p) {
     const q = query(p);
-    const pages = Math.max(1, Math.ceil(list.total / 25));
     const from = Date.parse(strips.from);
     const to = Date.parse(strips.to);
     const byId = new Map(strips.cis.map((c) => [c.ciId, c]));
@@ -85,10 +84,6 @@ export const cisPage: Page<Data> = {
           </tbody>
         </table>
       </div>
-      <nav class="pager" aria-label="Pages">
-        ${list.page > 1 ? html`<a href="${link({ page: list.page - 1 })}" rel="prev">‹ Previous</a>` : html`<span class="muted">‹ Previous</span>`}
-        <span>Page ${list.page} of ${count(pages)}</span>
-        ${list.page < pages ? html`<a href="${link({ page: list.page + 1 })}" rel="next">Next ›</a>` : html`<span class="muted">Next ›</span>`}
-      </nav>`;
+      ${pager(list.page, list.total, (page) => link({ page }))}`;
   },
 };

@@ -55,7 +55,7 @@ export const syncPage: Page<SyncDoc> = {
                 <input id="frequency" name="frequency" type="number" min="10" max="86400" step="1" value="${s.frequencySeconds}" required />
                 <button type="submit">Set frequency</button>
               </form>
-              <p id="sync-message" role="status"></p>
+              <p id="sync-message" role="status" data-keep></p>
             </section>`
           : html`<p class="muted">Pausing, resuming and re-timing the loop takes an admin token not bound to a tenant.</p>`
       }`;

@@ -1,6 +1,6 @@
 /** The managed-tickets table (seed 000): filter, sort, 25 a page, the total; incident numbers linked to SNOW. */
 import { get } from '../api';
-import { count, href, html, when } from '../html';
+import { count, href, html, pager, when } from '../html';
 import type { Page, Params } from '../main';
 import type { TicketListDoc } from '../types';
 
@@ -84,11 +84,7 @@ export const ticketsPage: Page<TicketListDoc> = {
           </tbody>
         </table>
       </div>
-      <nav class="pager" aria-label="Pages">
-        ${doc.page > 1 ? html`<a href="${link({ page: doc.page - 1 })}" rel="prev">‹ Previous</a>` : html`<span class="muted">‹ Previous</span>`}
-        <span>Page ${doc.page} of ${count(pages)}</span>
-        ${doc.page < pages ? html`<a href="${link({ page: doc.page + 1 })}" rel="next">Next ›</a>` : html`<span class="muted">Next ›</span>`}
-      </nav>`;
+      ${pager(doc.page, doc.total, (page) => link({ page }), PAGE_SIZE)}`;
   },
   after(root, _doc, p, ctx) {
     const form = root.querySelector<HTMLFormElement>('#ticket-filter');
