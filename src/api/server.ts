@@ -657,10 +657,10 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
         summary: '`slm compliance report`: the PDF one-pager (or the CSV) of an agreement and period',
         querystring: S.reportQuery,
         produces: ['application/pdf', 'text/csv'],
-      } as never,
+      },
     },
     async (req, reply) => {
-      const q = req.query as { agreement: string; period: string; format: 'pdf' | 'csv'; reviewPeriod?: 'daily' | 'weekly' | 'monthly' | 'quarterly' };
+      const q = req.query;
       const out = await complianceReport(ports, q.format, { agreementId: q.agreement, period: q.period, reviewPeriod: q.reviewPeriod, tenant: req.token!.tenant });
       return reply.type(out.contentType).header('content-disposition', `attachment; filename="${out.fileName}"`).send(out.body);
     },

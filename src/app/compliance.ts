@@ -87,10 +87,19 @@ export async function complianceShowDoc(
   opts: { period?: string | undefined; tenant?: string | null } = {},
   now = Date.now(),
 ): Promise<ComplianceDoc> {
+  return { agreementId, records: (await recordsHolding(ports, agreementId, opts, now)).records };
+}
+
+/**
+ * The records of `agreementId` whose period holds `period` (default now) — one per review period and
+ * contract — as `tenant` may read them, with what was read to find them.
+ */
+export async function recordsHolding(ports: Pick<AppPorts, 'db'>, agreementId: string, opts: { period?: string | undefined; tenant?: string | null } = {}, now = Date.now()) {
   const { db, current, defs } = await inForce(ports);
-  const a = agreementOf(defs, opts.tenant ?? null, agreementId);
-  const at = opts.period === undefined ? now : periodInstant(opts.period, a.timezone);
-  return { agreementId, records: await readRecords(db, opts.tenant ?? null, { agreementId, at }, now, current) };
+  const tenant = opts.tenant ?? null;
+  const agreement = agreementOf(defs, tenant, agreementId);
+  const at = opts.period === undefined ? now : periodInstant(opts.period, agreement.timezone);
+  return { db, current, defs, tenant, agreement, at, records: await readRecords(db, tenant, { agreementId, at }, now, current) };
 }
 
 /** A ledger row as the documents show it. */

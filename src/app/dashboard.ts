@@ -6,10 +6,11 @@
  */
 import { asTenant, listPoints, listSettlements, readRecords } from '../db/compliance';
 import { ciStrips, hurting, overviewCounts, recentRecords } from '../db/dashboard';
-import { statusOf, scopeKey, type ComplianceStatus } from '../domain/compliance/record';
+import type { Db } from '../db/client';
+import { statusOf, scopeKey, type ComplianceRecordView, type ComplianceStatus } from '../domain/compliance/record';
 import { DEFAULT_ACTIVE_STATES } from '../domain/snow/snowCycle';
-import { agreementOf, agreementSummary, ComplianceRequestError, inForce, periodInstant, settlementView, visibleAgreements } from './compliance';
-import type { AgreementPageDoc, CiStripsDoc, OverviewDoc, SeriesDoc } from './documents';
+import { agreementSummary, ComplianceRequestError, inForce, recordsHolding, settlementView, visibleAgreements } from './compliance';
+import type { AgreementPageDoc, CiStripsDoc, OverviewDoc, RecordSeries, SeriesDoc } from './documents';
 import type { AppPorts } from './ports';
 
 /** How many periods an agreement's trend shows (the current one included). */
@@ -58,27 +59,27 @@ export async function seriesDoc(
   opts: { period?: string | undefined; tenant?: string | null } = {},
   now = Date.now(),
 ): Promise<SeriesDoc> {
-  const { db, current, defs } = await inForce(ports);
-  const tenant = opts.tenant ?? null;
-  const a = agreementOf(defs, tenant, agreementId);
-  const at = opts.period === undefined ? now : periodInstant(opts.period, a.timezone);
-  const records = await readRecords(db, tenant, { agreementId, at }, now, current);
+  const { db, tenant, agreement: a, records } = await recordsHolding(ports, agreementId, opts, now);
+  return { agreementId, compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null }, series: await seriesOf(db, tenant, records, now) };
+}
+
+/**
+ * Each record's chart: the points the compliance tick wrote, then the percent now (an open record) or
+ * at its end (a closed one, amended where amended).
+ */
+export async function seriesOf(db: Db, tenant: string | null, records: ComplianceRecordView[], now: number): Promise<RecordSeries[]> {
   const keys = records.map((r) => ({ scope: scopeKey(r.agreementId, r.contractId), reviewPeriod: r.reviewPeriod, periodStart: Date.parse(r.periodStart) }));
   const points = await asTenant(db, tenant, (tx) => listPoints(tx, keys));
-  return {
-    agreementId,
-    compliance: { target: a.compliance.target, atRisk: a.compliance.atRisk ?? null },
-    series: records.map((r, i) => {
-      const k = keys[i]!;
-      const own: [number, number | null][] = points
-        .filter((p) => p.scope === k.scope && p.reviewPeriod === k.reviewPeriod && p.periodStart.getTime() === k.periodStart)
-        .map((p) => [p.at.getTime(), p.percent]);
-      const end = Date.parse(r.periodEnd);
-      if (!r.closed && now < end && (own.length === 0 || own[own.length - 1]![0] < now)) own.push([now, r.percent]);
-      if (r.closed && (own.length === 0 || own[own.length - 1]![0] < end)) own.push([end, r.amendedPercent ?? r.percent]);
-      return { contractId: r.contractId, reviewPeriod: r.reviewPeriod, periodStart: r.periodStart, periodEnd: r.periodEnd, closed: r.closed, points: own };
-    }),
-  };
+  return records.map((r, i) => {
+    const k = keys[i]!;
+    const own: [number, number | null][] = points
+      .filter((p) => p.scope === k.scope && p.reviewPeriod === k.reviewPeriod && p.periodStart.getTime() === k.periodStart)
+      .map((p) => [p.at.getTime(), p.percent]);
+    const end = Date.parse(r.periodEnd);
+    if (!r.closed && now < end && (own.length === 0 || own[own.length - 1]![0] < now)) own.push([now, r.percent]);
+    if (r.closed && (own.length === 0 || own[own.length - 1]![0] < end)) own.push([end, r.amendedPercent ?? r.percent]);
+    return { contractId: r.contractId, reviewPeriod: r.reviewPeriod, periodStart: r.periodStart, periodEnd: r.periodEnd, closed: r.closed, points: own };
+  });
 }
 
 export const AGREEMENT_PAGE_RECORDS = 24;
@@ -91,21 +92,18 @@ export async function agreementPageDoc(
   opts: { period?: string | undefined; reviewPeriod?: string | undefined; tenant?: string | null } = {},
   now = Date.now(),
 ): Promise<AgreementPageDoc> {
-  const { db, current, defs } = await inForce(ports);
-  const tenant = opts.tenant ?? null;
-  const a = agreementOf(defs, tenant, agreementId);
+  const { db, current, defs, tenant, agreement: a, records: holding } = await recordsHolding(ports, agreementId, opts, now);
   const kind = opts.reviewPeriod ?? a.reviewPeriods[0]!;
   if (!a.reviewPeriods.includes(kind as never)) throw new ComplianceRequestError(`reviewPeriod must be one of ${a.reviewPeriods.join(', ')} for agreement "${a.id}"`);
-  const at = opts.period === undefined ? now : periodInstant(opts.period, a.timezone);
+  // The record shown in detail: of the review period asked, holding the instant asked.
+  const selected = holding.find((r) => r.reviewPeriod === kind) ?? null;
   const [records, series, settlements] = await Promise.all([
     Promise.all(a.reviewPeriods.map((k) => readRecords(db, tenant, { agreementId, reviewPeriod: k, limit: AGREEMENT_PAGE_RECORDS }, now, current))).then((x) =>
       x.flat().sort((p, q) => q.periodStart.localeCompare(p.periodStart) || p.reviewPeriod.localeCompare(q.reviewPeriod)),
     ),
-    seriesDoc(ports, agreementId, { period: opts.period, tenant }, now),
+    selected ? seriesOf(db, tenant, [selected], now).then((x) => x[0]!) : null,
     asTenant(db, tenant, (tx) => listSettlements(tx, agreementId)).then((rows) => rows.map(settlementView)),
   ]);
-  const holds = (r: { reviewPeriod: string; periodStart: string; periodEnd: string }) => r.reviewPeriod === kind && Date.parse(r.periodStart) <= at && at < Date.parse(r.periodEnd);
-  const selected = records.find(holds) ?? (await readRecords(db, tenant, { agreementId, reviewPeriod: kind, at }, now, current))[0] ?? null;
   const contract = defs.contracts.find((c) => c.id === a.contract);
   const isRequest = (id: string) => (defs.serviceTargets.find((t) => t.id === id)?.type ?? 'request') === 'request';
   const ids = a.targets.map((t) => t.serviceTarget);
@@ -134,7 +132,7 @@ export async function agreementPageDoc(
     },
     records,
     selected,
-    series: series.series.find((s) => s.reviewPeriod === kind) ?? null,
+    series,
     hurting: hurts,
     settlements,
   };

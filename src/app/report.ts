@@ -6,9 +6,10 @@
  */
 import PDFDocument from 'pdfkit';
 import type { ReviewPeriod } from '../domain/compliance/agreements';
-import type { ComplianceRecordView } from '../domain/compliance/record';
-import { agreementOf, complianceCsv, complianceShowDoc, inForce } from './compliance';
-import { seriesDoc } from './dashboard';
+import { statusOf, type ComplianceRecordView } from '../domain/compliance/record';
+import { complianceCsv, recordsHolding } from './compliance';
+import { seriesOf } from './dashboard';
+import type { RecordSeries } from './documents';
 import type { AppPorts } from './ports';
 
 export class RecordNotFoundError extends Error {
@@ -62,15 +63,10 @@ const duration = (s: number) => {
 
 /** The one-page PDF of the record of `q.agreementId` whose period holds `q.period`. */
 export async function compliancePdf(ports: Pick<AppPorts, 'db'>, q: ReportRequest, now = Date.now()): Promise<Buffer> {
-  const { defs } = await inForce(ports);
-  const a = agreementOf(defs, q.tenant ?? null, q.agreementId);
+  const { db, defs, tenant, agreement: a, records } = await recordsHolding(ports, q.agreementId, { period: q.period, tenant: q.tenant ?? null }, now);
   const contract = defs.contracts.find((c) => c.id === a.contract);
-  const [shown, series] = await Promise.all([
-    complianceShowDoc(ports, q.agreementId, { period: q.period, tenant: q.tenant ?? null }, now),
-    seriesDoc(ports, q.agreementId, { period: q.period, tenant: q.tenant ?? null }, now),
-  ]);
-  const r = pickRecord(shown.records, a.reviewPeriods, q);
-  const points = series.series.find((s) => s.reviewPeriod === r.reviewPeriod && s.contractId === r.contractId)?.points ?? [];
+  const r = pickRecord(records, a.reviewPeriods, q);
+  const [{ points }] = (await seriesOf(db, tenant, [r], now)) as [RecordSeries];
 
   const doc = new PDFDocument({
     size: 'A4',
@@ -105,7 +101,9 @@ export async function compliancePdf(ports: Pick<AppPorts, 'db'>, q: ReportReques
   // The headline: percent against target.
   const headY = doc.y + 14;
   const percent = r.amendedPercent ?? r.percent;
-  const colour = COLOURS[r.status ?? ''] ?? '#333333';
+  // The status of the percent shown: an amendment's, where a late fact amended the closed record.
+  const status = statusOf(a, percent);
+  const colour = COLOURS[status ?? ''] ?? '#333333';
   doc.roundedRect(left, headY, width, 70, 6).lineWidth(1).strokeColor('#dddddd').stroke();
   doc
     .font('Helvetica-Bold')
@@ -116,7 +114,7 @@ export async function compliancePdf(ports: Pick<AppPorts, 'db'>, q: ReportReques
     .font('Helvetica-Bold')
     .fontSize(13)
     .fillColor(colour)
-    .text(r.status ? STATUS_TEXT[r.status]! : 'Nothing counted', left + 250, headY + 14, { width: 250 });
+    .text(status ? STATUS_TEXT[status]! : 'Nothing counted', left + 250, headY + 14, { width: 250 });
   doc
     .font('Helvetica')
     .fontSize(10)

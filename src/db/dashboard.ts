@@ -29,12 +29,10 @@ export async function overviewCounts(tx: Tx, activeStates: readonly string[]): P
 
 export interface RecentRecord {
   agreementId: string;
-  contractId: string | null;
   reviewPeriod: string;
   periodStart: Date;
+  /** The amended percent where amended, else the stored one (the caller works out its status). */
   percent: number | null;
-  /** As stored: the status at close-out or last write (an amendment's status is the caller's to work out from `percent`). */
-  status: string | null;
   closed: boolean;
 }
 
@@ -43,28 +41,23 @@ export async function recentRecords(tx: Tx, per: number): Promise<RecentRecord[]
   const r = complianceRecords;
   const rows = await tx.execute<{
     agreement_id: string;
-    contract_id: string | null;
     review_period: string;
     period_start: string;
     percent: number | null;
-    status: string | null;
     closed: boolean;
   }>(sql`
-    select agreement_id, contract_id, review_period, period_start, percent, status, closed from (
-      select ${r.agreementId}, ${r.contractId}, ${r.reviewPeriod}, ${r.periodStart},
-             coalesce((${r.doc}->>'amendedPercent')::float8, ${r.percent}) as percent,
-             ${r.status}, ${r.closed},
+    select agreement_id, review_period, period_start, percent, closed from (
+      select ${r.agreementId}, ${r.reviewPeriod}, ${r.periodStart},
+             coalesce((${r.doc}->>'amendedPercent')::float8, ${r.percent}) as percent, ${r.closed},
              row_number() over (partition by ${r.scope}, ${r.reviewPeriod} order by ${r.periodStart} desc) as n
       from ${r} where ${r.periodStart} <= now()
     ) x where n <= ${per}
-    order by agreement_id, contract_id, review_period, period_start desc`);
+    order by agreement_id, review_period, period_start desc`);
   return rows.rows.map((x) => ({
     agreementId: x.agreement_id,
-    contractId: x.contract_id,
     reviewPeriod: x.review_period,
     periodStart: new Date(x.period_start),
     percent: x.percent === null ? null : Number(x.percent),
-    status: x.status,
     closed: x.closed,
   }));
 }

@@ -11,11 +11,12 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { Client as PgClient } from 'pg';
 import * as schema from '../../src/db/schema';
 import { saveCiState } from '../../src/db/ciQueries';
-import { complianceTick, readRecords, requestRecompute } from '../../src/db/compliance';
+import { complianceTick, listPoints, readRecords, requestRecompute } from '../../src/db/compliance';
+import { hurting } from '../../src/db/dashboard';
 import { saveTicketState } from '../../src/db/queries';
 import { BusinessCalendar } from '../../src/domain/calendar';
 import { toCiView } from '../../src/domain/ci/engine';
-import type { ComplianceRecordView } from '../../src/domain/compliance/record';
+import { scopeKey, type ComplianceRecordView } from '../../src/domain/compliance/record';
 import { complianceReplay, type ReplayInstant } from '../../src/domain/compliance/replay';
 import { compileDefinitions, parseDefinitions } from '../../src/domain/definitions';
 import { engineEnv } from '../../src/domain/request/engine';
@@ -92,10 +93,10 @@ afterAll(async () => {
 const env = engineEnv(compileDefinitions(parseDefinitions(definitions), '1'), (c) => BusinessCalendar.fromSpec(c));
 
 /** Saves every ticket and CI as a run would at `step.at`, then ticks. */
-async function drive(step: ReplayInstant, tick = true) {
+async function drive(step: ReplayInstant, tick = true, into = db) {
   for (const t of step.tickets) {
     if (!t.ticket) continue;
-    await saveTicketState(db.db, {
+    await saveTicketState(into.db, {
       ticketId: t.ticketId,
       ticket: t.ticket,
       measurements: t.measurements.map((m) => ({ state: m, view: toView(m, step.at, env.calendar(m.calendarId)) })),
@@ -105,7 +106,7 @@ async function drive(step: ReplayInstant, tick = true) {
   }
   for (const c of step.cis) {
     const views = c.measurements.map((m) => toCiView(c.ciId, m, step.at, env.calendar(m.calendarId)));
-    await saveCiState(db.db, {
+    await saveCiState(into.db, {
       ciId: c.ciId,
       ci: c.ci,
       kpis: c.kpis,
@@ -114,7 +115,7 @@ async function drive(step: ReplayInstant, tick = true) {
       rejectedChanges: [],
     });
   }
-  return tick ? complianceTick(db.db, step.at) : null;
+  return tick ? complianceTick(into.db, step.at) : null;
 }
 
 const comparable = (rs: ComplianceRecordView[]) =>
@@ -260,4 +261,48 @@ it('an agreement removed from the definitions keeps its records as they were; th
   expect(after.map((r) => r.percent)).toEqual(before);
   expect(after.every((r) => r.agreementId === 'everyone' && r.targets.length === 1)).toBe(true);
   expect((await readRecords(db.db, null, { agreementId: 'acme-gold' }, at)).length).toBeGreaterThan(0);
+});
+
+it('each tick writes the percent of the records it changed as a chart point; what pulls a day down is its missed tickets and down CIs', async () => {
+  const own = await freshDatabase('compliance-points');
+  try {
+    await applyTestDefinitions(own, definitions);
+    await own.db.execute(sql`update definitions set applied_at = '2026-01-01T00:00:00Z'`);
+    const day2 = Date.parse('2026-03-02T00:00:00+01:00');
+    const key = { scope: scopeKey('acme-gold', 'acme'), reviewPeriod: 'daily', periodStart: day2 };
+    const pointsNow = () => own.db.transaction((tx) => listPoints(tx, [key]));
+    const written = new Set<number>();
+    for (const step of steps.filter((s) => s.at < Date.UTC(2026, 2, 3))) {
+      await drive(step, true, own);
+      const point = (await pointsNow()).find((p) => p.at.getTime() === step.at);
+      if (!point) continue;
+      // The point is the record's percent as read at that instant (its close at the day's end).
+      const record = (await readRecords(own.db, null, { agreementId: 'acme-gold', reviewPeriod: 'daily', at: day2 }, step.at))[0]!;
+      expect(point.percent).toBe(record.percent);
+      written.add(step.at);
+    }
+    const points = await pointsNow();
+    // One point per instant that changed the record (each in its own quarter-hour of the day).
+    expect(written.size).toBeGreaterThanOrEqual(3);
+    expect(points).toHaveLength(written.size);
+    expect(points.map((p) => p.at.getTime())).toEqual([...points.map((p) => p.at.getTime())].sort((a, b) => a - b));
+
+    const end = Date.UTC(2026, 2, 3);
+    // acme's day (Berlin): a1 met, w1 down 12:00–14:00 UTC — two hours in one outage.
+    const acme = await own.db.transaction((tx) =>
+      hurting(tx, { requestTargets: ['P1'], ciTargets: ['web'], from: day2, to: Date.parse('2026-03-03T00:00:00+01:00'), now: end, tenant: 'acme', limit: 25 }),
+    );
+    expect(acme).toEqual({ tickets: [], ticketsTotal: 0, cis: [{ ciId: 'w1', serviceTargetId: 'web', downSeconds: 7200, outages: 1 }] });
+    // globex's day (UTC): g1 missed its hour (due 10:00, resolved 15:00); w1 is acme's.
+    const globex = await own.db.transaction((tx) =>
+      hurting(tx, { requestTargets: ['P1'], ciTargets: ['web'], from: Date.UTC(2026, 2, 2), to: end, now: end, tenant: 'globex', limit: 25 }),
+    );
+    expect(globex).toEqual({
+      tickets: [{ ticketId: 'g1', serviceTargetId: 'P1', status: 'Missed', resultAt: '2026-03-02T10:00:00.000Z', impactCost: 300 }],
+      ticketsTotal: 1,
+      cis: [],
+    });
+  } finally {
+    await own.close();
+  }
 });

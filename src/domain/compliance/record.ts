@@ -15,6 +15,7 @@ import type { CiGoalDefinition } from '../definitions';
 import { rangeFor, type AgreementDefinition, type ContractDefinition, type ReviewPeriod } from './agreements';
 import type { CiSide, CiSegmentFact, RequestFact } from './facts';
 import { dayStart, localIso, periodOf, type Period } from './periods';
+import { statusFor, type ComplianceStatus } from './status';
 
 /** What compliance needs of a service target. */
 export interface TargetInfo {
@@ -210,7 +211,7 @@ export interface Tail {
 
 // ── the record at an instant ───────────────────────────────────────────────────────────────────
 
-export type ComplianceStatus = 'Compliant' | 'AtRisk' | 'Breached';
+export type { ComplianceStatus };
 
 export interface TargetView {
   serviceTargetId: string;
@@ -265,11 +266,7 @@ export interface ComplianceRecordView {
 export const round9 = (x: number) => Math.round(x * 1e9) / 1e9;
 
 export function statusOf(agreement: AgreementDefinition, percent: number | null): ComplianceStatus | null {
-  if (percent === null) return null;
-  const { target, atRisk } = agreement.compliance;
-  if (percent < target) return 'Breached';
-  if (atRisk !== undefined && percent < atRisk) return 'AtRisk';
-  return 'Compliant';
+  return statusFor(agreement.compliance, percent);
 }
 
 interface Figures {

@@ -3,6 +3,7 @@ import { download, get } from '../api';
 import { PercentChart, type ChartInput } from '../chart';
 import { badge, day, href, html, money, pct, seconds, when } from '../html';
 import type { Page, Params } from '../main';
+import { statusFor } from '../../../domain/compliance/status';
 import type { AgreementPageDoc, RecordView, Status } from '../types';
 
 type Range = AgreementPageDoc['agreement']['penalties'][number];
@@ -24,13 +25,8 @@ function chartInput(doc: AgreementPageDoc): ChartInput | null {
   };
 }
 
-function statusOfAmended(r: RecordView, a: AgreementPageDoc['agreement']): Status | null {
-  const p = r.amendedPercent ?? r.percent;
-  if (p === null) return null;
-  if (p < a.compliance.target) return 'Breached';
-  if (a.compliance.atRisk !== null && p < a.compliance.atRisk) return 'AtRisk';
-  return 'Compliant';
-}
+/** The status of the percent the page shows (the amended one where a late fact amended the record). */
+const shownStatus = (r: RecordView, a: AgreementPageDoc['agreement']): Status | null => statusFor(a.compliance, r.amendedPercent ?? r.percent);
 
 function periodParam(r: RecordView, zone: string): string {
   // The period's first day in the agreement's zone (YYYY-MM-DD).
@@ -74,12 +70,12 @@ export const agreementPage: Page<AgreementPageDoc> = {
       }
       ${
         r
-          ? html`<section class="card record row-${statusOfAmended(r, a) ?? 'none'}" aria-labelledby="record-h">
+          ? html`<section class="card record row-${shownStatus(r, a) ?? 'none'}" aria-labelledby="record-h">
                 <h2 id="record-h">
                   ${r.reviewPeriod} ${day(r.periodStart, zone)} – ${day(r.periodEnd, zone)}
                   ${r.closed ? html`<span class="muted">(closed)</span>` : html`<span class="muted">(open)</span>`}
                 </h2>
-                <div class="headline"><span class="big" id="record-percent">${pct(shown)}</span> ${badge(statusOfAmended(r, a))}</div>
+                <div class="headline"><span class="big" id="record-percent">${pct(shown)}</span> ${badge(shownStatus(r, a))}</div>
                 <dl class="facts">
                   ${
                     r.forecast
@@ -264,7 +260,7 @@ export const agreementPage: Page<AgreementPageDoc> = {
                     </th>
                     <td>${x.reviewPeriod}</td>
                     <td class="num">${pct(x.amendedPercent ?? x.percent)}</td>
-                    <td>${badge(statusOfAmended(x, a))}</td>
+                    <td>${badge(shownStatus(x, a))}</td>
                     <td class="num">${x.closed ? money(x.amendedPenalty ?? x.penalty) : '—'}</td>
                     <td class="num">${x.closed ? money(x.amendedReward ?? x.reward) : '—'}</td>
                     <td>${x.amendedAt ? html`${when(x.amendedAt, zone)} (was ${pct(x.percent)})` : ''}</td>
