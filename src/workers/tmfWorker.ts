@@ -23,4 +23,4 @@ export async function createTmfWorker(opts: {
   });
 }
 
-const ACTIVITIES_PER_CONNECTION = 4;
+export const ACTIVITIES_PER_CONNECTION = 4;

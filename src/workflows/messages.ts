@@ -16,7 +16,7 @@ import type { Ticket, TicketValue } from '../domain/ticket';
  * step through a `patched()` marker. A number in the input costs nothing per run, where a marker
  * costs two history events (the marker and a search-attribute upsert of TemporalChangeVersion).
  */
-export const TICKET_RUN_RELEASE = 4;
+export const TICKET_RUN_RELEASE = 5;
 
 /** The full new snapshot of a ticket. Sent with signal-with-start by `slm ticket upsert`. */
 export const upsertTicketSignal = defineSignal<[Ticket]>('upsertTicket');

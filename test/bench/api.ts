@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- api [--changes 1000] [--rounds 3] [--rate 100] [--seconds 60] [--overload-seconds 30]`
+ * `npm run bench -- api [--changes 1000] [--rounds 3] [--rate 100] [--seconds 60] [--overload-seconds 30] [--api in-process|process]`
  *
- * The HTTP API on the benchmark stack (dev server, PostgreSQL, emulator, both workers, the API
- * in-process as `npm start` runs it):
+ * The HTTP API on the benchmark stack (dev server, PostgreSQL, emulator, both workers), the API
+ * in-process as `npm start` runs it, or with `--api process` in a process of its own as a fleet runs
+ * it (`src/workers/api.ts`; the workers and this client stay in this process, on the same cores):
  *  1. sustained ingest: `--changes` ticket snapshots POSTed through the API (32 in flight, each
  *     answered 202) against the same number sent by the Temporal client directly (signal-with-start,
  *     32 in flight), alternating, `--rounds` times, each timed until every change is applied (its
@@ -14,7 +15,10 @@
  *     answered (202 or 429, no 5xx, no timeout), every accepted change applied exactly once, the
  *     process's memory.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request, Agent } from 'undici';
 import { count, like } from 'drizzle-orm';
@@ -23,7 +27,8 @@ import { loadTokens } from '../../src/api/auth';
 import { upsertTicket } from '../../src/client/tickets';
 import { tickets } from '../../src/db/schema';
 import { createLog } from '../../src/telemetry/log';
-import { median, percentile, pool, startBenchStack } from './stack';
+import { freePort } from '../../src/infra/process';
+import { median, percentile, pool, startBenchStack, type BenchStack } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 const TOKEN = 'bench-api-token-0123456789abcdef';
@@ -37,6 +42,7 @@ export async function main(argv: string[]): Promise<void> {
       rate: { type: 'string', default: '100' },
       seconds: { type: 'string', default: '60' },
       'overload-seconds': { type: 'string', default: '30' },
+      api: { type: 'string', default: 'in-process' },
     },
   });
   const n = Number(values.changes);
@@ -45,20 +51,12 @@ export async function main(argv: string[]): Promise<void> {
   const seconds = Number(values.seconds);
   const overloadSeconds = Number(values['overload-seconds']);
   if (![n, rounds, rate, seconds, overloadSeconds].every((x) => Number.isFinite(x) && x > 0)) throw new Error('every option takes a positive number');
+  if (values.api !== 'in-process' && values.api !== 'process') throw new Error(`--api takes in-process or process, not ${values.api}`);
 
   const stack = await startBenchStack({ log: say });
   const { client, config, db, emulator } = stack;
-  const { tokens } = loadTokens({ SLM_API_TOKEN: TOKEN, SLM_API_TOKENS_FILE: undefined, SLM_DATA_DIR: os.tmpdir() }, { devToken: false });
-  const app = await buildApi({
-    ports: { temporal: async () => client, db: async () => db, settings: config },
-    tokens,
-    maxInflight: config.SLM_API_MAX_INFLIGHT,
-    maxPending: config.SLM_API_MAX_PENDING,
-    idempotencyTtlSeconds: 86400,
-    log: createLog('text', () => undefined),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const api = values.api === 'process' ? await apiProcess(stack.dev.address, stack.databaseUrl) : await apiInProcess(stack);
+  const base = api.url;
   // More connections than the API's in-flight bound, as many webhook senders would open: the bound, not the client, decides.
   const agent = new Agent({ connections: 4096, keepAliveTimeout: 30_000 });
   const post = async (body: unknown): Promise<{ status: number; ms: number }> => {
@@ -101,7 +99,7 @@ export async function main(argv: string[]): Promise<void> {
   };
 
   try {
-    say(`api benchmark: ${n} changes per round, ${rounds} rounds; ${os.cpus().length} cores; API ${base}, in-flight bound ${config.SLM_API_MAX_INFLIGHT}`);
+    say(`api benchmark: ${n} changes per round, ${rounds} rounds; ${os.cpus().length} cores; API ${base} (${values.api}), in-flight bound ${config.SLM_API_MAX_INFLIGHT}`);
 
     // 1. Sustained ingest, API vs the client directly. A state outside SNOW's active states keeps
     // the tmf side out of it: this compares the two ways in, on the same server and workers.
@@ -189,7 +187,8 @@ export async function main(argv: string[]): Promise<void> {
     // problem, so what is measured is the API and the workflows taking them in).
     const offered = Math.round(median(apiRates) * 5);
     const total = offered * overloadSeconds;
-    const rss0 = process.memoryUsage().rss;
+    const rss = () => process.memoryUsage().rss + api.rss();
+    const rss0 = rss();
     let rssPeak = rss0;
     const statuses = new Map<string, number>();
     const accepted: string[] = [];
@@ -209,13 +208,13 @@ export async function main(argv: string[]): Promise<void> {
           (err: Error) => void statuses.set(`error ${err.name}`, (statuses.get(`error ${err.name}`) ?? 0) + 1),
         ),
       );
-      if (i % 100 === 0) rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      if (i % 100 === 0) rssPeak = Math.max(rssPeak, rss());
     }
     await Promise.all(inflight);
-    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    rssPeak = Math.max(rssPeak, rss());
     say(
       `overload: ${total} changes offered at ${offered}/s (5× the sustained ingest rate) for ${overloadSeconds} s: answers ${[...statuses].map(([s, k]) => `${k}×${s}`).join(', ')}; ` +
-        `memory of the process (API, workers, client) ${Math.round(rss0 / 2 ** 20)} → peak ${Math.round(rssPeak / 2 ** 20)} MiB`,
+        `memory of the processes (API, workers, client) ${Math.round(rss0 / 2 ** 20)} → peak ${Math.round(rssPeak / 2 ** 20)} MiB`,
     );
     await waitRows('OV-', accepted.length);
     // Exactly once: each accepted change is one signal in its ticket's history (a sample of 100).
@@ -228,8 +227,73 @@ export async function main(argv: string[]): Promise<void> {
     const rows = await rowsLike('OV-');
     say(`overload: ${accepted.length} accepted, ${rows} tickets stored (each accepted one, no other); ${once}/${sample.length} sampled histories hold their change exactly once`);
   } finally {
-    await app.close();
+    await api.close();
     await agent.close();
     await stack.stop();
   }
+}
+
+interface BenchApi {
+  url: string;
+  /** Resident memory of the API when it runs in a process of its own (0 in-process: counted with this one). */
+  rss(): number;
+  close(): Promise<void>;
+}
+
+/** The API in this process, as `npm start` runs it beside the workers. */
+async function apiInProcess(stack: BenchStack): Promise<BenchApi> {
+  const { tokens } = loadTokens({ SLM_API_TOKEN: TOKEN, SLM_API_TOKENS_FILE: undefined, SLM_DATA_DIR: os.tmpdir() }, { devToken: false });
+  const app = await buildApi({
+    ports: { temporal: async () => stack.client, db: async () => stack.db, settings: stack.config },
+    tokens,
+    maxInflight: stack.config.SLM_API_MAX_INFLIGHT,
+    maxPending: stack.config.SLM_API_MAX_PENDING,
+    idempotencyTtlSeconds: 86400,
+    log: createLog('text', () => undefined),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}`, rss: () => 0, close: () => app.close() };
+}
+
+/** The API as a fleet runs it: `src/workers/api.ts` in a process of its own, on the same server and database. */
+async function apiProcess(temporalAddress: string, databaseUrl: string): Promise<BenchApi> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporalAddress,
+    DATABASE_URL: databaseUrl,
+    SLM_API_TOKEN: TOKEN,
+    SLM_API_HOST: '127.0.0.1',
+    SLM_API_PORT: String(port),
+  };
+  delete env.SLM_API_TOKENS_FILE;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', '..', 'src', 'workers', 'api.ts')], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the api process exited with ${child.exitCode} at start`);
+    if (Date.now() > deadline) throw new Error('the api process did not answer /healthz within 60 s');
+    const ok = await request(`${url}/healthz`).then(
+      (r) => r.body.dump().then(() => r.statusCode === 200),
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    rss: () => {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../src/config';
 import { migrateDb, openDb, type DbHandle } from '../../src/db/client';
 import { parseDefinitions } from '../../src/domain/definitions';
@@ -28,6 +28,8 @@ export interface BenchStack {
   client: Client;
   emulator: Emulator;
   dev: DevServer;
+  /** The workflow bundle the slm worker runs (for peers that host workflows on workers of their own). */
+  bundle: WorkflowBundle;
   postgresPort: number;
   /** Statements the workers' database pool has sent so far. */
   statements(): number;
@@ -76,6 +78,7 @@ export async function startBenchStack(opts: {
     client: new Client({ connection }),
     emulator,
     dev,
+    bundle,
     postgresPort: pg.port,
     statements: () => statements,
     databaseUrl: pg.url,
@@ -214,4 +217,32 @@ function restartable(create: () => Promise<Worker>): { pause: () => Promise<void
       current = { worker, running: worker.run() };
     },
   };
+}
+
+/** CPU seconds used so far by the processes named `temporal` (the dev server) and `postgres`, and by this process. */
+export function cpuSeconds(): { server: number; postgres: number; self: number } {
+  const tick = 100; // USER_HZ on Linux
+  const out = { server: 0, postgres: 0, self: 0 };
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime + stime, and cutime + cstime: a PostgreSQL backend that exited is counted in its postmaster's.
+    const used = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / tick;
+    if (Number(pid) === process.pid) out.self += used;
+    else if (comm === 'temporal') out.server += used;
+    else if (comm === 'postgres') out.postgres += used;
+  }
+  return out;
+}
+
+/** CPU milliseconds per item between two `cpuSeconds` readings. */
+export function cpuText(before: ReturnType<typeof cpuSeconds>, after: ReturnType<typeof cpuSeconds>, n: number): string {
+  const ms = (k: keyof typeof before) => (((after[k] - before[k]) * 1000) / n).toFixed(1);
+  return `CPU per item: server ${ms('server')} ms, PostgreSQL ${ms('postgres')} ms, bench process (workers, emulator, client) ${ms('self')} ms`;
 }

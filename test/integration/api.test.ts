@@ -167,7 +167,11 @@ beforeAll(async () => {
   });
   await eventually(async () => (stack.output().includes('ready in') ? true : undefined), 120000, `embedded start (output: ${stack.output()})`);
   base = `http://127.0.0.1:${apiPort}`;
-  connection = await Connection.connect({ address: `127.0.0.1:${fresh.ports.temporal}` });
+  // A busy machine may be slow to answer the first connection; if the stack died instead, say how, with its output.
+  connection = await Connection.connect({ address: `127.0.0.1:${fresh.ports.temporal}`, connectTimeout: 30_000 }).catch((err: Error) => {
+    const how = stack.child.exitCode === null ? 'still runs' : `exited with ${stack.child.exitCode}`;
+    throw new Error(`${err.message} (Temporal of the embedded stack, which ${how}); its output:\n${stack.output()}`);
+  });
   temporal = new Client({ connection });
 }, 180000);
 

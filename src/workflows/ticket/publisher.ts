@@ -41,6 +41,12 @@ export class Publisher {
     this.t.rejectedChanged = false;
   }
 
+  /** Saves the state and publishes the search attributes. */
+  async publish(): Promise<void> {
+    await this.save();
+    this.searchAttributes();
+  }
+
   /** Search attributes: each upsert is a visibility write on the server, so only a change is sent. */
   searchAttributes(): void {
     const s = this.t.state;

@@ -3,14 +3,77 @@
  * domain/snow/snowCycle's, the calls are the tmf activities. A final failure of a call (a 4xx from SNOW) is
  * kept on the ticket and the next change tries again; retryable failures are retried by Temporal.
  */
-import { ActivityFailure, log } from '@temporalio/workflow';
+import { ActivityFailure, condition, log } from '@temporalio/workflow';
 import { noteDeviceEvent, remoteFields, remoteUpdate, snowCycle, writeBackAction, writeBackKey, type SnowAnswer, type SnowRequest } from '../../domain/snow/snowCycle';
 import type { Ticket, TicketValue } from '../../domain/ticket';
 import type { RemoteProblemChange } from '../messages';
 import type { TicketEntity } from './entity';
 
 export class SnowCycle {
+  /** The cycle in flight beside the main loop (runs of release 5); null when none. */
+  private running: Promise<void> | null = null;
+  /** The instant of a batch that asked for a cycle while one was in flight: the next cycle runs at it. */
+  private askedAt: number | null = null;
+  /** The main loop waits for the answer of the cycle in flight and saves it itself. */
+  private awaited = false;
+  /** SNOW calls made so far (a cycle that makes none is over at once). */
+  private calls = 0;
+
   constructor(private readonly t: TicketEntity) {}
+
+  /** No cycle in flight or asked for: the run may end or continue as new. */
+  idle(): boolean {
+    return this.running === null && this.askedAt === null;
+  }
+
+  /**
+   * Runs of release 5: the SNOW cycle for a batch at `at`, beside the main loop, so that a SNOW
+   * outage (or no tmf worker at all) holds back only SNOW — the run's timers fire, its changes are
+   * applied and saved. With a cycle in flight, the next one is asked for (it sends what changed
+   * meanwhile). The batch's save waits for the answer of a cycle that calls SNOW, so that one save
+   * carries both, as before — but only until the run's next due instant (`until`) or new work comes:
+   * then it saves without it, and the answer is saved by `publish` when it comes. (A bound of its own,
+   * tried first, cost a timer, a workflow task and a save more per ticket whenever the tmf queue had a
+   * backlog longer than the bound.)
+   */
+  async syncBeside(at: number, until: number | null, work: () => boolean, publish: () => Promise<void>): Promise<void> {
+    if (this.running) {
+      this.askedAt = at;
+      return;
+    }
+    const calls = this.calls;
+    this.start(at, publish);
+    const bound = until === null ? undefined : until - Date.now();
+    if (this.calls === calls || (bound !== undefined && bound <= 0)) return;
+    this.awaited = true;
+    try {
+      await condition(() => this.running === null || work(), bound);
+    } finally {
+      this.awaited = false;
+    }
+  }
+
+  private start(at: number, publish: () => Promise<void>): void {
+    const before = this.shown();
+    this.running = (async () => {
+      try {
+        await this.sync(at);
+        // The main loop, if it still waits, saves right after; otherwise the answer is saved here.
+        if (this.shown() !== before && !this.awaited) await publish();
+      } finally {
+        this.running = null;
+        const next = this.askedAt;
+        this.askedAt = null;
+        if (next !== null) this.start(next, publish);
+      }
+    })();
+  }
+
+  /** What a cycle can change of what the run shows and saves. */
+  private shown(): string {
+    const s = this.t.state;
+    return JSON.stringify([s.problem, s.lastError, s.syncClosed]);
+  }
 
   /**
    * Runs domain/snow/snowCycle's cycle for this batch: each call it asks for goes to the tmf activities,
@@ -29,6 +92,7 @@ export class SnowCycle {
       return undefined;
     }
     const tmf = this.t.tmf();
+    this.calls++;
     try {
       if (r.kind === 'create') return { ok: true, ref: await tmf.createServiceProblem(r.ticketId, r.body) };
       if (r.kind === 'alarm') return { ok: true, id: (await tmf.raiseAlarm(r.body)).id };

@@ -84,6 +84,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   const snow = new SnowCycle(t);
   const publisher = new Publisher(t);
   void new ActionRunner(t).run();
+  // Release 5: SNOW calls beside the main loop (a SNOW outage holds back only SNOW); earlier runs
+  // keep waiting for SNOW before each save, for their whole life.
+  const snowBeside = (input.release ?? 0) >= 5;
 
   let quietSince: number | null = null;
   /** The latest business instant recorded (a batch's clock or a timer's instant). */
@@ -95,7 +98,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     // is measured from the save's own clock: firings then land within milliseconds of their instant.
     const now = Math.max(Date.now(), publisher.savedAt);
     const wake = nextWake(t.state.engine);
-    if (t.settled()) quietSince ??= now;
+    // Settled waits for SNOW too: a cycle beside the loop can settle the ticket (its problem resolved).
+    const settled = t.settled() && snow.idle();
+    if (settled) quietSince ??= now;
     else quietSince = null;
     const reopenEnds = quietSince === null ? null : quietSince + t.reopenWindowMs();
     publisher.details(reopenEnds);
@@ -106,7 +111,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
     let changed = false;
     if (!t.hasWorkNow()) {
-      const signalled = await condition(() => t.hasWorkNow(), waitMs);
+      // Woken by work, or (SNOW beside) when a cycle settles or unsettles the ticket (its wait changes)
+      // or ends while the run is due to continue as new.
+      const snowWakes = () => (t.settled() && snow.idle()) !== settled || (snow.idle() && workflowInfo().continueAsNewSuggested);
+      const signalled = await condition(() => t.hasWorkNow() || (snowBeside && snowWakes()), waitMs);
       if (!signalled && wake === null && (quietSince !== null || empty)) break; // reopen window passed, or nothing ever came
       if (!signalled && wake !== null) {
         // How late the timer ran against its instant (a metric: not recorded while replaying).
@@ -149,12 +157,19 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     }
     // A refusal alone is saved too (so `slm ticket show` lists it after the run ends); older runs did not.
     if (changed || (t.rejectedChanged && patched('save-refused-changes'))) {
-      await snow.sync(lastAt ?? Date.now());
-      await publisher.save();
-      publisher.searchAttributes();
+      if (snowBeside)
+        await snow.syncBeside(
+          lastAt ?? Date.now(),
+          nextWake(t.state.engine),
+          () => t.hasWorkNow(),
+          () => publisher.publish(),
+        );
+      else await snow.sync(lastAt ?? Date.now());
+      await publisher.publish();
     }
 
-    if (workflowInfo().continueAsNewSuggested) {
+    // Between SNOW cycles only: a call in flight would lose its answer (only this loop asks for a cycle).
+    if (workflowInfo().continueAsNewSuggested && snow.idle()) {
       // An update waits for its change to be applied: a change that came in meanwhile is applied in
       // the next round (waiting for the handlers alone would wait for ever). With no update waiting,
       // changes still in the inbox travel with the run (a steady stream of signals would otherwise
