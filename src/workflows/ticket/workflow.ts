@@ -111,10 +111,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
 
     let changed = false;
     if (!t.hasWorkNow()) {
-      // Woken by work, or (SNOW beside) when a cycle settles or unsettles the ticket (its wait changes)
-      // or ends while the run is due to continue as new.
-      const snowWakes = () => (t.settled() && snow.idle()) !== settled || (snow.idle() && workflowInfo().continueAsNewSuggested);
-      const signalled = await condition(() => t.hasWorkNow() || (snowBeside && snowWakes()), waitMs);
+      // Woken by work, or (SNOW beside) when a cycle settles or unsettles the ticket: its wait changes.
+      const signalled = await condition(() => t.hasWorkNow() || (snowBeside && (t.settled() && snow.idle()) !== settled), waitMs);
       if (!signalled && wake === null && (quietSince !== null || empty)) break; // reopen window passed, or nothing ever came
       if (!signalled && wake !== null) {
         // How late the timer ran against its instant (a metric: not recorded while replaying).
@@ -168,8 +166,10 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       await publisher.publish();
     }
 
-    // Between SNOW cycles only: a call in flight would lose its answer (only this loop asks for a cycle).
-    if (workflowInfo().continueAsNewSuggested && snow.idle()) {
+    if (workflowInfo().continueAsNewSuggested) {
+      // Between SNOW cycles only: a call in flight would lose its answer. Only this loop asks for a
+      // cycle, so the wait ends (after the one in flight and the one asked for meanwhile, if any).
+      if (!snow.idle()) await condition(() => snow.idle());
       // An update waits for its change to be applied: a change that came in meanwhile is applied in
       // the next round (waiting for the handlers alone would wait for ever). With no update waiting,
       // changes still in the inbox travel with the run (a steady stream of signals would otherwise
