@@ -15,10 +15,12 @@ import type { Ticket, TicketValue } from '../domain/ticket';
  * release at once; runs started before replay their history without them, and switch at their next
  * step through a `patched()` marker. A number in the input costs nothing per run, where a marker
  * costs two history events (the marker and a search-attribute upsert of TemporalChangeVersion).
+ *
+ * Release 5 (SNOW calls beside the main loop, ticket/snowCycle.ts `syncBeside`) is built and replays
+ * (the v0.7 histories), but new runs still start as release 4: under load its continue-as-new with
+ * waiting updates failed once in the suite (engine.test). test/integration/snowOutage.release5.ts is
+ * the test it passes and release 4 fails.
  */
-// Release 5 (SNOW beside the main loop, ticket/snowCycle.ts) is built and replays (v0.7 histories), but
-// new runs still start as release 4: under load its continue-as-new with waiting updates failed once in
-// the suite (engine.test); see test/integration/snowOutage.release5.ts, the test it passes.
 export const TICKET_RUN_RELEASE = 4;
 
 /** The full new snapshot of a ticket. Sent with signal-with-start by `slm ticket upsert`. */

@@ -1,6 +1,6 @@
 /**
  * The shape peer of the e2e and tmf benchmarks: `shapeWorkflow` (src/workflows/echo.ts) has a
- * ticket's shape on Temporal — each change one remote activity on a queue of the tmf worker's five
+ * ticket's shape on Temporal — each change one remote activity on a queue with the tmf worker's
  * slots, its result one search-attribute upsert, a timer between changes — and none of its work.
  * What it reaches on the same server and cores is the floor for any design that makes each SNOW call
  * a remote activity (DESIGN §2.1, the tmf queue).
@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { defaultMaxCachedWorkflows } from '../../src/workers/bundle';
 import { ACTIVITIES_PER_CONNECTION } from '../../src/workers/tmfWorker';
+import { shapeChangeSignal } from '../../src/workflows/echo';
 import { SA } from '../../src/workflows/searchAttributes';
 
 export const SHAPE_QUEUE = 'bench-shape';
@@ -93,7 +94,7 @@ export function startShape(client: Client, taskQueue: string, id: string, change
     workflowId: shapeWorkflowId(id, local),
     taskQueue: local ? LOCAL_SHAPE_QUEUE : taskQueue,
     args: [SHAPE_QUEUE, local],
-    signal: 'shapeChange',
+    signal: shapeChangeSignal,
     signalArgs: [change],
     typedSearchAttributes: [{ key: SA.ticketId, value: id }],
   });
@@ -101,5 +102,5 @@ export function startShape(client: Client, taskQueue: string, id: string, change
 
 /** A later change of a running shape workflow. */
 export function changeShape(client: Client, id: string, change: string, local = false): Promise<void> {
-  return client.workflow.getHandle(shapeWorkflowId(id, local)).signal('shapeChange', change);
+  return client.workflow.getHandle(shapeWorkflowId(id, local)).signal(shapeChangeSignal, change);
 }
