@@ -10,6 +10,7 @@ import {
   definitionsChangedSignal,
   getTicketStatusQuery,
   mergeTicketUpdate,
+  RUN_CONTINUING_AS_NEW,
   TICKET_RUN_RELEASE,
   upsertTicketSignal,
   upsertTicketUpdate,
@@ -56,24 +57,70 @@ export async function upsertTicket(client: Client, s: EngineSettings, ticket: Ti
  * before it reaches history, and the call returns once the change is measured.
  */
 export async function upsertTicketChecked(client: Client, s: EngineSettings, ticket: Ticket): Promise<UpsertResult> {
-  return resendUnprocessed(() =>
+  return sendToTicket(ticket.id, () =>
     client.workflow.executeUpdateWithStart(upsertTicketUpdate, { args: [ticket], startWorkflowOperation: startOperation(ticket.id, s, ticketSummary(ticket)) }),
   );
 }
 
 /**
- * An update that reaches a run in the task where it continues as new is refused by the server
- * ("wasn't processed by worker"): it was never accepted, so nothing of it is in any history, and it
- * is sent again (to the new run). Anything else is the caller's.
+ * Why the server may refuse an update that never entered any history, so that sending it again
+ * (under a new update id) cannot apply a change twice:
+ * - it reached a run in the task where the run continued as new ("wasn't processed by worker");
+ * - the ticket already had `history.maxInFlightUpdates` (10 by default) updates in flight, and the
+ *   client's own retries of that RESOURCE_EXHAUSTED ran out (many callers changing one ticket at once);
+ * - the workflow task it was delivered in failed or timed out before the run accepted it (a worker
+ *   under load: "unexpected workflow task failure");
+ * - the run closed (continued as new) before accepting it, twice in a row;
+ * - the run's validator refused it because the run is about to continue as new (RUN_CONTINUING_AS_NEW).
+ * Anything else (a refused change, an update that failed in the workflow) is the caller's.
  */
-async function resendUnprocessed<T>(send: () => Promise<T>): Promise<T> {
+const RESENDABLE = [
+  "wasn't processed by worker",
+  'in-flight updates has been reached',
+  'due to unexpected workflow task failure',
+  'workflow update was aborted',
+  RUN_CONTINUING_AS_NEW,
+];
+
+/**
+ * Updates this process has in flight to one ticket at most. The server admits at most
+ * `history.maxInFlightUpdates` (10 by default) per run, and each update it refuses over that limit
+ * also drops the run's cached state, and with it the workflow task the run's worker is busy with: under
+ * a steady stream of such refusals the ticket's workflow never completes a task again (seen with 25
+ * callers on one ticket and a busy worker). So callers in this process queue here instead, leaving
+ * room for another process's.
+ */
+export const UPDATES_IN_FLIGHT_PER_TICKET = 6;
+
+const inFlight = new Map<string, { count: number; waiting: Array<() => void> }>();
+
+async function withTicketSlot<T>(ticketId: string, send: () => Promise<T>): Promise<T> {
+  let slot = inFlight.get(ticketId);
+  if (!slot) inFlight.set(ticketId, (slot = { count: 0, waiting: [] }));
+  if (slot.count >= UPDATES_IN_FLIGHT_PER_TICKET) await new Promise<void>((r) => slot.waiting.push(r));
+  else slot.count++;
+  try {
+    return await send();
+  } finally {
+    // The slot passes to the next caller waiting, or is given back.
+    const next = slot.waiting.shift();
+    if (next) next();
+    else if (--slot.count === 0) inFlight.delete(ticketId);
+  }
+}
+
+/**
+ * Sends an update to ticket `ticketId` (through this process's slots for it), again while the server
+ * refused it for one of the reasons above (at most 40 times: about half a minute).
+ */
+export async function sendToTicket<T>(ticketId: string, send: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await send();
+      return await withTicketSlot(ticketId, send);
     } catch (err) {
       const text = `${(err as Error)?.message ?? ''} ${(err as { cause?: Error }).cause?.message ?? ''}`;
-      if (attempt >= 10 || !/wasn't processed by worker/.test(text)) throw err;
-      await new Promise((r) => setTimeout(r, 50 * attempt));
+      if (attempt >= 40 || !RESENDABLE.some((reason) => text.includes(reason))) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * attempt) * (0.5 + Math.random())));
     }
   }
 }
@@ -84,7 +131,7 @@ async function resendUnprocessed<T>(send: () => Promise<T>): Promise<T> {
  * merges onto the ticket saved last, or onto `{id}` for a new one). Returns once measured.
  */
 export async function mergeTicketChecked(client: Client, s: EngineSettings, ticketId: string, patch: Record<string, TicketValue>): Promise<UpsertResult> {
-  return resendUnprocessed(() =>
+  return sendToTicket(ticketId, () =>
     client.workflow.executeUpdateWithStart(mergeTicketUpdate, { args: [patch], startWorkflowOperation: startOperation(ticketId, s, `Ticket ${ticketId}`) }),
   );
 }
@@ -94,7 +141,7 @@ export async function mergeTicketChecked(client: Client, s: EngineSettings, tick
  * history and will be applied in order) instead of once it is measured: the API's 202.
  */
 export async function sendPatch(client: Client, s: EngineSettings, ticketId: string, patch: Record<string, TicketValue>): Promise<{ workflowId: string }> {
-  await resendUnprocessed(() =>
+  await sendToTicket(ticketId, () =>
     client.workflow.startUpdateWithStart(mergeTicketUpdate, {
       args: [patch],
       waitForStage: WorkflowUpdateStage.ACCEPTED,

@@ -16,12 +16,10 @@ import type { Ticket, TicketValue } from '../domain/ticket';
  * step through a `patched()` marker. A number in the input costs nothing per run, where a marker
  * costs two history events (the marker and a search-attribute upsert of TemporalChangeVersion).
  *
- * Release 5 (SNOW calls beside the main loop, ticket/snowCycle.ts `syncBeside`) is built and replays
- * (the v0.7 histories), but new runs still start as release 4: under load its continue-as-new with
- * waiting updates failed once in the suite (engine.test). test/integration/snowOutage.release5.ts is
- * the test it passes and release 4 fails.
+ * Release 5: SNOW calls beside the main loop (ticket/snowCycle.ts `syncBeside`), so a SNOW outage
+ * holds back only SNOW; test/integration/snowOutage.test.ts passes with it and fails with release 4.
  */
-export const TICKET_RUN_RELEASE = 4;
+export const TICKET_RUN_RELEASE = 5;
 
 /** The full new snapshot of a ticket. Sent with signal-with-start by `slm ticket upsert`. */
 export const upsertTicketSignal = defineSignal<[Ticket]>('upsertTicket');
@@ -46,6 +44,14 @@ export const upsertTicketUpdate = defineUpdate<UpsertResult, [Ticket]>('upsertTi
  * whose result is not a valid ticket is rejected with the reason.
  */
 export const mergeTicketUpdate = defineUpdate<UpsertResult, [Record<string, TicketValue>]>('mergeTicket');
+
+/**
+ * Why an update is refused (before it is accepted, so it leaves no trace in history) by a run about
+ * to continue as new: the run answers the updates it has accepted and takes no more, or a steady
+ * stream of changes would keep it from ever reaching a moment with none waiting. Callers send the
+ * change again (`src/client/tickets.ts` does), and it reaches the next run.
+ */
+export const RUN_CONTINUING_AS_NEW = 'the ticket run is continuing as new; send the change again';
 
 /** A change the workflow refused, with when and why (`slm ticket show` lists them). */
 export interface RejectedChange {

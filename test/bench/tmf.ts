@@ -14,12 +14,18 @@
  *    is bounded by the whole pipeline (server, workflow tasks, database) on this machine.
  * 3. Latency: tickets upserted at `--rate` per second; prints p50 and p99 of the time from upsert
  *    to problem created in SNOW (the seed's connector polls every 60 s).
+ *
+ * `--tmf process` runs the tmf worker as a fleet runs it, in a process of its own
+ * (`src/workers/tmf.ts`, slots leased in PostgreSQL), on the same cores; the slm worker, the emulator
+ * and the client stay in the benchmark's process. The default runs both workers in one process, as
+ * `npm start` does.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { and, count, isNotNull, like } from 'drizzle-orm';
 import { upsertTicket } from '../../src/client/tickets';
 import { complianceChanges, tickets } from '../../src/db/schema';
+import { startTmfProcess, type TmfProcess } from '../support/tmfFleet';
 import { shapeWorkflowId, startShape, startShapeWorker } from './shape';
 import { median, percentile, pool, startBenchStack } from './stack';
 
@@ -33,8 +39,11 @@ export async function main(argv: string[]): Promise<void> {
       latency: { type: 'string', default: '50' },
       rate: { type: 'string', default: '20' },
       rounds: { type: 'string', default: '3' },
+      tmf: { type: 'string', default: 'embedded' },
     },
   });
+  if (values.tmf !== 'embedded' && values.tmf !== 'process') throw new Error(`--tmf must be embedded or process, not ${values.tmf}`);
+  const tmfInProcess = values.tmf === 'process';
   const n = Number(values.tickets);
   const latencyMs = Number(values.latency);
   const rate = Number(values.rate);
@@ -42,6 +51,27 @@ export async function main(argv: string[]): Promise<void> {
 
   const stack = await startBenchStack({ faults: { latencyMs }, log: say });
   const { config, client, emulator } = stack;
+  /** The tmf worker's own process (`--tmf process`), while one runs. */
+  let tmfProcess: TmfProcess | null = null;
+  const pauseTmf = async () => {
+    if (!tmfInProcess) return stack.pauseTmf();
+    await tmfProcess?.stop();
+    tmfProcess = null;
+  };
+  const resumeTmf = async () => {
+    if (!tmfInProcess) return stack.resumeTmf();
+    tmfProcess ??= startTmfProcess({
+      TEMPORAL_ADDRESS: stack.dev.address,
+      DATABASE_URL: stack.databaseUrl,
+      SNOW_BASE_URL: emulator.url,
+      SNOW_USERNAME: config.SNOW_USERNAME,
+      SNOW_PASSWORD: config.SNOW_PASSWORD,
+    });
+  };
+  if (tmfInProcess) {
+    await stack.pauseTmf(); // only the worker process serves the tmf queue
+    await resumeTmf();
+  }
   try {
     const bound = config.TMF_MAX_CONCURRENT / (latencyMs / 1000);
     // Creation instants by ticket id, in one map per id prefix (`TA1-`, `TE-`, …), read from the
@@ -63,7 +93,8 @@ export async function main(argv: string[]): Promise<void> {
     };
 
     say(
-      `tmf benchmark: ${config.TMF_MAX_CONCURRENT} connections to SNOW, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per round, ${rounds} rounds; ${os.cpus().length} cores`,
+      `tmf benchmark: ${config.TMF_MAX_CONCURRENT} connections to SNOW, emulator latency ${latencyMs} ms → bound ${bound.toFixed(0)} creates/s; ${n} tickets per round, ${rounds} rounds; ${os.cpus().length} cores; ` +
+        (tmfInProcess ? 'the tmf worker in a process of its own (as a fleet runs it)' : 'both workers in one process (as npm start runs them)'),
     );
     /**
      * The compliance run has counted every measurement saved so far (its change feed is empty): the
@@ -81,7 +112,7 @@ export async function main(argv: string[]): Promise<void> {
      */
     const drain = async (prefix: string, alone: boolean): Promise<{ rate: number; seconds: number }> => {
       const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
-      await stack.pauseTmf();
+      await pauseTmf();
       await pool(ids, 32, (id) => upsertTicket(client, config, { id, priority: 2, state: 'New' }));
       // Every workflow has reached its creation: the activity is scheduled and waits for a slot.
       await pool(ids, 32, async (id) => {
@@ -90,7 +121,7 @@ export async function main(argv: string[]): Promise<void> {
       });
       await complianceCounted();
       if (alone) await stack.pauseSlm();
-      await stack.resumeTmf();
+      await resumeTmf();
       while (created(prefix).size < n) await new Promise((r) => setTimeout(r, 20));
       if (alone) await stack.resumeSlm();
       // The next drain starts on a quiet machine: every workflow has recorded its problem.
@@ -204,6 +235,7 @@ export async function main(argv: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, 3000)); // the next run starts on a quiet pipeline
     }
   } finally {
+    await (tmfProcess as TmfProcess | null)?.kill();
     await stack.stop();
   }
 }

@@ -39,6 +39,8 @@ export class TicketEntity {
   definitionsDirty: boolean;
   /** A refusal not yet saved to the database. */
   rejectedChanged = false;
+  /** The run is about to continue as new: its update validators refuse new changes (see RUN_CONTINUING_AS_NEW). */
+  closing = false;
   defs: LoadedDefinitions | null = null;
   /** The definitions being replaced, while a definitions change is applied. */
   previousDefs: LoadedDefinitions | null = null;

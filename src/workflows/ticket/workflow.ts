@@ -20,6 +20,7 @@ import { waitFor } from '../../domain/request/ticketLifecycle';
 import {
   definitionsChangedSignal,
   getTicketStatusQuery,
+  RUN_CONTINUING_AS_NEW,
   mergeTicketUpdate,
   remoteProblemChangedSignal,
   TICKET_RUN_RELEASE,
@@ -51,7 +52,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       return { ticketId: t.ticketId, measurements: t.views(Date.now()), ticket: t.state.engine.ticket };
     },
     // Runs before the update is accepted: a rejected update never enters history.
-    { validator: (raw) => void t.validTicket(raw) },
+    { validator: (raw) => void (refuseWhileClosing(t), t.validTicket(raw)) },
   );
   setHandler(
     mergeTicketUpdate,
@@ -65,7 +66,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
       }
       return { ticketId: t.ticketId, measurements: t.views(Date.now()), ticket: t.state.engine.ticket };
     },
-    { validator: (raw) => void parseTicketPatch(raw, t.ticketId) },
+    { validator: (raw) => void (refuseWhileClosing(t), parseTicketPatch(raw, t.ticketId)) },
   );
   setHandler(remoteProblemChangedSignal, (change) => void t.remote.push(change));
   setHandler(definitionsChangedSignal, () => void (t.definitionsDirty = true));
@@ -167,6 +168,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     }
 
     if (workflowInfo().continueAsNewSuggested) {
+      // No new updates from here on (they go to the next run), so the ones accepted all finish.
+      t.closing = true;
       // Between SNOW cycles only: a call in flight would lose its answer. Only this loop asks for a
       // cycle, so the wait ends (after the one in flight and the one asked for meanwhile, if any).
       if (!snow.idle()) await condition(() => snow.idle());
@@ -181,6 +184,11 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     }
   }
   await condition(allHandlersFinished);
+}
+
+/** A validator's refusal while the run is about to continue as new (validators do not run on replay). */
+function refuseWhileClosing(t: TicketEntity): void {
+  if (t.closing) throw ApplicationFailure.create({ type: 'RunContinuingAsNew', message: RUN_CONTINUING_AS_NEW, nonRetryable: true });
 }
 
 /** The state saved by the ticket's last run (a reopen after the run completed), or a new ticket's. */
