@@ -7,7 +7,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { COMPLIANCE_WORKFLOW_ID, complianceChangedSignal } from '../workflows/messages';
+import { complianceWake } from '../client/compliance';
 
 export interface ComplianceNudger {
   poke(): void;
@@ -25,13 +25,7 @@ export function complianceNudger(gapMs = 100): ComplianceNudger {
   async function send(): Promise<void> {
     sending = true;
     try {
-      await client!.workflow.signalWithStart('complianceWorkflow', {
-        workflowId: COMPLIANCE_WORKFLOW_ID,
-        taskQueue,
-        args: [{}],
-        signal: complianceChangedSignal,
-        signalArgs: [],
-      });
+      await client!.workflow.signalWithStart('complianceWorkflow', complianceWake(taskQueue));
     } catch {
       // The next save pokes again; the feed keeps what changed meanwhile.
     } finally {

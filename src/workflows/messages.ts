@@ -18,8 +18,10 @@ import type { Ticket, TicketValue } from '../domain/ticket';
  *
  * Release 5: SNOW calls beside the main loop (ticket/snowCycle.ts `syncBeside`), so a SNOW outage
  * holds back only SNOW; test/integration/snowOutage.test.ts passes with it and fails with release 4.
+ * Release 6: one timer for the run's next instant while that instant stays (ticket/waits.ts), shared
+ * by the wait for SNOW's answer and the sleep after it.
  */
-export const TICKET_RUN_RELEASE = 5;
+export const TICKET_RUN_RELEASE = 6;
 
 /** The full new snapshot of a ticket. Sent with signal-with-start by `slm ticket upsert`. */
 export const upsertTicketSignal = defineSignal<[Ticket]>('upsertTicket');
@@ -141,6 +143,13 @@ export const getCiStatusQuery = defineQuery<CiStatusView>('getCiStatus');
 // ── compliance (DESIGN §4.8) ────────────────────────────────────────────────────────────────────
 
 /** The one compliance run of a namespace. */
+/**
+ * The compliance run's workflow task timeout. Its tick is a local activity inside a workflow task, and
+ * under load (a backlog of saved measurements, a busy worker) a tick ran past the default 10 s: the
+ * task timed out, its result was lost and the tick ran again.
+ */
+export const COMPLIANCE_WORKFLOW_TASK_TIMEOUT = '1 minute';
+
 export const COMPLIANCE_WORKFLOW_ID = 'compliance';
 
 /** Measurements were saved (or definitions applied): the compliance run counts them. No payload: the feed in PostgreSQL holds what changed. */

@@ -3,11 +3,12 @@
  * domain/snow/snowCycle's, the calls are the tmf activities. A final failure of a call (a 4xx from SNOW) is
  * kept on the ticket and the next change tries again; retryable failures are retried by Temporal.
  */
-import { ActivityFailure, condition, log } from '@temporalio/workflow';
+import { ActivityFailure, log } from '@temporalio/workflow';
 import { noteDeviceEvent, remoteFields, remoteUpdate, snowCycle, writeBackAction, writeBackKey, type SnowAnswer, type SnowRequest } from '../../domain/snow/snowCycle';
 import type { Ticket, TicketValue } from '../../domain/ticket';
 import type { RemoteProblemChange } from '../messages';
 import type { TicketEntity } from './entity';
+import type { Waits } from './waits';
 
 export class SnowCycle {
   /** The cycle in flight beside the main loop (runs of release 5); null when none. */
@@ -36,18 +37,19 @@ export class SnowCycle {
    * tried first, cost a timer, a workflow task and a save more per ticket whenever the tmf queue had a
    * backlog longer than the bound.)
    */
-  async syncBeside(at: number, until: number | null, work: () => boolean, publish: () => Promise<void>): Promise<void> {
+  async syncBeside(at: number, until: number | null, work: () => boolean, publish: () => Promise<void>, waits: Waits): Promise<void> {
     if (this.running) {
       this.askedAt = at;
       return;
     }
     const calls = this.calls;
     this.start(at, publish);
-    const bound = until === null ? undefined : until - Date.now();
-    if (this.calls === calls || (bound !== undefined && bound <= 0)) return;
+    const now = Date.now();
+    if (this.calls === calls || (until !== null && until <= now)) return;
     this.awaited = true;
     try {
-      await condition(() => this.running === null || work(), bound);
+      // The instant coming is the main loop's to act on: it waits again at once and sees it.
+      await waits.until(() => this.running === null || work(), until, now, true);
     } finally {
       this.awaited = false;
     }

@@ -34,6 +34,7 @@ import { EngineDriver } from './engineDriver';
 import { TicketEntity } from './entity';
 import { Publisher } from './publisher';
 import { SnowCycle } from './snowCycle';
+import { Waits } from './waits';
 import type { CarriedState, TicketWorkflowInput } from './types';
 
 /** A run that never received a ticket (its only change was refused) completes after this. */
@@ -88,6 +89,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   // Release 5: SNOW calls beside the main loop (a SNOW outage holds back only SNOW); earlier runs
   // keep waiting for SNOW before each save, for their whole life.
   const snowBeside = (input.release ?? 0) >= 5;
+  // Release 6: one timer for the run's next instant while it stays (ticket/waits.ts).
+  const waits = new Waits((input.release ?? 0) >= 6);
 
   let quietSince: number | null = null;
   /** The latest business instant recorded (a batch's clock or a timer's instant). */
@@ -113,7 +116,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
     let changed = false;
     if (!t.hasWorkNow()) {
       // Woken by work, or (SNOW beside) when a cycle settles or unsettles the ticket: its wait changes.
-      const signalled = await condition(() => t.hasWorkNow() || (snowBeside && (t.settled() && snow.idle()) !== settled), waitMs);
+      const ready = () => t.hasWorkNow() || (snowBeside && (t.settled() && snow.idle()) !== settled);
+      const signalled = await waits.until(ready, waitMs === undefined ? null : now + waitMs, now);
       if (!signalled && wake === null && (quietSince !== null || empty)) break; // reopen window passed, or nothing ever came
       if (!signalled && wake !== null) {
         // How late the timer ran against its instant (a metric: not recorded while replaying).
@@ -162,6 +166,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
           nextWake(t.state.engine),
           () => t.hasWorkNow(),
           () => publisher.publish(),
+          waits,
         );
       else await snow.sync(lastAt ?? Date.now());
       await publisher.publish();
