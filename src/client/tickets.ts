@@ -111,7 +111,8 @@ async function withTicketSlot<T>(ticketId: string, send: () => Promise<T>): Prom
 
 /**
  * Sends an update to ticket `ticketId` (through this process's slots for it), again while the server
- * refused it for one of the reasons above (at most 40 times: about half a minute).
+ * refused it for one of the reasons above: at most 40 times, with about half a minute of pauses in
+ * all between attempts (each attempt may itself include the Temporal client's own retries).
  */
 export async function sendToTicket<T>(ticketId: string, send: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -142,7 +142,6 @@ export const getCiStatusQuery = defineQuery<CiStatusView>('getCiStatus');
 
 // ── compliance (DESIGN §4.8) ────────────────────────────────────────────────────────────────────
 
-/** The one compliance run of a namespace. */
 /**
  * The compliance run's workflow task timeout. Its tick is a local activity inside a workflow task, and
  * under load (a backlog of saved measurements, a busy worker) a tick ran past the default 10 s: the
@@ -150,6 +149,7 @@ export const getCiStatusQuery = defineQuery<CiStatusView>('getCiStatus');
  */
 export const COMPLIANCE_WORKFLOW_TASK_TIMEOUT = '1 minute';
 
+/** The one compliance run of a namespace. */
 export const COMPLIANCE_WORKFLOW_ID = 'compliance';
 
 /** Measurements were saved (or definitions applied): the compliance run counts them. No payload: the feed in PostgreSQL holds what changed. */

@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 import { and, count, isNotNull, like } from 'drizzle-orm';
 import { upsertTicket } from '../../src/client/tickets';
 import { tickets } from '../../src/db/schema';
-import { startTmfProcess, type TmfProcess } from '../support/tmfFleet';
-import { median, pool, startBenchStack } from './stack';
+import type { TmfProcess } from '../support/tmfFleet';
+import { median, pool, startBenchStack, startStackTmfProcess } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 
@@ -56,15 +56,7 @@ export async function main(argv: string[]): Promise<void> {
       await stack.pauseSlm();
       emulator.concurrency.peak = 0;
       for (let i = 0; i < workers; i++) {
-        running.push(
-          startTmfProcess({
-            TEMPORAL_ADDRESS: stack.dev.address,
-            DATABASE_URL: stack.databaseUrl,
-            SNOW_BASE_URL: emulator.url,
-            SNOW_USERNAME: config.SNOW_USERNAME,
-            SNOW_PASSWORD: config.SNOW_PASSWORD,
-          }),
-        );
+        running.push(startStackTmfProcess(stack));
       }
       while (posts(prefix).length < n) await new Promise((r) => setTimeout(r, 50));
       const peak = emulator.concurrency.peak;

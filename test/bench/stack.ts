@@ -21,6 +21,7 @@ import { bundleSlmWorkflows } from '../../src/workers/bundle';
 import { createSlmWorker } from '../../src/workers/slmWorker';
 import { createTmfWorker } from '../../src/workers/tmfWorker';
 import { slmWorkerSettingsFrom, tmfClientFromConfig } from '../../src/workers/wiring';
+import { startTmfProcess, type TmfProcess } from '../support/tmfFleet';
 
 export interface BenchStack {
   config: Config;
@@ -98,6 +99,17 @@ export async function startBenchStack(opts: {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A tmf worker process as a fleet runs it (`src/workers/tmf.ts`), on this stack's server, database and emulator. */
+export function startStackTmfProcess(stack: BenchStack): TmfProcess {
+  return startTmfProcess({
+    TEMPORAL_ADDRESS: stack.dev.address,
+    DATABASE_URL: stack.databaseUrl,
+    SNOW_BASE_URL: stack.emulator.url,
+    SNOW_USERNAME: stack.config.SNOW_USERNAME,
+    SNOW_PASSWORD: stack.config.SNOW_PASSWORD,
+  });
 }
 
 /** What workflows cost, counted from their histories (the same on any machine). */

@@ -25,9 +25,9 @@ import { parseArgs } from 'node:util';
 import { and, count, isNotNull, like } from 'drizzle-orm';
 import { upsertTicket } from '../../src/client/tickets';
 import { complianceChanges, tickets } from '../../src/db/schema';
-import { startTmfProcess, type TmfProcess } from '../support/tmfFleet';
+import type { TmfProcess } from '../support/tmfFleet';
 import { shapeWorkflowId, startShape, startShapeWorker } from './shape';
-import { median, percentile, pool, startBenchStack } from './stack';
+import { median, percentile, pool, startBenchStack, startStackTmfProcess } from './stack';
 
 const say = (msg: string) => process.stdout.write(msg + '\n');
 
@@ -52,21 +52,15 @@ export async function main(argv: string[]): Promise<void> {
   const stack = await startBenchStack({ faults: { latencyMs }, log: say });
   const { config, client, emulator } = stack;
   /** The tmf worker's own process (`--tmf process`), while one runs. */
-  let tmfProcess: TmfProcess | null = null;
+  const own: { tmf: TmfProcess | null } = { tmf: null };
   const pauseTmf = async () => {
     if (!tmfInProcess) return stack.pauseTmf();
-    await tmfProcess?.stop();
-    tmfProcess = null;
+    await own.tmf?.stop();
+    own.tmf = null;
   };
   const resumeTmf = async () => {
     if (!tmfInProcess) return stack.resumeTmf();
-    tmfProcess ??= startTmfProcess({
-      TEMPORAL_ADDRESS: stack.dev.address,
-      DATABASE_URL: stack.databaseUrl,
-      SNOW_BASE_URL: emulator.url,
-      SNOW_USERNAME: config.SNOW_USERNAME,
-      SNOW_PASSWORD: config.SNOW_PASSWORD,
-    });
+    own.tmf ??= startStackTmfProcess(stack);
   };
   if (tmfInProcess) {
     await stack.pauseTmf(); // only the worker process serves the tmf queue
@@ -235,7 +229,7 @@ export async function main(argv: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, 3000)); // the next run starts on a quiet pipeline
     }
   } finally {
-    await (tmfProcess as TmfProcess | null)?.kill();
+    await own.tmf?.kill();
     await stack.stop();
   }
 }

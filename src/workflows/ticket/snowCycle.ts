@@ -11,7 +11,7 @@ import type { TicketEntity } from './entity';
 import type { Waits } from './waits';
 
 export class SnowCycle {
-  /** The cycle in flight beside the main loop (runs of release 5); null when none. */
+  /** The cycle in flight beside the main loop (runs of release 5 and later); null when none. */
   private running: Promise<void> | null = null;
   /** The instant of a batch that asked for a cycle while one was in flight: the next cycle runs at it. */
   private askedAt: number | null = null;

@@ -20,9 +20,9 @@ import { waitFor } from '../../domain/request/ticketLifecycle';
 import {
   definitionsChangedSignal,
   getTicketStatusQuery,
-  RUN_CONTINUING_AS_NEW,
   mergeTicketUpdate,
   remoteProblemChangedSignal,
+  RUN_CONTINUING_AS_NEW,
   TICKET_RUN_RELEASE,
   upsertTicketSignal,
   upsertTicketUpdate,
@@ -77,7 +77,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   // timer can fire (`slm ticket export` reads this first load as the run's definitions). Runs of
   // release 3 load both in one local activity; older runs replay their two.
   let fresh = null;
-  if (!input.carried && (input.release ?? 0) >= 3) fresh = await acts.db.startRun(input.ticketId, Date.now());
+  const release = input.release ?? 0;
+  if (!input.carried && release >= 3) fresh = await acts.db.startRun(input.ticketId, Date.now());
   t.load(input.carried ?? restored(input.ticketId, fresh ? fresh.saved : await acts.db.loadTicketState(input.ticketId)));
   setHandler(getTicketStatusQuery, () => t.statusView(Date.now()));
   if (fresh) engine.started(fresh);
@@ -88,9 +89,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<void> 
   void new ActionRunner(t).run();
   // Release 5: SNOW calls beside the main loop (a SNOW outage holds back only SNOW); earlier runs
   // keep waiting for SNOW before each save, for their whole life.
-  const snowBeside = (input.release ?? 0) >= 5;
+  const snowBeside = release >= 5;
   // Release 6: one timer for the run's next instant while it stays (ticket/waits.ts).
-  const waits = new Waits((input.release ?? 0) >= 6);
+  const waits = new Waits(release >= 6);
 
   let quietSince: number | null = null;
   /** The latest business instant recorded (a batch's clock or a timer's instant). */
